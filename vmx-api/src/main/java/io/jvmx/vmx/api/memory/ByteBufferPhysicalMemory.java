@@ -1,0 +1,108 @@
+package io.jvmx.vmx.api.memory;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.BitSet;
+
+/**
+ * {@link PhysicalMemory} over one ByteBuffer (heap, direct, or memory mapped by a native back end), with a
+ * first-fit frame allocator. Thread-safe for allocation; accesses are plain (one vCPU thread per processor).
+ */
+public final class ByteBufferPhysicalMemory implements PhysicalMemory {
+    private final ByteBuffer buf;
+    private final long size;
+    private final BitSet used;
+    private final int frames;
+
+    public ByteBufferPhysicalMemory(ByteBuffer buffer) {
+        if (buffer.capacity() % PAGE_SIZE != 0 || buffer.capacity() < 2 * PAGE_SIZE) {
+            throw new IllegalArgumentException("physical memory must be at least 2 frames and a multiple of 4 KiB, not "
+                    + buffer.capacity() + " bytes");
+        }
+        this.buf = buffer.order(ByteOrder.LITTLE_ENDIAN);
+        this.size = buffer.capacity();
+        this.frames = (int) (size / PAGE_SIZE);
+        this.used = new BitSet(frames);
+        used.set(0); // frame 0 is never handed out
+    }
+
+    /** Heap-backed memory of {@code bytes} bytes. */
+    public static ByteBufferPhysicalMemory allocate(long bytes) {
+        if (bytes > Integer.MAX_VALUE - PAGE_SIZE + 1) {
+            throw new IllegalArgumentException("at most 2 GiB of physical memory in one buffer, not " + bytes);
+        }
+        return new ByteBufferPhysicalMemory(ByteBuffer.allocateDirect((int) bytes));
+    }
+
+    /** The backing buffer (shared: a native back end maps it for its guests). */
+    public ByteBuffer buffer() {
+        return buf;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    private int at(long pa, int len) {
+        if (pa < 0 || pa + len > size) {
+            throw new IndexOutOfBoundsException(String.format("physical address %#x (+%d) outside memory of %#x bytes",
+                    pa, len, size));
+        }
+        return (int) pa;
+    }
+
+    @Override public int read8(long pa) { return buf.get(at(pa, 1)) & 0xFF; }
+    @Override public int read16(long pa) { return buf.getShort(at(pa, 2)) & 0xFFFF; }
+    @Override public int read32(long pa) { return buf.getInt(at(pa, 4)); }
+    @Override public long read64(long pa) { return buf.getLong(at(pa, 8)); }
+    @Override public void write8(long pa, int v) { buf.put(at(pa, 1), (byte) v); }
+    @Override public void write16(long pa, int v) { buf.putShort(at(pa, 2), (short) v); }
+    @Override public void write32(long pa, int v) { buf.putInt(at(pa, 4), v); }
+    @Override public void write64(long pa, long v) { buf.putLong(at(pa, 8), v); }
+
+    @Override
+    public void read(long pa, byte[] dst, int offset, int length) {
+        buf.get(at(pa, length), dst, offset, length);
+    }
+
+    @Override
+    public void write(long pa, byte[] src, int offset, int length) {
+        buf.put(at(pa, length), src, offset, length);
+    }
+
+    @Override
+    public synchronized long allocateFrames(int count) {
+        if (count <= 0) {
+            throw new IllegalArgumentException("frame count must be positive: " + count);
+        }
+        int start = used.nextClearBit(1);
+        while (start + count <= frames) {
+            int nextUsed = used.nextSetBit(start);
+            if (nextUsed < 0 || nextUsed >= start + count) {
+                used.set(start, start + count);
+                long pa = (long) start * PAGE_SIZE;
+                for (long p = pa; p < pa + (long) count * PAGE_SIZE; p += 8) {
+                    buf.putLong((int) p, 0L);
+                }
+                return pa;
+            }
+            start = used.nextClearBit(nextUsed);
+        }
+        throw new OutOfMemoryError(String.format("no %d contiguous free frames in %d MiB of physical memory", count,
+                size >> 20));
+    }
+
+    @Override
+    public synchronized void freeFrames(long pa, int count) {
+        if (pa % PAGE_SIZE != 0 || pa <= 0 || pa / PAGE_SIZE + count > frames) {
+            throw new IllegalArgumentException(String.format("not an allocated frame range: %#x x %d", pa, count));
+        }
+        used.clear((int) (pa / PAGE_SIZE), (int) (pa / PAGE_SIZE) + count);
+    }
+
+    @Override
+    public synchronized long freeFrameCount() {
+        return frames - used.cardinality();
+    }
+}

@@ -1,0 +1,98 @@
+package io.jvmx.vmx.api.spi;
+
+import io.jvmx.vmx.api.error.ProcessorFault;
+import io.jvmx.vmx.api.error.VmxInstructionException;
+import io.jvmx.vmx.api.exit.ExitReason;
+import io.jvmx.vmx.api.memory.PhysicalMemory;
+
+import java.util.Set;
+
+/**
+ * One logical processor that supports VMX, seen from VMX root operation: the instructions of SDM Vol. 3C,
+ * chapter 31, plus what a VMM reads and writes on its own processor (CPUID, MSRs, CR0/CR4, XCR0).
+ *
+ * <p>Conventions: VMX instruction failures throw {@link VmxInstructionException} (VMfailInvalid / VMfailValid
+ * with the SDM error number, which is also stored in the current VMCS); faults the processor raises in root
+ * operation (#UD, #GP) throw {@link ProcessorFault}. {@link #vmlaunch} and {@link #vmresume} return when the guest
+ * exits: the exit reason and exit information are then in the current VMCS, and the guest's general-purpose
+ * registers in the {@link GeneralRegisters} passed in (as x86_vcpu's entry/exit trampolines do). A failed VM entry
+ * because of guest state is a VM exit with bit 31 of the exit reason set, not an exception (SDM 27.8).
+ *
+ * <p>Threads: one thread drives a processor (as one logical processor executes one instruction stream); only
+ * {@link #kick()} may be called from other threads.
+ */
+public interface VmxProcessor extends AutoCloseable {
+
+    /** "software" or "kvm". */
+    String kind();
+
+    /** The host-physical memory this processor addresses (VMXON region, VMCSs, bitmaps, EPT, guest frames). */
+    PhysicalMemory memory();
+
+    /** CPUID executed in VMX root operation: what this processor implements. */
+    CpuidResult cpuid(int leaf, int subleaf);
+
+    /** RDMSR; {@link ProcessorFault} #GP for an MSR the processor does not have. */
+    long rdmsr(int msr);
+
+    /** WRMSR; {@link ProcessorFault} #GP for a read-only MSR, a reserved bit, or a locked IA32_FEATURE_CONTROL. */
+    void wrmsr(int msr, long value);
+
+    /** MOV from CR0, CR3 or CR4 of the host. */
+    long readCr(int cr);
+
+    /** MOV to CR0, CR3 or CR4 of the host; #GP if VMX operation forbids the value (SDM 24.8). */
+    void writeCr(int cr, long value);
+
+    /** XGETBV. */
+    long xgetbv(int xcr);
+
+    /** XSETBV (the host's own, e.g. when switching to the guest's XCR0); #GP for an unsupported value. */
+    void xsetbv(int xcr, long value);
+
+    /** The host state to record in the VMCS host-state area. */
+    HostContext hostContext();
+
+    void vmxon(long vmxonRegion);
+
+    void vmxoff();
+
+    void vmclear(long vmcs);
+
+    void vmptrld(long vmcs);
+
+    /** VMPTRST: the current-VMCS pointer, or all ones if there is none. */
+    long vmptrst();
+
+    /** VMREAD of a component of the current VMCS by encoding (full or high access). */
+    long vmread(int encoding);
+
+    /** VMWRITE of a component of the current VMCS by encoding (full or high access). */
+    void vmwrite(int encoding, long value);
+
+    /** VMLAUNCH: enters the guest; returns at the next VM exit (or throws for VMfail). */
+    void vmlaunch(GeneralRegisters guest);
+
+    /** VMRESUME: as {@link #vmlaunch} for a launched VMCS. */
+    void vmresume(GeneralRegisters guest);
+
+    /** INVEPT type 1 (single context, for {@code eptp}) or 2 (all contexts). */
+    void invept(int type, long eptp);
+
+    /**
+     * Makes a guest that runs on this processor exit soon, as an IPI would: an EXTERNAL_INTERRUPT exit at the
+     * next instruction boundary when external-interrupt exiting is on (otherwise the request stays pending until it
+     * is). Safe from any thread; does nothing if no guest runs.
+     */
+    void kick();
+
+    /** The exit reasons this processor can deliver to the VMM (all of them, for the software processor). */
+    Set<ExitReason> deliverableExits();
+
+    /** Guest instructions retired since this processor was opened, or -1 if the processor cannot count them. */
+    long guestInstructionsRetired();
+
+    /** Releases the processor and its memory. */
+    @Override
+    void close();
+}

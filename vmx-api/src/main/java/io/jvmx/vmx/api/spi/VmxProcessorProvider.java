@@ -1,0 +1,17 @@
+package io.jvmx.vmx.api.spi;
+
+/**
+ * An OSGi service that makes {@link VmxProcessor}s of one kind. Service property {@value #KIND} names the kind
+ * ("software", "kvm").
+ */
+public interface VmxProcessorProvider {
+    String KIND = "vmx.processor.kind";
+
+    String kind();
+
+    /** Null if processors of this kind can be opened here; otherwise one line saying why not. */
+    String unavailableReason();
+
+    /** Opens a logical processor with {@code memoryBytes} of host-physical memory (a multiple of 4 KiB). */
+    VmxProcessor open(long memoryBytes);
+}
