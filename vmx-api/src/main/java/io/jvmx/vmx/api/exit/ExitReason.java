@@ -122,7 +122,9 @@ public enum ExitReason {
         }
         String t = text.trim();
         try {
-            return of(Integer.decode(t));
+            // decimal unless "0x": Integer.decode would read "010" as octal 8
+            boolean hex = t.startsWith("0x") || t.startsWith("0X");
+            return of(hex ? Integer.parseInt(t.substring(2), 16) : Integer.parseInt(t, 10));
         } catch (NumberFormatException notANumber) {
             String key = t.toUpperCase(Locale.ROOT).replace('-', '_').replace(' ', '_');
             for (ExitReason r : values()) {

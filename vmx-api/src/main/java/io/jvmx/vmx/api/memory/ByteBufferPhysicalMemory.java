@@ -26,7 +26,7 @@ public final class ByteBufferPhysicalMemory implements PhysicalMemory {
         used.set(0); // frame 0 is never handed out
     }
 
-    /** Heap-backed memory of {@code bytes} bytes. */
+    /** Direct (off-heap) memory of {@code bytes} bytes. */
     public static ByteBufferPhysicalMemory allocate(long bytes) {
         if (bytes > Integer.MAX_VALUE - PAGE_SIZE + 1) {
             throw new IllegalArgumentException("at most 2 GiB of physical memory in one buffer, not " + bytes);
@@ -45,7 +45,7 @@ public final class ByteBufferPhysicalMemory implements PhysicalMemory {
     }
 
     private int at(long pa, int len) {
-        if (pa < 0 || pa + len > size) {
+        if (pa < 0 || pa > size - len) { // not pa + len > size: that overflows near Long.MAX_VALUE
             throw new IndexOutOfBoundsException(String.format("physical address %#x (+%d) outside memory of %#x bytes",
                     pa, len, size));
         }
@@ -95,10 +95,16 @@ public final class ByteBufferPhysicalMemory implements PhysicalMemory {
 
     @Override
     public synchronized void freeFrames(long pa, int count) {
-        if (pa % PAGE_SIZE != 0 || pa <= 0 || pa / PAGE_SIZE + count > frames) {
+        if (count <= 0 || pa % PAGE_SIZE != 0 || pa <= 0 || pa / PAGE_SIZE + count > frames) {
             throw new IllegalArgumentException(String.format("not an allocated frame range: %#x x %d", pa, count));
         }
-        used.clear((int) (pa / PAGE_SIZE), (int) (pa / PAGE_SIZE) + count);
+        int first = (int) (pa / PAGE_SIZE);
+        // a double free would give a frame two owners later: refuse it
+        if (used.get(first, first + count).cardinality() != count) {
+            throw new IllegalArgumentException(String.format(
+                    "frames %#x x %d are not all allocated (double free?)", pa, count));
+        }
+        used.clear(first, first + count);
     }
 
     @Override
