@@ -14,13 +14,7 @@
 .globl _start
 .code16
 _start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    cld
+    REAL_MODE_ENTRY
 
     mov si, ITERATIONS              # SI: CPUID writes EAX, EBX, ECX and EDX, so the counter lives elsewhere
 1:  mov eax, 0x40000000

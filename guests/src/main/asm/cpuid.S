@@ -15,13 +15,7 @@
 .globl _start
 .code16
 _start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    cld
+    REAL_MODE_ENTRY
 
     # Leaf 0x40000000: the signature, printed as a string.
     mov eax, 0x40000000

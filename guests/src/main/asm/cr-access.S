@@ -18,13 +18,7 @@
 .globl _start
 .code16
 _start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    cld
+    REAL_MODE_ENTRY
 
     # MOV from CR0: bits the host owns read from the CR0 read shadow (SDM Vol. 3C, 26.3).
     mov eax, cr0

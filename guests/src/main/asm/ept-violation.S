@@ -18,13 +18,7 @@
 .globl _start
 .code16
 _start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    cld
+    REAL_MODE_ENTRY
 
     PUTS16 "ept-violation: entering flat protected mode\n"
     lgdt [gdt_pointer]

@@ -9,13 +9,7 @@
 .globl _start
 .code16
 _start:
-    cli
-    xor ax, ax                      # entered with CS = 0 at 0x8000: address everything from segment 0
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000                  # a stack of our own, below the image
-    cld
+    REAL_MODE_ENTRY
 
     PUTS16 "hello from jvmx\n"
     EXIT16 0

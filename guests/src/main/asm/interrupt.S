@@ -15,13 +15,7 @@
 .globl _start
 .code16
 _start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    cld
+    REAL_MODE_ENTRY
 
     # Real-mode IVT entry (SDM Vol. 3A, 20.1.4): offset then segment, at linear 4 * vector.
     mov word ptr [VECTOR * 4], offset interrupt_handler

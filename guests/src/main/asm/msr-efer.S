@@ -16,13 +16,7 @@
 .globl _start
 .code16
 _start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov sp, 0x7000
-    cld
+    REAL_MODE_ENTRY
 
     mov ecx, IA32_EFER
     rdmsr                           # EDX:EAX = EFER
