@@ -1,0 +1,943 @@
+package io.jvmx.vmx.core;
+
+import io.jvmx.vmx.api.arch.Cr0;
+import io.jvmx.vmx.api.arch.Cr4;
+import io.jvmx.vmx.api.arch.Efer;
+import io.jvmx.vmx.api.arch.Exceptions;
+import io.jvmx.vmx.api.arch.Rflags;
+import io.jvmx.vmx.api.arch.Xcr0;
+import io.jvmx.vmx.api.controls.PinBasedControls;
+import io.jvmx.vmx.api.controls.PrimaryProcessorBasedControls;
+import io.jvmx.vmx.api.controls.SecondaryProcessorBasedControls;
+import io.jvmx.vmx.api.controls.VmEntryControls;
+import io.jvmx.vmx.api.controls.VmExitControls;
+import io.jvmx.vmx.api.ept.Ept;
+import io.jvmx.vmx.api.error.VmxInstructionException;
+import io.jvmx.vmx.api.exit.InterruptionInfo;
+import io.jvmx.vmx.api.exit.InterruptionType;
+import io.jvmx.vmx.api.exit.VmExitInfo;
+import io.jvmx.vmx.api.handler.VCpu;
+import io.jvmx.vmx.api.handler.VCpuState;
+import io.jvmx.vmx.api.memory.GuestPhysicalMemory;
+import io.jvmx.vmx.api.memory.PhysicalMemory;
+import io.jvmx.vmx.api.msr.EptVpidCap;
+import io.jvmx.vmx.api.msr.Msr;
+import io.jvmx.vmx.api.spi.CpuidResult;
+import io.jvmx.vmx.api.spi.GeneralRegisters;
+import io.jvmx.vmx.api.spi.HostContext;
+import io.jvmx.vmx.api.spi.VmxProcessor;
+import io.jvmx.vmx.api.vmcs.VmcsField;
+import io.jvmx.vmx.bitmaps.IoBitmap;
+import io.jvmx.vmx.bitmaps.MsrBitmap;
+import io.jvmx.vmx.core.dispatch.ExitDispatcher;
+import io.jvmx.vmx.core.dispatch.HandlerRegistration;
+import io.jvmx.vmx.vmcs.Vmcs;
+
+import java.io.OutputStream;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+
+/**
+ * A virtual CPU in VMX non-root operation: x86_vcpu's {@code VmxVcpu} in Java. It owns a VMCS, an I/O bitmap and an
+ * MSR bitmap, the guest GPRs, the queue of events to inject and the guest's extended state (XCR0, IA32_XSS).
+ *
+ * <p>Life: {@link #create} (VMCS region and bitmaps allocated, state CREATED) → {@link #setup} (VMCS filled, state
+ * READY) → {@link #bindToCurrentProcessor} → {@link #run} repeatedly → {@link #unbindFromCurrentProcessor} →
+ * {@link #free}. Exits go to an {@link ExitDispatcher}; the exits no handler takes are returned by {@link #run}, as
+ * x86_vcpu returns them to its caller.
+ *
+ * <p>Threads: everything that touches the VMCS or the processor runs on the thread that drives the processor;
+ * {@link #id()}, {@link #state()}, {@link #queueEvent} and {@link #terminate} may be called from any thread.
+ */
+public final class VmxVcpu implements VCpu {
+
+    /** Segment access rights for the real-mode start state (x86_vcpu setup_vmcs_guest; SDM Vol. 3C, 25.4.1). */
+    private static final int AR_DATA = 0x93, AR_CODE = 0x9B, AR_TSS_BUSY = 0x8B, AR_LDT = 0x82;
+    /** Interruptibility state bits 0 (blocking by STI) and 1 (blocking by MOV SS): SDM 25.4.2, Table 25-3. */
+    private static final int BLOCKING_BY_STI_OR_MOV_SS = 0b11;
+    /** CS access rights bit 13: L (64-bit code segment). */
+    private static final int AR_L = 1 << 13;
+    /** CPUID.80000001H:EDX bit 27: RDTSCP. */
+    private static final int CPUID_EXT_EDX_RDTSCP = 1 << 27;
+    /** CPUID.(EAX=0DH,ECX=1):EAX bit 3: XSAVES/XRSTORS and IA32_XSS. */
+    private static final int CPUID_D1_EAX_XSAVES = 1 << 3;
+
+    private record PendingEvent(int vector, InterruptionType type, int errorCode) {
+    }
+
+    private final VmxPerCpuState perCpu;
+    private final VmxProcessor processor;
+    private final Vmcs vmcs;
+    private final int id;
+    private final long vmcsRegion;
+    private final IoBitmap ioBitmap;
+    private final MsrBitmap msrBitmap;
+    private final GeneralRegisters regs = new GeneralRegisters();
+    private final GuestPhysicalMemory memory;
+    private final ExitDispatcher dispatcher;
+    private final OutputStream console;
+    private final long timeSlice;
+    private final long cr0Fixed0, cr0Fixed1, cr4Fixed0, cr4Fixed1;
+    private final boolean xsave;
+    private final boolean xssSupported;
+    private final long hostXcr0;
+    private final long hostXss;
+    private final ConcurrentLinkedQueue<PendingEvent> pending = new ConcurrentLinkedQueue<>();
+    private final Map<Class<?>, Object> attachments = new ConcurrentHashMap<>();
+
+    private long guestXcr0 = Xcr0.X87; // SDM Vol. 1, 13.3: XCR0 is 1 after RESET
+    private long guestXss;
+    private boolean launched;
+    private boolean bound;
+    private boolean freed;
+    private volatile VCpuState state = VCpuState.CREATED;
+    private volatile boolean terminated;
+    private volatile int exitCode;
+    private volatile String terminationReason;
+    private VmExitInfo lastExit;
+    private HandlerRegistration lastHandler;
+    private Predicate<VmExitInfo> exitFilter;
+    private Map<VmcsField, Long> frozen;
+
+    private VmxVcpu(VmxPerCpuState perCpu, int id, GuestPhysicalMemory memory, ExitDispatcher dispatcher,
+                    OutputStream console, long timeSlice, long vmcsRegion, IoBitmap io, MsrBitmap msr) {
+        this.perCpu = perCpu;
+        this.processor = perCpu.processor();
+        this.vmcs = new Vmcs(processor);
+        this.id = id;
+        this.memory = memory;
+        this.dispatcher = dispatcher;
+        this.console = console;
+        this.timeSlice = timeSlice;
+        this.vmcsRegion = vmcsRegion;
+        this.ioBitmap = io;
+        this.msrBitmap = msr;
+        this.cr0Fixed0 = processor.rdmsr(Msr.IA32_VMX_CR0_FIXED0);
+        this.cr0Fixed1 = processor.rdmsr(Msr.IA32_VMX_CR0_FIXED1);
+        this.cr4Fixed0 = processor.rdmsr(Msr.IA32_VMX_CR4_FIXED0);
+        this.cr4Fixed1 = processor.rdmsr(Msr.IA32_VMX_CR4_FIXED1);
+        this.xsave = (processor.cpuid(1, 0).ecx() & VmxPerCpuState.CPUID1_ECX_XSAVE) != 0
+                && (processor.readCr(4) & Cr4.OSXSAVE) != 0;
+        this.hostXcr0 = xsave ? processor.xgetbv(0) : 0;
+        this.xssSupported = xsave && (processor.cpuid(0xD, 1).eax() & CPUID_D1_EAX_XSAVES) != 0;
+        this.hostXss = xssSupported ? processor.rdmsr(Msr.IA32_XSS) : 0;
+    }
+
+    /**
+     * Allocates the VMCS region (with the revision identifier) and the bitmaps: the I/O bitmap intercepts every port
+     * (jvmx has no pass-through hardware), the MSR bitmap intercepts writes to IA32_EFER only.
+     *
+     * @param memory     the guest's physical memory (what handlers and devices read and write)
+     * @param dispatcher where exits go; null: every exit is returned by {@link #run}
+     * @param console    the guest's serial output
+     * @param timeSlice  VMX-preemption timer value the time slice is armed with; 0 leaves the timer off
+     */
+    public static VmxVcpu create(VmxPerCpuState perCpu, int id, GuestPhysicalMemory memory, ExitDispatcher dispatcher,
+                                 OutputStream console, long timeSlice) {
+        Objects.requireNonNull(memory, "memory");
+        Objects.requireNonNull(console, "console");
+        if (!perCpu.isEnabled()) {
+            throw new IllegalStateException("VMX is not enabled on this processor: call hardwareEnable first");
+        }
+        if (timeSlice < 0 || timeSlice > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("preemption-timer slice must fit the 32-bit timer field: " + timeSlice);
+        }
+        PhysicalMemory mem = perCpu.processor().memory();
+        long region = mem.allocateFrame();
+        IoBitmap io = null;
+        MsrBitmap msr = null;
+        try {
+            // SDM 25.2: the first 4 bytes of a VMCS region hold the revision identifier (bit 31: shadow VMCS = 0).
+            mem.write32(region, perCpu.vmcsRevisionId() & 0x7FFF_FFFF);
+            io = IoBitmap.allocate(mem, true);
+            msr = MsrBitmap.allocate(mem, false);
+            msr.setWriteIntercept(Msr.IA32_EFER, true);
+            return new VmxVcpu(perCpu, id, memory, dispatcher, console, timeSlice, region, io, msr);
+        } catch (RuntimeException | Error e) {
+            mem.freeFrames(region, 1);
+            if (io != null) {
+                io.free();
+            }
+            if (msr != null) {
+                msr.free();
+            }
+            throw e;
+        }
+    }
+
+    // ================================================================== setup, bind, unbind
+
+    /**
+     * Fills the VMCS (x86_vcpu's setup_vmcs): VMCLEAR, bind, guest state for real mode at {@code entry}, controls
+     * adjusted to the capability MSRs, unbind. Afterwards the vCPU is READY.
+     */
+    public void setup(long eptPointer, long entry) {
+        if (state != VCpuState.CREATED) {
+            throw new IllegalStateException("vCPU " + id + " is " + state + "; setup needs CREATED");
+        }
+        checkEptPointer(eptPointer);
+        processor.vmclear(vmcsRegion);
+        bindToCurrentProcessor();
+        setupGuest(entry);
+        setupControls(eptPointer);
+        unbindFromCurrentProcessor();
+        setState(VCpuState.READY);
+    }
+
+    private void checkEptPointer(long eptp) {
+        EptVpidCap cap = new EptVpidCap(processor.rdmsr(Msr.IA32_VMX_EPT_VPID_CAP));
+        if (Ept.walkLengthOfPointer(eptp) != 4 || !cap.pageWalkLength4()) {
+            throw new IllegalArgumentException(String.format(
+                    "EPT pointer %#x: jvmx builds 4-level EPTs; the processor supports 4-level walks: %s "
+                            + "(IA32_VMX_EPT_VPID_CAP bit 6, SDM Vol. 3D A.10)", eptp, cap.pageWalkLength4()));
+        }
+        int type = Ept.memoryTypeOfPointer(eptp);
+        boolean typeOk = type == Ept.MEMORY_TYPE_WRITE_BACK ? cap.memoryTypeWriteBack()
+                : type == Ept.MEMORY_TYPE_UNCACHEABLE && cap.memoryTypeUncacheable();
+        if (!typeOk) {
+            throw new IllegalArgumentException(String.format(
+                    "EPT pointer %#x: memory type %d is not supported (IA32_VMX_EPT_VPID_CAP %#x, SDM Vol. 3D A.10)",
+                    eptp, type, cap.raw()));
+        }
+    }
+
+    /** VMPTRLD this vCPU's VMCS and record the host state (x86_vcpu bind_to_current_processor). */
+    public void bindToCurrentProcessor() {
+        requireNotFreed();
+        processor.vmptrld(vmcsRegion);
+        setupHost();
+        bound = true;
+    }
+
+    /** VMCLEAR: the VMCS is written back and becomes clear, so the next entry is a VMLAUNCH (SDM 25.11.3). */
+    public void unbindFromCurrentProcessor() {
+        processor.vmclear(vmcsRegion);
+        launched = false;
+        bound = false;
+    }
+
+    private void setupHost() {
+        HostContext h = processor.hostContext();
+        vmcs.write(VmcsField.HOST_IA32_PAT, h.pat());
+        vmcs.write(VmcsField.HOST_IA32_EFER, h.efer());
+        vmcs.write(VmcsField.HOST_CR0, h.cr0());
+        vmcs.write(VmcsField.HOST_CR3, h.cr3());
+        vmcs.write(VmcsField.HOST_CR4, h.cr4());
+        vmcs.write(VmcsField.HOST_ES_SELECTOR, h.esSelector());
+        vmcs.write(VmcsField.HOST_CS_SELECTOR, h.csSelector());
+        vmcs.write(VmcsField.HOST_SS_SELECTOR, h.ssSelector());
+        vmcs.write(VmcsField.HOST_DS_SELECTOR, h.dsSelector());
+        vmcs.write(VmcsField.HOST_FS_SELECTOR, h.fsSelector());
+        vmcs.write(VmcsField.HOST_GS_SELECTOR, h.gsSelector());
+        vmcs.write(VmcsField.HOST_TR_SELECTOR, h.trSelector());
+        vmcs.write(VmcsField.HOST_FS_BASE, h.fsBase());
+        vmcs.write(VmcsField.HOST_GS_BASE, h.gsBase());
+        vmcs.write(VmcsField.HOST_TR_BASE, h.trBase());
+        vmcs.write(VmcsField.HOST_GDTR_BASE, h.gdtrBase());
+        vmcs.write(VmcsField.HOST_IDTR_BASE, h.idtrBase());
+        vmcs.write(VmcsField.HOST_RSP, h.rsp());
+        vmcs.write(VmcsField.HOST_RIP, h.rip());
+        vmcs.write(VmcsField.HOST_IA32_SYSENTER_ESP, 0);
+        vmcs.write(VmcsField.HOST_IA32_SYSENTER_EIP, 0);
+        vmcs.write(VmcsField.HOST_IA32_SYSENTER_CS, 0);
+    }
+
+    /** Real mode at {@code entry} with CS.base 0 (x86_vcpu setup_vmcs_guest; unrestricted guest, SDM 27.3.1). */
+    private void setupGuest(long entry) {
+        vmcs.write(VmcsField.GUEST_IA32_EFER, 0);
+        applyCr0(Cr0.NW | Cr0.CD | Cr0.ET);
+        applyCr4(0);
+        segment(VmcsField.GUEST_ES_SELECTOR, VmcsField.GUEST_ES_BASE, VmcsField.GUEST_ES_LIMIT, VmcsField.GUEST_ES_ACCESS_RIGHTS, AR_DATA);
+        segment(VmcsField.GUEST_CS_SELECTOR, VmcsField.GUEST_CS_BASE, VmcsField.GUEST_CS_LIMIT, VmcsField.GUEST_CS_ACCESS_RIGHTS, AR_CODE);
+        segment(VmcsField.GUEST_SS_SELECTOR, VmcsField.GUEST_SS_BASE, VmcsField.GUEST_SS_LIMIT, VmcsField.GUEST_SS_ACCESS_RIGHTS, AR_DATA);
+        segment(VmcsField.GUEST_DS_SELECTOR, VmcsField.GUEST_DS_BASE, VmcsField.GUEST_DS_LIMIT, VmcsField.GUEST_DS_ACCESS_RIGHTS, AR_DATA);
+        segment(VmcsField.GUEST_FS_SELECTOR, VmcsField.GUEST_FS_BASE, VmcsField.GUEST_FS_LIMIT, VmcsField.GUEST_FS_ACCESS_RIGHTS, AR_DATA);
+        segment(VmcsField.GUEST_GS_SELECTOR, VmcsField.GUEST_GS_BASE, VmcsField.GUEST_GS_LIMIT, VmcsField.GUEST_GS_ACCESS_RIGHTS, AR_DATA);
+        segment(VmcsField.GUEST_TR_SELECTOR, VmcsField.GUEST_TR_BASE, VmcsField.GUEST_TR_LIMIT, VmcsField.GUEST_TR_ACCESS_RIGHTS, AR_TSS_BUSY);
+        segment(VmcsField.GUEST_LDTR_SELECTOR, VmcsField.GUEST_LDTR_BASE, VmcsField.GUEST_LDTR_LIMIT, VmcsField.GUEST_LDTR_ACCESS_RIGHTS, AR_LDT);
+        vmcs.write(VmcsField.GUEST_GDTR_BASE, 0);
+        vmcs.write(VmcsField.GUEST_GDTR_LIMIT, 0xFFFF);
+        vmcs.write(VmcsField.GUEST_IDTR_BASE, 0);
+        vmcs.write(VmcsField.GUEST_IDTR_LIMIT, 0xFFFF);
+        vmcs.write(VmcsField.GUEST_CR3, 0);
+        vmcs.write(VmcsField.GUEST_DR7, 0x400);
+        vmcs.write(VmcsField.GUEST_RSP, 0);
+        vmcs.write(VmcsField.GUEST_RIP, entry);
+        vmcs.write(VmcsField.GUEST_RFLAGS, Rflags.FIXED_1);
+        vmcs.write(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
+        vmcs.write(VmcsField.GUEST_IA32_SYSENTER_ESP, 0);
+        vmcs.write(VmcsField.GUEST_IA32_SYSENTER_EIP, 0);
+        vmcs.write(VmcsField.GUEST_IA32_SYSENTER_CS, 0);
+        vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_STATE, 0);
+        vmcs.write(VmcsField.GUEST_ACTIVITY_STATE, 0);
+        vmcs.write(VmcsField.VMX_PREEMPTION_TIMER_VALUE, timeSlice);
+        vmcs.write(VmcsField.VMCS_LINK_POINTER, -1L); // SDM 27.3.1.5: all ones unless VMCS shadowing
+        vmcs.write(VmcsField.GUEST_IA32_DEBUGCTL, 0);
+        vmcs.write(VmcsField.GUEST_IA32_PAT, processor.rdmsr(Msr.IA32_PAT));
+    }
+
+    private void segment(VmcsField selector, VmcsField base, VmcsField limit, VmcsField ar, int rights) {
+        vmcs.write(selector, 0);
+        vmcs.write(base, 0);
+        vmcs.write(limit, 0xFFFF);
+        vmcs.write(ar, rights);
+    }
+
+    /**
+     * The execution, exit and entry controls of x86_vcpu's setup_vmcs_control, corrected (jvmx brief): external
+     * interrupts exit (so that {@link VmxProcessor#kick} works), the preemption timer is actually armed when a slice
+     * is configured, and HLT does not exit.
+     */
+    private void setupControls(long eptPointer) {
+        boolean timer = timeSlice > 0;
+        int timerPin = PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER;
+        vmcs.setControl(VmcsField.PIN_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PINBASED_CTLS,
+                Msr.IA32_VMX_TRUE_PINBASED_CTLS,
+                PinBasedControls.NMI_EXITING | PinBasedControls.EXTERNAL_INTERRUPT_EXITING | (timer ? timerPin : 0),
+                timer ? 0 : timerPin);
+
+        vmcs.setControl(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS,
+                Msr.IA32_VMX_TRUE_PROCBASED_CTLS,
+                PrimaryProcessorBasedControls.USE_IO_BITMAPS | PrimaryProcessorBasedControls.USE_MSR_BITMAPS
+                        | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS,
+                PrimaryProcessorBasedControls.CR3_LOAD_EXITING | PrimaryProcessorBasedControls.CR3_STORE_EXITING
+                        | PrimaryProcessorBasedControls.CR8_LOAD_EXITING
+                        | PrimaryProcessorBasedControls.CR8_STORE_EXITING | PrimaryProcessorBasedControls.HLT_EXITING
+                        | PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
+
+        int secondary = SecondaryProcessorBasedControls.ENABLE_EPT | SecondaryProcessorBasedControls.UNRESTRICTED_GUEST;
+        int secondaryAllowed1 = (int) (processor.rdmsr(Msr.IA32_VMX_PROCBASED_CTLS2) >>> 32);
+        if ((processor.cpuid(0x8000_0001, 0).edx() & CPUID_EXT_EDX_RDTSCP) != 0
+                && (secondaryAllowed1 & SecondaryProcessorBasedControls.ENABLE_RDTSCP) != 0) {
+            secondary |= SecondaryProcessorBasedControls.ENABLE_RDTSCP;
+        }
+        vmcs.setControl(VmcsField.SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS2,
+                Msr.IA32_VMX_PROCBASED_CTLS2, secondary, 0);
+
+        // SDM 26.2.1.2: "save VMX-preemption timer value" must be 0 when the timer is not activated.
+        int saveTimer = VmExitControls.SAVE_VMX_PREEMPTION_TIMER_VALUE;
+        vmcs.setControl(VmcsField.PRIMARY_VM_EXIT_CONTROLS, Msr.IA32_VMX_EXIT_CTLS, Msr.IA32_VMX_TRUE_EXIT_CTLS,
+                VmExitControls.HOST_ADDRESS_SPACE_SIZE | VmExitControls.ACKNOWLEDGE_INTERRUPT_ON_EXIT
+                        | VmExitControls.SAVE_IA32_PAT | VmExitControls.LOAD_IA32_PAT | VmExitControls.SAVE_IA32_EFER
+                        | VmExitControls.LOAD_IA32_EFER | (timer ? saveTimer : 0),
+                timer ? 0 : saveTimer);
+
+        vmcs.setControl(VmcsField.VM_ENTRY_CONTROLS, Msr.IA32_VMX_ENTRY_CTLS, Msr.IA32_VMX_TRUE_ENTRY_CTLS,
+                VmEntryControls.LOAD_IA32_PAT | VmEntryControls.LOAD_IA32_EFER, VmEntryControls.IA32E_MODE_GUEST);
+
+        vmcs.write(VmcsField.EPT_POINTER, eptPointer);
+        invalidateEpt(eptPointer);
+
+        vmcs.write(VmcsField.VM_EXIT_MSR_STORE_COUNT, 0);
+        vmcs.write(VmcsField.VM_EXIT_MSR_LOAD_COUNT, 0);
+        vmcs.write(VmcsField.VM_ENTRY_MSR_LOAD_COUNT, 0);
+        vmcs.write(VmcsField.CR3_TARGET_COUNT, 0);
+        vmcs.write(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION, 0);
+        vmcs.write(VmcsField.EXCEPTION_BITMAP, 1L << Exceptions.UD); // as x86_vcpu: only #UD exits
+        vmcs.write(VmcsField.IO_BITMAP_A, ioBitmap.addressA());
+        vmcs.write(VmcsField.IO_BITMAP_B, ioBitmap.addressB());
+        vmcs.write(VmcsField.MSR_BITMAPS, msrBitmap.address());
+    }
+
+    private void invalidateEpt(long eptp) {
+        EptVpidCap cap = new EptVpidCap(processor.rdmsr(Msr.IA32_VMX_EPT_VPID_CAP));
+        if (cap.invept() && cap.inveptSingleContext()) {
+            processor.invept(1, eptp);
+        } else if (cap.invept() && cap.inveptAllContext()) {
+            processor.invept(2, eptp);
+        }
+    }
+
+    // ================================================================== run
+
+    /**
+     * Enters the guest until the next VM exit and handles it (x86_vcpu inner_run): injects a pending event if the
+     * guest can take it, switches XCR0/IA32_XSS to the guest's, VMLAUNCH or VMRESUME, switches back, reads the exit
+     * information and dispatches it.
+     *
+     * @return null if a handler took the exit (or the exit filter consumed it); otherwise the exit
+     * @throws IllegalStateException for a VMfail on VM entry, with the SDM's error text
+     * @throws io.jvmx.vmx.core.dispatch.HandlerFailureException if a handler threw
+     */
+    public VmExitInfo run() {
+        if (!bound || frozen != null) {
+            throw new IllegalStateException("vCPU " + id + " is not bound to its processor");
+        }
+        if (!pending.isEmpty()) {
+            injectPendingEvent();
+        }
+        boolean launch = !launched;
+        loadGuestXstate();
+        try {
+            if (launch) {
+                processor.vmlaunch(regs);
+            } else {
+                processor.vmresume(regs);
+            }
+        } catch (VmxInstructionException e) {
+            throw new IllegalStateException(String.format("vCPU %d: %s failed: %s", id,
+                    launch ? "VMLAUNCH" : "VMRESUME", e.getMessage()), e);
+        } finally {
+            loadHostXstate();
+        }
+        VmExitInfo info = VmExitInfo.of(vmcs.read32(VmcsField.EXIT_REASON),
+                vmcs.read32(VmcsField.VM_EXIT_INSTRUCTION_LENGTH), vmcs.read(VmcsField.GUEST_RIP),
+                vmcs.read(VmcsField.EXIT_QUALIFICATION));
+        if (!info.entryFailure()) {
+            launched = true; // a VM-entry failure leaves the launch state as it was (SDM 27.8)
+        }
+        lastExit = info;
+        lastHandler = null;
+        Predicate<VmExitInfo> filter = exitFilter;
+        if (filter != null && filter.test(info)) {
+            return null;
+        }
+        if (dispatcher == null) {
+            return info;
+        }
+        HandlerRegistration h = dispatcher.dispatch(this, info);
+        lastHandler = h;
+        return h == null ? info : null;
+    }
+
+    /** The last exit {@link #run} read (handled or not), or null before the first. */
+    public VmExitInfo lastExit() {
+        return lastExit;
+    }
+
+    /** The handler that took the last exit, or null if none did (or the exit filter consumed it). */
+    public HandlerRegistration lastHandler() {
+        return lastHandler;
+    }
+
+    /**
+     * Exits for which {@code filter} returns true are consumed before observers and handlers see them ({@link #run}
+     * returns null): the run loop uses this for the external-interrupt exits its own kicks cause.
+     */
+    public void setExitFilter(Predicate<VmExitInfo> filter) {
+        this.exitFilter = filter;
+    }
+
+    public boolean isLaunched() {
+        return launched;
+    }
+
+    public boolean isBound() {
+        return bound;
+    }
+
+    // ================================================================== state
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public VCpuState state() {
+        return state;
+    }
+
+    /**
+     * Moves along the state machine of DESIGN.md: CREATED → READY ⇄ RUNNING → STOPPED; any state but STOPPED →
+     * FAILED. {@link #setup} makes the vCPU READY; the run loop does the rest.
+     */
+    public synchronized void setState(VCpuState next) {
+        VCpuState cur = state;
+        boolean ok = switch (next) {
+            case CREATED -> false;
+            case READY -> cur == VCpuState.CREATED || cur == VCpuState.RUNNING;
+            case RUNNING -> cur == VCpuState.READY;
+            case STOPPED -> cur == VCpuState.READY || cur == VCpuState.RUNNING;
+            case FAILED -> cur != VCpuState.STOPPED && cur != VCpuState.FAILED;
+        };
+        if (!ok) {
+            throw new IllegalStateException("vCPU " + id + ": no transition from " + cur + " to " + next);
+        }
+        state = next;
+    }
+
+    @Override
+    public String processorKind() {
+        return processor.kind();
+    }
+
+    public VmxProcessor processor() {
+        return processor;
+    }
+
+    public VmxPerCpuState perCpuState() {
+        return perCpu;
+    }
+
+    /** Host-physical address of this vCPU's VMCS region. */
+    public long vmcsRegion() {
+        return vmcsRegion;
+    }
+
+    /** The typed VMCS accessor (valid while bound). */
+    public Vmcs vmcs() {
+        return vmcs;
+    }
+
+    // ================================================================== VMCS and registers
+
+    @Override
+    public long vmread(VmcsField field) {
+        Map<VmcsField, Long> f = frozen;
+        if (f != null) {
+            Long v = f.get(field);
+            if (v == null) {
+                throw new IllegalStateException("vCPU " + id + " has ended and " + field + " was not captured");
+            }
+            return v;
+        }
+        return vmcs.read(field);
+    }
+
+    @Override
+    public void vmwrite(VmcsField field, long value) {
+        if (frozen != null) {
+            throw new IllegalStateException("vCPU " + id + " has ended: its VMCS is read-only");
+        }
+        vmcs.write(field, value);
+    }
+
+    @Override
+    public GeneralRegisters regs() {
+        return regs;
+    }
+
+    @Override
+    public long readGpr(int index) {
+        checkGpr(index);
+        return index == GeneralRegisters.RSP ? vmread(VmcsField.GUEST_RSP) : regs.get(index);
+    }
+
+    @Override
+    public void writeGpr(int index, long value) {
+        checkGpr(index);
+        if (index == GeneralRegisters.RSP) {
+            vmwrite(VmcsField.GUEST_RSP, value);
+        } else {
+            regs.set(index, value);
+        }
+    }
+
+    private static void checkGpr(int index) {
+        if (index < 0 || index > 15) {
+            throw new IllegalArgumentException("no general-purpose register " + index + " (0 = RAX ... 15 = R15)");
+        }
+    }
+
+    @Override
+    public long rip() {
+        return vmread(VmcsField.GUEST_RIP);
+    }
+
+    /**
+     * Advances RIP past an emulated instruction. Blocking by STI or MOV SS lasts only until the end of the next
+     * instruction (SDM 25.4.2, Table 25-3), so an instruction the VMM emulated ends it, as it would on hardware.
+     */
+    @Override
+    public void advanceRip(int length) {
+        vmwrite(VmcsField.GUEST_RIP, vmread(VmcsField.GUEST_RIP) + length);
+        long intr = vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE);
+        if ((intr & BLOCKING_BY_STI_OR_MOV_SS) != 0) {
+            vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, intr & ~BLOCKING_BY_STI_OR_MOV_SS);
+        }
+    }
+
+    // ================================================================== control registers
+
+    @Override
+    public long guestCr(int cr) {
+        return switch (cr) {
+            case 0 -> shadowed(VmcsField.GUEST_CR0, VmcsField.CR0_READ_SHADOW, VmcsField.CR0_GUEST_HOST_MASK);
+            case 3 -> vmread(VmcsField.GUEST_CR3);
+            case 4 -> shadowed(VmcsField.GUEST_CR4, VmcsField.CR4_READ_SHADOW, VmcsField.CR4_GUEST_HOST_MASK);
+            default -> throw new IllegalArgumentException("CR" + cr + " is not held in the VMCS (CR0, CR3, CR4)");
+        };
+    }
+
+    /** SDM 25.6.6: host-owned bits (mask 1) read from the shadow, guest-owned bits from the register. */
+    private long shadowed(VmcsField reg, VmcsField shadow, VmcsField mask) {
+        long m = vmread(mask);
+        return (vmread(shadow) & m) | (vmread(reg) & ~m);
+    }
+
+    @Override
+    public void setGuestCr(int cr, long value) {
+        switch (cr) {
+            case 0 -> {
+                applyCr0(value);
+                updateLongMode();
+            }
+            case 3 -> vmwrite(VmcsField.GUEST_CR3, value);
+            case 4 -> applyCr4(value);
+            default -> throw new IllegalArgumentException("CR" + cr + " cannot be set through the VMCS (CR0, CR3, CR4)");
+        }
+    }
+
+    /**
+     * x86_vcpu set_cr(0): the processor's CR0 gets the FIXED bits, except that NW and CD are kept off and PE and PG
+     * are free (unrestricted guest); the guest reads its own value from the shadow; the mask owns the fixed bits and
+     * (jvmx) PE and PG, so every mode switch is a CR-access exit.
+     */
+    private void applyCr0(long value) {
+        long mayBe1 = cr0Fixed1 & ~(Cr0.NW | Cr0.CD);
+        long mustBe1 = cr0Fixed0 & ~(Cr0.PE | Cr0.PG);
+        vmwrite(VmcsField.GUEST_CR0, (value & mayBe1) | mustBe1);
+        vmwrite(VmcsField.CR0_READ_SHADOW, value);
+        vmwrite(VmcsField.CR0_GUEST_HOST_MASK, mustBe1 | ~mayBe1 | Cr0.PE | Cr0.PG);
+    }
+
+    /**
+     * x86_vcpu set_cr(4) with the FIXED bits (CR4.VMXE is forced on in the processor's value); the guest reads back
+     * what it wrote (SDM 25.6.6; x86_vcpu also puts VMXE into the shadow, which would show VMX to the guest); the
+     * mask owns the fixed bits and (jvmx) PAE.
+     */
+    private void applyCr4(long value) {
+        vmwrite(VmcsField.GUEST_CR4, (value & cr4Fixed1) | cr4Fixed0);
+        vmwrite(VmcsField.CR4_READ_SHADOW, value);
+        vmwrite(VmcsField.CR4_GUEST_HOST_MASK, cr4Fixed0 | ~cr4Fixed1 | Cr4.PAE);
+    }
+
+    /**
+     * SDM Vol. 3A 9.8.5: IA-32e mode is active (EFER.LMA = 1) exactly when paging is on with EFER.LME = 1; VM entry
+     * loads EFER.LMA from the "IA-32e mode guest" control (SDM 27.3.2.1), so both must follow CR0.PG. x86_vcpu's
+     * update_efer only ever turns them on.
+     */
+    private void updateLongMode() {
+        long efer = vmread(VmcsField.GUEST_IA32_EFER);
+        boolean lma = (vmread(VmcsField.GUEST_CR0) & Cr0.PG) != 0 && (efer & Efer.LME) != 0;
+        long newEfer = lma ? efer | Efer.LMA : efer & ~Efer.LMA;
+        if (newEfer != efer) {
+            vmwrite(VmcsField.GUEST_IA32_EFER, newEfer);
+        }
+        boolean ia32e = (vmread(VmcsField.VM_ENTRY_CONTROLS) & VmEntryControls.IA32E_MODE_GUEST) != 0;
+        if (ia32e != lma) {
+            int bit = VmEntryControls.IA32E_MODE_GUEST;
+            vmcs.setControl(VmcsField.VM_ENTRY_CONTROLS, Msr.IA32_VMX_ENTRY_CTLS, Msr.IA32_VMX_TRUE_ENTRY_CTLS,
+                    lma ? bit : 0, lma ? 0 : bit);
+        }
+    }
+
+    /** x86_vcpu get_cpu_mode, reading the guest's EFER from the VMCS (the crate reads the host's MSR). */
+    public VmCpuMode cpuMode() {
+        long efer = vmread(VmcsField.GUEST_IA32_EFER);
+        if ((efer & Efer.LMA) != 0) {
+            return (vmread(VmcsField.GUEST_CS_ACCESS_RIGHTS) & AR_L) != 0 ? VmCpuMode.MODE_64 : VmCpuMode.COMPATIBILITY;
+        }
+        return (vmread(VmcsField.GUEST_CR0) & Cr0.PE) != 0 ? VmCpuMode.PROTECTED : VmCpuMode.REAL;
+    }
+
+    // ================================================================== events
+
+    @Override
+    public void queueEvent(int vector, InterruptionType type, int errorCode) {
+        if (vector < 0 || vector > 255) {
+            throw new IllegalArgumentException("interrupt vector must be 0-255: " + vector);
+        }
+        Objects.requireNonNull(type, "type");
+        if (type == InterruptionType.RESERVED_1 || type == InterruptionType.OTHER_EVENT) {
+            throw new IllegalArgumentException("cannot inject an event of type " + type + " (SDM 27.6.1)");
+        }
+        if (type == InterruptionType.HARDWARE_EXCEPTION && vector > 31) {
+            throw new IllegalArgumentException("hardware exceptions have vectors 0-31, not " + vector);
+        }
+        pending.add(new PendingEvent(vector, type, errorCode));
+    }
+
+    @Override
+    public int pendingEventCount() {
+        return pending.size();
+    }
+
+    /**
+     * x86_vcpu inject_pending_events: the first pending event is injected now if it is not an external interrupt or
+     * the guest can take interrupts (RFLAGS.IF = 1 and no blocking by STI or MOV SS, SDM 27.3.1.5 / 25.4.2);
+     * otherwise interrupt-window exiting is turned on so that the guest exits as soon as it can take it. Afterwards
+     * interrupt-window exiting stays on only if an external interrupt is still waiting.
+     */
+    @Override
+    public boolean injectPendingEvent() {
+        PendingEvent e = pending.peek();
+        if (e == null) {
+            setInterruptWindowExiting(false);
+            return false;
+        }
+        if ((vmread(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION) & InterruptionInfo.VALID) != 0) {
+            // an event is already set up for this entry (a handler injected one): ours waits for the next
+            setInterruptWindowExiting(true);
+            return false;
+        }
+        if (e.type() == InterruptionType.EXTERNAL_INTERRUPT && !interruptsAllowed()) {
+            setInterruptWindowExiting(true);
+            return false;
+        }
+        inject(e);
+        pending.poll();
+        PendingEvent next = pending.peek();
+        setInterruptWindowExiting(next != null && next.type() == InterruptionType.EXTERNAL_INTERRUPT);
+        return true;
+    }
+
+    private boolean interruptsAllowed() {
+        return (vmread(VmcsField.GUEST_RFLAGS) & Rflags.IF) != 0
+                && (vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE) & BLOCKING_BY_STI_OR_MOV_SS) == 0;
+    }
+
+    /** SDM 25.8.3: VM-entry interruption-information, error code and instruction length. */
+    private void inject(PendingEvent e) {
+        // SDM 27.3.1.4: an error code is delivered exactly for the hardware exceptions that push one, and never when
+        // the guest is in real mode (unrestricted guest with CR0.PE = 0).
+        boolean deliverError = e.type() == InterruptionType.HARDWARE_EXCEPTION
+                && InterruptionInfo.exceptionHasErrorCode(e.vector())
+                && (vmread(VmcsField.GUEST_CR0) & Cr0.PE) != 0;
+        if (deliverError) {
+            vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, Math.max(0, e.errorCode()));
+        }
+        if (e.type().usesInstructionLength()) {
+            vmwrite(VmcsField.VM_ENTRY_INSTRUCTION_LENGTH, vmread(VmcsField.VM_EXIT_INSTRUCTION_LENGTH));
+        }
+        vmwrite(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION,
+                InterruptionInfo.injection(e.vector(), e.type(), deliverError).encode() & 0xFFFF_FFFFL);
+    }
+
+    @Override
+    public void setInterruptWindowExiting(boolean enable) {
+        long ctl = vmread(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS);
+        long next = enable ? ctl | PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING
+                : ctl & ~PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING;
+        if (next != ctl) {
+            vmwrite(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, next);
+        }
+    }
+
+    // ================================================================== extended state
+
+    @Override
+    public long guestXcr0() {
+        return guestXcr0;
+    }
+
+    /**
+     * The XCR0 the guest runs with (loaded at every VM entry). The xsetbv handler checks the SDM's rules and injects
+     * #GP for a bad value; this method rejects only what the processor could not load.
+     */
+    @Override
+    public void setGuestXcr0(long xcr0) {
+        if ((xcr0 & Xcr0.X87) == 0) {
+            throw new IllegalArgumentException(String.format("XCR0 %#x: bit 0 (x87) must be 1 (SDM Vol. 1, 13.3)", xcr0));
+        }
+        long unsupported = xcr0 & ~supportedXcr0();
+        if (unsupported != 0) {
+            throw new IllegalArgumentException(String.format(
+                    "XCR0 %#x: bits %#x are not supported by the processor (CPUID.(EAX=0DH,ECX=0):EDX:EAX)", xcr0,
+                    unsupported));
+        }
+        guestXcr0 = xcr0;
+    }
+
+    public long guestXss() {
+        return guestXss;
+    }
+
+    public void setGuestXss(long xss) {
+        guestXss = xss;
+    }
+
+    @Override
+    public long supportedXcr0() {
+        if (!xsave) {
+            return Xcr0.X87;
+        }
+        CpuidResult r = processor.cpuid(0xD, 0);
+        return (r.eax() & 0xFFFF_FFFFL) | ((long) r.edx() << 32);
+    }
+
+    /** CPUID in root operation; leaf 0xD with the guest's XCR0 loaded, since its sizes depend on XCR0 (as x86_vcpu). */
+    @Override
+    public CpuidResult hostCpuid(int leaf, int subleaf) {
+        if (leaf == 0xD && xsave && guestXcr0 != hostXcr0) {
+            processor.xsetbv(0, guestXcr0);
+            try {
+                return processor.cpuid(leaf, subleaf);
+            } finally {
+                processor.xsetbv(0, hostXcr0);
+            }
+        }
+        return processor.cpuid(leaf, subleaf);
+    }
+
+    /** x86_vcpu load_guest_xstate: the guest's XCR0 and IA32_XSS, if they differ from the host's. */
+    private void loadGuestXstate() {
+        if (xsave && guestXcr0 != hostXcr0) {
+            processor.xsetbv(0, guestXcr0);
+        }
+        if (xssSupported && guestXss != hostXss) {
+            processor.wrmsr(Msr.IA32_XSS, guestXss);
+        }
+    }
+
+    private void loadHostXstate() {
+        if (xsave && guestXcr0 != hostXcr0) {
+            processor.xsetbv(0, hostXcr0);
+        }
+        if (xssSupported && guestXss != hostXss) {
+            processor.wrmsr(Msr.IA32_XSS, hostXss);
+        }
+    }
+
+    // ================================================================== timer, memory, platform
+
+    @Override
+    public long preemptionTimerSlice() {
+        return timeSlice;
+    }
+
+    @Override
+    public GuestPhysicalMemory guestMemory() {
+        return memory;
+    }
+
+    @Override
+    public OutputStream console() {
+        return console;
+    }
+
+    @Override
+    public void terminate(int exitCode, String reason) {
+        this.exitCode = exitCode;
+        this.terminationReason = reason;
+        this.terminated = true;
+    }
+
+    public boolean isTerminated() {
+        return terminated;
+    }
+
+    public int exitCode() {
+        return exitCode;
+    }
+
+    public String terminationReason() {
+        return terminationReason;
+    }
+
+    @Override
+    public <T> T attachment(Class<T> key, Supplier<? extends T> initial) {
+        return key.cast(attachments.computeIfAbsent(key, k -> Objects.requireNonNull(initial.get(),
+                "attachment supplier returned null")));
+    }
+
+    // ================================================================== intercepts
+
+    /** Whether I/O instructions on ports [first, first + count) exit (I/O bitmaps, SDM 25.6.4). */
+    public void setIoIntercept(int first, int count, boolean intercept) {
+        ioBitmap.setInterceptRange(first, count, intercept);
+    }
+
+    public boolean isIoIntercepted(int port) {
+        return ioBitmap.isIntercepted(port);
+    }
+
+    /** Whether RDMSR / WRMSR of {@code msr} exit (MSR bitmaps, SDM 25.6.9). */
+    public void setMsrIntercept(int msr, boolean read, boolean write) {
+        msrBitmap.setReadIntercept(msr, read);
+        msrBitmap.setWriteIntercept(msr, write);
+    }
+
+    public boolean isMsrReadIntercepted(int msr) {
+        return msrBitmap.isReadIntercepted(msr);
+    }
+
+    public boolean isMsrWriteIntercepted(int msr) {
+        return msrBitmap.isWriteIntercepted(msr);
+    }
+
+    public IoBitmap ioBitmap() {
+        return ioBitmap;
+    }
+
+    public MsrBitmap msrBitmap() {
+        return msrBitmap;
+    }
+
+    // ================================================================== snapshots and teardown
+
+    /** Registers, control registers and segments as they are now (for vcpu:regs). */
+    public GuestState snapshot() {
+        return new GuestState(id, cpuMode(), regs, vmread(VmcsField.GUEST_RSP), vmread(VmcsField.GUEST_RIP),
+                vmread(VmcsField.GUEST_RFLAGS), guestCr(0), guestCr(3), guestCr(4),
+                vmread(VmcsField.GUEST_IA32_EFER), List.of(
+                        seg("cs", VmcsField.GUEST_CS_SELECTOR, VmcsField.GUEST_CS_BASE, VmcsField.GUEST_CS_LIMIT, VmcsField.GUEST_CS_ACCESS_RIGHTS),
+                        seg("ds", VmcsField.GUEST_DS_SELECTOR, VmcsField.GUEST_DS_BASE, VmcsField.GUEST_DS_LIMIT, VmcsField.GUEST_DS_ACCESS_RIGHTS),
+                        seg("es", VmcsField.GUEST_ES_SELECTOR, VmcsField.GUEST_ES_BASE, VmcsField.GUEST_ES_LIMIT, VmcsField.GUEST_ES_ACCESS_RIGHTS),
+                        seg("fs", VmcsField.GUEST_FS_SELECTOR, VmcsField.GUEST_FS_BASE, VmcsField.GUEST_FS_LIMIT, VmcsField.GUEST_FS_ACCESS_RIGHTS),
+                        seg("gs", VmcsField.GUEST_GS_SELECTOR, VmcsField.GUEST_GS_BASE, VmcsField.GUEST_GS_LIMIT, VmcsField.GUEST_GS_ACCESS_RIGHTS),
+                        seg("ss", VmcsField.GUEST_SS_SELECTOR, VmcsField.GUEST_SS_BASE, VmcsField.GUEST_SS_LIMIT, VmcsField.GUEST_SS_ACCESS_RIGHTS),
+                        seg("tr", VmcsField.GUEST_TR_SELECTOR, VmcsField.GUEST_TR_BASE, VmcsField.GUEST_TR_LIMIT, VmcsField.GUEST_TR_ACCESS_RIGHTS),
+                        seg("ldtr", VmcsField.GUEST_LDTR_SELECTOR, VmcsField.GUEST_LDTR_BASE, VmcsField.GUEST_LDTR_LIMIT, VmcsField.GUEST_LDTR_ACCESS_RIGHTS)),
+                vmread(VmcsField.GUEST_GDTR_BASE), (int) vmread(VmcsField.GUEST_GDTR_LIMIT),
+                vmread(VmcsField.GUEST_IDTR_BASE), (int) vmread(VmcsField.GUEST_IDTR_LIMIT),
+                (int) vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE), (int) vmread(VmcsField.GUEST_ACTIVITY_STATE));
+    }
+
+    private GuestState.Segment seg(String name, VmcsField sel, VmcsField base, VmcsField limit, VmcsField ar) {
+        return new GuestState.Segment(name, (int) vmread(sel), vmread(base), (int) vmread(limit), (int) vmread(ar));
+    }
+
+    /**
+     * Captures the whole VMCS (the VMCS must be current) so that {@link #vmread}, {@link #guestCr} and
+     * {@link #snapshot} keep answering after the processor is gone; from then on the vCPU is read-only.
+     */
+    public void freeze() {
+        if (frozen == null) {
+            frozen = Map.copyOf(vmcs.readAll());
+        }
+    }
+
+    /** Every VMCS field the processor supports, in encoding order (for vcpu:vmcs; also after the vCPU ended). */
+    public java.util.SortedMap<VmcsField, Long> vmcsFields() {
+        Map<VmcsField, Long> f = frozen;
+        if (f != null) {
+            java.util.SortedMap<VmcsField, Long> copy = new java.util.TreeMap<>(Vmcs.ENCODING_ORDER);
+            copy.putAll(f);
+            return copy;
+        }
+        return vmcs.readAll();
+    }
+
+    public boolean isFrozen() {
+        return frozen != null;
+    }
+
+    /** Returns the VMCS region and the bitmaps to the host allocator (after {@link #unbindFromCurrentProcessor}). */
+    public void free() {
+        if (freed) {
+            return;
+        }
+        freed = true;
+        ioBitmap.free();
+        msrBitmap.free();
+        processor.memory().freeFrames(vmcsRegion, 1);
+    }
+
+    private void requireNotFreed() {
+        if (freed) {
+            throw new IllegalStateException("vCPU " + id + " has been freed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "VmxVcpu[" + id + ", " + state + ", " + processor.kind() + "]";
+    }
+}
