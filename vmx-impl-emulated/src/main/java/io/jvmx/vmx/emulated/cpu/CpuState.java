@@ -57,6 +57,38 @@ public final class CpuState {
     /** Instructions retired since reset. */
     public long instructionsRetired;
 
+    /**
+     * PAE paging's four PDPTE registers (SDM Vol. 3A, 4.4.1): loaded by MOV to CR0/CR3/CR4 when the result is PAE
+     * paging, and by VM entry from GUEST_PDPTE0-3 when EPT is on (SDM Vol. 3C, 27.3.2.4); the PAE walk uses them.
+     */
+    public final long[] pdpte = new long[4];
+
+    // ---- information the interpreter leaves for the VMX layer's VM-exit information fields (SDM Vol. 3C, 28.2)
+
+    /**
+     * While an event is being delivered through the IDT: its interruption information (vector | type << 8 | error
+     * code valid << 11 | 1 << 31, SDM 25.9.3) and error code, for the IDT-vectoring information of an exit that
+     * happens during the delivery (SDM 28.2.4); 0 at all other times.
+     */
+    public int vectoringInfo;
+    public int vectoringErrorCode;
+    /** Set before an exception hook for #PF: the faulting linear address (exit qualification, SDM 28.2.1). */
+    public long faultingLinearAddress;
+    /** Set before the I/O hook for INS/OUTS: address size (0 = 16, 1 = 32, 2 = 64 bits) and segment (SDM 28.2.5). */
+    public int stringIoAddressSize;
+    public int stringIoSegment;
+    /**
+     * Set before the hook of RDRAND/RDSEED and of the VMX instructions, INVEPT and INVVPID: the VM-exit
+     * instruction-information field (SDM 28.2.5, Tables 28-12 to 28-15).
+     */
+    public int instructionInformation;
+    /**
+     * Set with {@link #instructionInformation} for memory operands: the displacement (sign-extended; for
+     * RIP-relative addressing plus the RIP of the next instruction), the exit qualification of those VM exits
+     * (SDM 28.2.1).
+     */
+    public long instructionDisplacement;
+
     public static final int INTERRUPTIBILITY_STI = 1;
     public static final int INTERRUPTIBILITY_MOV_SS = 2;
     public static final int INTERRUPTIBILITY_NMI = 8;

@@ -1,0 +1,434 @@
+package io.jvmx.vmx.emulated.cpu;
+
+import static io.jvmx.vmx.emulated.cpu.Alu.mask;
+
+import io.jvmx.vmx.api.arch.Cr0;
+import io.jvmx.vmx.api.arch.Exceptions;
+import io.jvmx.vmx.api.arch.Rflags;
+
+/**
+ * Delivers interrupts and exceptions through the IVT (real mode, SDM Vol. 3A, 20.1.4) or the IDT (protected mode
+ * 6.12, IA-32e mode 6.14), including the stack switch on a privilege change and the IST, and handles exceptions
+ * during delivery as SDM 6.15 Table 6-5 prescribes (#DF, then triple fault / shutdown). Each attempt validates
+ * everything and translates every stack page before it writes anything, so a fault or a VM exit (EPT violation)
+ * during delivery leaves the state as it was before the attempt.
+ */
+final class EventDelivery {
+    static final int EXTERNAL_INTERRUPT = 0, NMI = 2, HARDWARE_EXCEPTION = 3, SOFTWARE_INTERRUPT = 4,
+            PRIVILEGED_SOFTWARE_EXCEPTION = 5, SOFTWARE_EXCEPTION = 6;
+
+    private final Executor x;
+    private final CpuState s;
+    private final Mmu m;
+    private final NonRootHooks hooks;
+    private final CpuFault fault;
+    private final Segmentation segs;
+
+    EventDelivery(Executor x, Segmentation segs) {
+        this.x = x;
+        this.s = x.s;
+        this.m = x.m;
+        this.hooks = x.hooks;
+        this.fault = x.fault;
+        this.segs = segs;
+    }
+
+    void clearDelivering() {
+        s.vectoringInfo = 0;
+    }
+
+    /** An exception raised by the current instruction (a fault: RIP stays on the instruction). */
+    void deliverFault(CpuFault f) {
+        int vector = f.vector;
+        int error = f.errorCode;
+        long cr2 = f.cr2;
+        x.discardStaged();
+        deliver(vector, HARDWARE_EXCEPTION, error, 0, true, cr2);
+    }
+
+    /** INT n, INT3, INTO, INT1: delivered with the return address after the instruction; then it retires. */
+    void instructionEvent(int vector, int type) {
+        if (deliver(vector, type, -1, x.len, type != SOFTWARE_INTERRUPT, 0)) {
+            x.retire();
+        }
+    }
+
+    /** VM-entry event injection (SDM Vol. 3C, 27.6.1): no exception-bitmap check for the injected event itself. */
+    void inject(int vector, int type, int error, int length) {
+        x.refreshMode();
+        x.discardStaged();
+        s.vectoringInfo = 0;
+        if (s.activityState == CpuState.ACTIVITY_HLT) {
+            s.activityState = CpuState.ACTIVITY_ACTIVE;
+        }
+        deliver(vector, type, error, length, false, 0);
+    }
+
+    static boolean contributory(int v) {
+        return v == Exceptions.DE || v == Exceptions.TS || v == Exceptions.NP || v == Exceptions.SS
+                || v == Exceptions.GP;
+    }
+
+    /** Fault-class exceptions push RF = 1 (SDM Vol. 3A, 18.3.1.1). */
+    static boolean faultClass(int v) {
+        switch (v) {
+            case 0: case 5: case 6: case 7: case 10: case 11: case 12: case 13: case 14: case 16: case 17: case 19:
+            case 20: case 21:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /**
+     * Delivers an event; exceptions during its delivery are handled per SDM 6.15 Table 6-5, each one first offered to
+     * {@link NonRootHooks#exception} (SDM 26.2: the exception bitmap applies to them, with this event as the
+     * IDT-vectoring information). Returns whether the original event was delivered.
+     */
+    private boolean deliver(int vector, int type, int error, int length, boolean hook, long cr2) {
+        boolean original = true;
+        for (;;) {
+            if ((s.cr0 & Cr0.PE) == 0) {
+                error = -1; // real mode: no error codes (SDM Vol. 3A, 20.1.4)
+            }
+            if (hook) {
+                s.vectoringInfo = 0;
+                boolean sw = type == SOFTWARE_EXCEPTION || type == PRIVILEGED_SOFTWARE_EXCEPTION;
+                offer(vector, error, sw, sw ? length : 0, cr2);
+            }
+            s.vectoringInfo = 0x8000_0000 | vector | (type << 8) | (error >= 0 ? 1 << 11 : 0);
+            s.vectoringErrorCode = error >= 0 ? error : 0;
+            try {
+                deliverOnce(vector, type, error, length);
+                s.vectoringInfo = 0;
+                return original;
+            } catch (CpuFault f) {
+                int v2 = f.vector;
+                int e2 = (s.cr0 & Cr0.PE) == 0 ? -1 : f.errorCode;
+                long c2 = f.cr2;
+                x.discardStaged();
+                // the second exception meets the exception bitmap, with this event as IDT-vectoring information,
+                // before it is combined with it (SDM Vol. 3C, 26.2 and 28.2.4)
+                offer(v2, e2, false, 0, c2);
+                original = false;
+                if (type == HARDWARE_EXCEPTION && vector == Exceptions.DF) {
+                    // an exception while delivering #DF: shutdown (SDM 6.15 "Interrupt 8")
+                    hooks.tripleFault();
+                    s.vectoringInfo = 0;
+                    s.activityState = CpuState.ACTIVITY_SHUTDOWN;
+                    return false;
+                }
+                int first = type == HARDWARE_EXCEPTION ? vector : -1;
+                boolean df = (contributory(first) && contributory(v2))
+                        || (first == Exceptions.PF && (v2 == Exceptions.PF || contributory(v2)));
+                type = HARDWARE_EXCEPTION;
+                length = 0;
+                if (df) {
+                    vector = Exceptions.DF;
+                    error = 0;
+                    hook = true;
+                    cr2 = 0;
+                } else {
+                    vector = v2;
+                    error = e2;
+                    hook = false; // already offered above
+                }
+            }
+        }
+    }
+
+    /** Offers an exception to the exception bitmap; CR2 is loaded only if that causes no VM exit (SDM 28.1). */
+    private void offer(int vector, int error, boolean software, int length, long cr2) {
+        if (vector == Exceptions.PF) {
+            s.faultingLinearAddress = cr2;
+        }
+        hooks.exception(vector, error, software, length);
+        if (vector == Exceptions.PF) {
+            s.cr2 = cr2;
+        }
+    }
+
+    private void deliverOnce(int vector, int type, int error, int length) {
+        x.refreshMode();
+        boolean soft = type == SOFTWARE_INTERRUPT || type == SOFTWARE_EXCEPTION;
+        boolean software = soft || type == PRIVILEGED_SOFTWARE_EXCEPTION;
+        long ret = software ? s.rip + length : s.rip;
+        if (!s.longModeActive() || !s.seg[CpuState.CS].longMode()) {
+            ret &= 0xFFFF_FFFFL;
+        }
+        long image = s.rflags;
+        if (software) {
+            image &= ~Rflags.RF; // cleared at the start of the instruction
+        } else if (type == HARDWARE_EXCEPTION && faultClass(vector)) {
+            image |= Rflags.RF;
+        } else if ((type == EXTERNAL_INTERRUPT || type == NMI) && x.repIncomplete) {
+            image |= Rflags.RF;
+        }
+        int ext = soft ? 0 : 1;
+        if (x.realMode) {
+            realMode(vector, ret, image);
+        } else if (s.longModeActive()) {
+            longMode(vector, soft, ext, error, ret, image);
+        } else {
+            protectedMode(vector, soft, ext, error, ret, image);
+        }
+        if (type == NMI) {
+            s.interruptibility |= CpuState.INTERRUPTIBILITY_NMI;
+        }
+        s.interruptibility &= ~(CpuState.INTERRUPTIBILITY_STI | CpuState.INTERRUPTIBILITY_MOV_SS);
+    }
+
+    // ============================================================================================ real mode
+
+    private void realMode(int vector, long ret, long image) {
+        long off = vector * 4L;
+        if (off + 3 > (s.idtrLimit & 0xFFFF)) {
+            throw fault.set(Exceptions.GP, vector * 8 + 2);
+        }
+        long ivt = (s.idtrBase + off) & 0xFFFF_FFFFL;
+        int ip = (int) m.read(ivt, 2, x.sysPriv);
+        int cs = (int) m.read(ivt + 2, 2, x.sysPriv);
+        x.stagePush(2, 2, image & 0xFFFF);
+        x.stagePush(4, 2, s.seg[CpuState.CS].selector & 0xFFFF);
+        x.stagePush(6, 2, ret & 0xFFFF);
+        x.commitStaged();
+        x.addSp(-6);
+        s.rflags &= ~(Rflags.IF | Rflags.TF | Rflags.AC | Rflags.RF);
+        Segment c = s.seg[CpuState.CS];
+        c.selector = cs;
+        c.base = (long) cs << 4;
+        c.accessRights &= ~Segment.AR_UNUSABLE;
+        s.rip = ip;
+    }
+
+    // ============================================================================================ protected mode
+
+    private void protectedMode(int vector, boolean soft, int ext, int error, long ret, long image) {
+        int idtErr = vector * 8 + 2 + ext;
+        long off = vector * 8L;
+        if (off + 7 > (s.idtrLimit & 0xFFFF)) {
+            throw fault.set(Exceptions.GP, idtErr);
+        }
+        long g = m.read((s.idtrBase + off) & 0xFFFF_FFFFL, 8, x.sysPriv);
+        int gtype = (int) (g >>> 40) & 0x1F;
+        if (gtype != 0x06 && gtype != 0x07 && gtype != 0x0E && gtype != 0x0F) {
+            // task gates (0x05) are not implemented; anything else is not a valid IDT gate
+            throw fault.set(Exceptions.GP, idtErr);
+        }
+        int cpl = x.cpl;
+        if (soft && ((g >>> 45) & 3) < cpl) {
+            throw fault.set(Exceptions.GP, vector * 8 + 2);
+        }
+        if ((g & (1L << 47)) == 0) {
+            throw fault.set(Exceptions.NP, idtErr);
+        }
+        boolean gate32 = (gtype & 8) != 0;
+        boolean trap = (gtype & 1) != 0;
+        int sel = (int) (g >>> 16) & 0xFFFF;
+        long target = (g & 0xFFFF) | ((g >>> 32) & 0xFFFF_0000L);
+        if (!gate32) {
+            target &= 0xFFFF;
+        }
+        int newCpl = prepareHandlerCs(sel, ext, false);
+        Segment cs = segs.tmpCs;
+        if (target > (cs.limit & 0xFFFF_FFFFL)) {
+            throw fault.set(Exceptions.GP, ext);
+        }
+        int w = gate32 ? 4 : 2;
+        int pushes = error >= 0 ? 1 : 0;
+        int oldCs = s.seg[CpuState.CS].selector & 0xFFFF;
+        if (newCpl < cpl) {
+            // inner privilege: the new stack comes from the TSS (SDM 6.12.1, Figure 6-4)
+            Segment tr = s.tr;
+            boolean tss32 = (tr.accessRights & 8) != 0;
+            long spOff = tss32 ? 4 + newCpl * 8L : 2 + newCpl * 4L;
+            long ssOff = tss32 ? spOff + 4 : spOff + 2;
+            int trErr = (tr.selector & 0xFFFC) | ext;
+            if (tr.unusable() || ssOff + 1 > (tr.limit & 0xFFFF_FFFFL)) {
+                throw fault.set(Exceptions.TS, trErr);
+            }
+            long newSp = m.read((tr.base + spOff) & 0xFFFF_FFFFL, tss32 ? 4 : 2, x.sysPriv);
+            int newSs = (int) m.read((tr.base + ssOff) & 0xFFFF_FFFFL, 2, x.sysPriv);
+            prepareInnerSs(newSs, newCpl, ext);
+            Segment ss = segs.tmpSs;
+            int ssErr = (newSs & 0xFFFC) | ext;
+            long sm = ss.defaultBig() ? 0xFFFF_FFFFL : 0xFFFF;
+            long sp = newSp & sm;
+            long oldSp = x.getSp();
+            int priv = newCpl == 3 ? Mmu.USER : Mmu.SUP;
+            sp = pushLegacy(ss, sp, sm, w, s.seg[CpuState.SS].selector & 0xFFFF, ssErr, priv);
+            sp = pushLegacy(ss, sp, sm, w, oldSp, ssErr, priv);
+            sp = pushLegacy(ss, sp, sm, w, image, ssErr, priv);
+            sp = pushLegacy(ss, sp, sm, w, oldCs, ssErr, priv);
+            sp = pushLegacy(ss, sp, sm, w, ret, ssErr, priv);
+            if (pushes != 0) {
+                sp = pushLegacy(ss, sp, sm, w, error, ssErr, priv);
+            }
+            x.commitStaged();
+            Segmentation.copy(ss, s.seg[CpuState.SS]);
+            x.setReg(Executor.RSP, ss.defaultBig() ? 4 : 2, sp);
+        } else {
+            Segment ss = s.seg[CpuState.SS];
+            long sm = mask(x.stackAddrSize());
+            long sp = x.getSp();
+            int priv = x.dataPriv;
+            sp = pushLegacy(ss, sp, sm, w, image, ext, priv);
+            sp = pushLegacy(ss, sp, sm, w, oldCs, ext, priv);
+            sp = pushLegacy(ss, sp, sm, w, ret, ext, priv);
+            if (pushes != 0) {
+                sp = pushLegacy(ss, sp, sm, w, error, ext, priv);
+            }
+            x.commitStaged();
+            x.setSp(sp);
+        }
+        cs.selector = (cs.selector & 0xFFFC) | newCpl;
+        Segmentation.copy(cs, s.seg[CpuState.CS]);
+        s.rip = target;
+        s.rflags &= ~(Rflags.TF | Rflags.NT | Rflags.RF | Rflags.VM | (trap ? 0 : Rflags.IF));
+    }
+
+    private long pushLegacy(Segment ss, long sp, long sm, int w, long value, int err, int priv) {
+        sp = (sp - w) & sm;
+        long lin = x.legacyLinear(ss, true, sp, w, true, err);
+        x.stage(lin, w, value & mask(w), priv);
+        return sp;
+    }
+
+    /**
+     * Checks the code segment of an interrupt/trap gate (SDM 6.12.1.1 and 6.14.1); fills tmpCs; returns the handler's
+     * CPL.
+     */
+    private int prepareHandlerCs(int sel, int ext, boolean ia32e) {
+        int err = (sel & 0xFFFC) | ext;
+        if ((sel & 0xFFFC) == 0) {
+            throw fault.set(Exceptions.GP, ext);
+        }
+        long lin = segs.descriptorLinear(sel, err);
+        long d = segs.readDescriptor(lin);
+        int ar = Segmentation.ar(d);
+        int dpl = Segmentation.dpl(ar);
+        int cpl = x.cpl;
+        if (!Segmentation.isCode(ar) || dpl > cpl) {
+            throw fault.set(Exceptions.GP, err);
+        }
+        if (ia32e && (ar & 0x6000) != 0x2000) {
+            throw fault.set(Exceptions.GP, err); // must be a 64-bit code segment (L=1, D=0)
+        }
+        if (!Segmentation.present(ar)) {
+            throw fault.set(Exceptions.NP, err);
+        }
+        segs.setAccessed(lin, d);
+        segs.tmpCs.set(sel, Segmentation.base(d), Segmentation.limit(d), ar | 1);
+        return (ar & 4) != 0 ? cpl : dpl; // conforming code keeps the CPL
+    }
+
+    private void prepareInnerSs(int ssSel, int newCpl, int ext) {
+        int err = (ssSel & 0xFFFC) | ext;
+        if ((ssSel & 0xFFFC) == 0) {
+            throw fault.set(Exceptions.TS, ext);
+        }
+        if ((ssSel & 3) != newCpl) {
+            throw fault.set(Exceptions.TS, err);
+        }
+        long lin;
+        try {
+            lin = segs.descriptorLinear(ssSel, err);
+        } catch (CpuFault f) {
+            if (f.vector == Exceptions.GP) {
+                throw fault.set(Exceptions.TS, err); // beyond the table limit is #TS for a TSS stack (SDM 6.12.1)
+            }
+            throw f;
+        }
+        long d = segs.readDescriptor(lin);
+        int ar = Segmentation.ar(d);
+        if (!Segmentation.isData(ar) || (ar & 2) == 0 || Segmentation.dpl(ar) != newCpl) {
+            throw fault.set(Exceptions.TS, err);
+        }
+        if (!Segmentation.present(ar)) {
+            throw fault.set(Exceptions.SS, err);
+        }
+        segs.setAccessed(lin, d);
+        segs.tmpSs.set(ssSel, Segmentation.base(d), Segmentation.limit(d), ar | 1);
+    }
+
+    // ============================================================================================ IA-32e mode
+
+    private void longMode(int vector, boolean soft, int ext, int error, long ret, long image) {
+        int idtErr = vector * 8 + 2 + ext;
+        long off = vector * 16L;
+        if (off + 15 > (s.idtrLimit & 0xFFFF)) {
+            throw fault.set(Exceptions.GP, idtErr);
+        }
+        long lo = m.read(s.idtrBase + off, 8, x.sysPriv);
+        long hi = m.read(s.idtrBase + off + 8, 8, x.sysPriv);
+        int gtype = (int) (lo >>> 40) & 0x1F;
+        if (gtype != 0x0E && gtype != 0x0F) {
+            throw fault.set(Exceptions.GP, idtErr);
+        }
+        int cpl = x.cpl;
+        if (soft && ((lo >>> 45) & 3) < cpl) {
+            throw fault.set(Exceptions.GP, vector * 8 + 2);
+        }
+        if ((lo & (1L << 47)) == 0) {
+            throw fault.set(Exceptions.NP, idtErr);
+        }
+        boolean trap = (gtype & 1) != 0;
+        int sel = (int) (lo >>> 16) & 0xFFFF;
+        long target = (lo & 0xFFFF) | ((lo >>> 32) & 0xFFFF_0000L) | (hi << 32);
+        int ist = (int) (lo >>> 32) & 7;
+        int newCpl = prepareHandlerCs(sel, ext, true);
+        if (!Executor.canonical(target)) {
+            throw fault.set(Exceptions.GP, ext);
+        }
+        long rsp;
+        if (ist != 0) {
+            rsp = readTss64(0x24 + (ist - 1) * 8L, ext);
+        } else if (newCpl < cpl) {
+            rsp = readTss64(4 + newCpl * 8L, ext);
+        } else {
+            rsp = s.gpr[Executor.RSP];
+        }
+        if (!Executor.canonical(rsp)) {
+            throw fault.set(Exceptions.SS, ext);
+        }
+        rsp &= ~0xFL; // SDM 6.14.2: the new RSP is aligned to 16 bytes
+        int priv = newCpl == 3 ? Mmu.USER : Mmu.SUP;
+        long sp = rsp;
+        sp = push64(sp, s.seg[CpuState.SS].selector & 0xFFFF, ext, priv);
+        sp = push64(sp, s.gpr[Executor.RSP], ext, priv);
+        sp = push64(sp, image, ext, priv);
+        sp = push64(sp, s.seg[CpuState.CS].selector & 0xFFFF, ext, priv);
+        sp = push64(sp, ret, ext, priv);
+        if (error >= 0) {
+            sp = push64(sp, error & 0xFFFF_FFFFL, ext, priv);
+        }
+        x.commitStaged();
+        if (newCpl < cpl) {
+            // SS is loaded with a null selector whose RPL is the new CPL (SDM 6.14.4)
+            s.seg[CpuState.SS].set(newCpl, 0, 0, Segment.AR_UNUSABLE | (newCpl << 5));
+        }
+        Segment cs = segs.tmpCs;
+        cs.selector = (cs.selector & 0xFFFC) | newCpl;
+        Segmentation.copy(cs, s.seg[CpuState.CS]);
+        s.gpr[Executor.RSP] = sp;
+        s.rip = target;
+        s.rflags &= ~(Rflags.TF | Rflags.NT | Rflags.RF | Rflags.VM | (trap ? 0 : Rflags.IF));
+    }
+
+    private long push64(long sp, long value, int ext, int priv) {
+        sp -= 8;
+        if (!Executor.canonical(sp)) {
+            throw fault.set(Exceptions.SS, ext);
+        }
+        x.stage(sp, 8, value, priv);
+        return sp;
+    }
+
+    private long readTss64(long off, int ext) {
+        Segment tr = s.tr;
+        if (tr.unusable() || off + 7 > (tr.limit & 0xFFFF_FFFFL)) {
+            throw fault.set(Exceptions.TS, (tr.selector & 0xFFFC) | ext);
+        }
+        return m.read(tr.base + off, 8, x.sysPriv);
+    }
+}

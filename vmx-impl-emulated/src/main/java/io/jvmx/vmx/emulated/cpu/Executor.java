@@ -1,0 +1,1789 @@
+package io.jvmx.vmx.emulated.cpu;
+
+import static io.jvmx.vmx.emulated.cpu.Alu.mask;
+import static io.jvmx.vmx.emulated.cpu.Alu.signExtend;
+
+import io.jvmx.vmx.api.arch.Cr0;
+import io.jvmx.vmx.api.arch.Exceptions;
+import io.jvmx.vmx.api.arch.Rflags;
+import io.jvmx.vmx.api.memory.PhysicalMemory;
+
+/**
+ * Fetches, decodes and executes one instruction (SDM Vol. 2, chapter 2 "Instruction Format" and the instruction
+ * pages). Decoder state lives in fields reused for every instruction (no allocation on this path). Every instruction
+ * computes and validates first and commits last: a fault ({@link CpuFault}) or a VM exit ({@link VmExitSignal})
+ * leaves registers, flags, RIP and memory as they were before the instruction.
+ */
+final class Executor {
+    static final int ES = CpuState.ES, CS = CpuState.CS, SS = CpuState.SS, DS = CpuState.DS, FS = CpuState.FS,
+            GS = CpuState.GS;
+    static final int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
+
+    final CpuState s;
+    final Mmu m;
+    final PhysicalMemory mem;
+    final NonRootHooks hooks;
+    final CpuFault fault;
+    final Alu alu = new Alu();
+    Segmentation segs;
+    EventDelivery events;
+    SystemOps sys;
+
+    // ---- the mode at the start of the instruction
+    boolean realMode;
+    boolean mode64;
+    int cpl;
+    /** Paging privilege of explicit data accesses, of implicit supervisor accesses, and of fetches. */
+    int dataPriv, sysPriv, fetchPriv;
+
+    // ---- decoder state (SDM Vol. 2, 2.1)
+    long startRip;
+    int len;
+    int opSize, addrSize;
+    boolean opPrefix, adPrefix;
+    int segOv;
+    boolean lock;
+    int rep;
+    int rex;
+    int modrm, mod, reg, rm;
+    boolean ripRel;
+    long eaDisp;
+    int eaSeg;
+    long rmwLin;
+
+    // ---- retirement
+    int newShadow;
+    boolean keepRf;
+    /** The last retired instruction was a REP iteration that left more iterations (RF for interrupts, SDM 18.3.1.1). */
+    boolean repIncomplete;
+
+    private long fetchPage = -1, fetchHost;
+
+    // ---- staged writes: validated (all pages translated) before the first one is performed
+    private final long[] stLin = new long[48];
+    private final int[] stSize = new int[48];
+    private final long[] stVal = new long[48];
+    private final int[] stPriv = new int[48];
+    private int stCount;
+
+    Executor(CpuState s, Mmu m, NonRootHooks hooks, CpuFault fault) {
+        this.s = s;
+        this.m = m;
+        this.mem = m.memory();
+        this.hooks = hooks;
+        this.fault = fault;
+    }
+
+    // =========================================================================================== the cycle
+
+    /** Executes one instruction, delivering any exception it raises. */
+    void executeOne() {
+        try {
+            decodeExecute();
+        } catch (CpuFault f) {
+            events.deliverFault(f);
+        }
+    }
+
+    /** Computes the mode-dependent attributes of the current state (also used by event delivery). */
+    void refreshMode() {
+        realMode = (s.cr0 & Cr0.PE) == 0;
+        Segment cs = s.seg[CS];
+        mode64 = s.longModeActive() && cs.longMode();
+        cpl = realMode ? 0 : s.cpl();
+        boolean ac = (s.rflags & Rflags.AC) != 0;
+        dataPriv = cpl == 3 ? Mmu.USER : ac ? Mmu.SUP_NOSMAP : Mmu.SUP;
+        sysPriv = cpl == 3 || !ac ? Mmu.SUP : Mmu.SUP_NOSMAP;
+        fetchPriv = cpl == 3 ? Mmu.USER : Mmu.SUP;
+    }
+
+    private void decodeExecute() {
+        if ((s.rflags & Rflags.VM) != 0 && (s.cr0 & Cr0.PE) != 0) {
+            throw new IllegalStateException("virtual-8086 mode is not implemented by the interpreter");
+        }
+        refreshMode();
+        events.clearDelivering();
+        boolean big = !realMode && s.seg[CS].defaultBig();
+        startRip = s.rip;
+        len = 0;
+        segOv = -1;
+        lock = false;
+        rep = 0;
+        rex = 0;
+        opPrefix = false;
+        adPrefix = false;
+        newShadow = 0;
+        keepRf = false;
+        repIncomplete = false;
+        stCount = 0;
+        fetchPage = -1;
+        ripRel = false;
+        int op;
+        prefixes:
+        for (;;) {
+            op = fetch8();
+            switch (op) {
+                case 0x66: opPrefix = true; rex = 0; break;
+                case 0x67: adPrefix = true; rex = 0; break;
+                case 0xF0: lock = true; rex = 0; break;
+                case 0xF2: case 0xF3: rep = op; rex = 0; break;
+                case 0x26: if (!mode64) { segOv = ES; } rex = 0; break;
+                case 0x2E: if (!mode64) { segOv = CS; } rex = 0; break;
+                case 0x36: if (!mode64) { segOv = SS; } rex = 0; break;
+                case 0x3E: if (!mode64) { segOv = DS; } rex = 0; break;
+                case 0x64: segOv = FS; rex = 0; break;
+                case 0x65: segOv = GS; rex = 0; break;
+                default:
+                    if (mode64 && (op & 0xF0) == 0x40) {
+                        rex = op;
+                        break;
+                    }
+                    break prefixes;
+            }
+        }
+        if (mode64) {
+            opSize = (rex & 8) != 0 ? 8 : opPrefix ? 2 : 4;
+            addrSize = adPrefix ? 4 : 8;
+        } else {
+            opSize = big ^ opPrefix ? 4 : 2;
+            addrSize = big ^ adPrefix ? 4 : 2;
+        }
+        if (op == 0x0F) {
+            int op2 = fetch8();
+            if (lock && !LOCKABLE_0F[op2]) {
+                throw ud();
+            }
+            sys.execute0F(op2);
+        } else {
+            if (lock && !LOCKABLE_1B[op]) {
+                throw ud();
+            }
+            execute1(op);
+        }
+    }
+
+    private static final boolean[] LOCKABLE_1B = new boolean[256];
+    private static final boolean[] LOCKABLE_0F = new boolean[256];
+
+    static {
+        for (int b : new int[] {0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31,
+                0x80, 0x81, 0x82, 0x83, 0x86, 0x87, 0xF6, 0xF7, 0xFE, 0xFF}) {
+            LOCKABLE_1B[b] = true;
+        }
+        for (int b : new int[] {0xAB, 0xB3, 0xBB, 0xBA, 0xB0, 0xB1, 0xC0, 0xC1, 0xC7}) {
+            LOCKABLE_0F[b] = true;
+        }
+    }
+
+    /** Completes the instruction: RIP to the next instruction, retire. */
+    void done() {
+        finish(startRip + len);
+    }
+
+    void finish(long newRip) {
+        s.rip = mode64 ? newRip : newRip & 0xFFFF_FFFFL;
+        retire();
+    }
+
+    /** Retirement (one per instruction, or per REP iteration): deterministic TSC, interrupt shadow, RF. */
+    void retire() {
+        s.instructionsRetired++;
+        s.tsc++;
+        // blocking by STI / MOV SS lasts until the instruction after the one that set it retires (SDM 25.4.2)
+        s.interruptibility = (s.interruptibility & ~3) | newShadow;
+        if (!keepRf) {
+            s.rflags &= ~Rflags.RF;
+        }
+    }
+
+    // ========================================================================================== fetching
+
+    int fetch8() {
+        if (len >= 15) {
+            throw gp(0); // instruction longer than 15 bytes (SDM Vol. 2, 2.3.11)
+        }
+        long off = startRip + len;
+        long lin;
+        if (mode64) {
+            lin = off;
+            if (!canonical(lin)) {
+                throw gp(0);
+            }
+        } else {
+            Segment cs = s.seg[CS];
+            off &= 0xFFFF_FFFFL;
+            if (off > (cs.limit & 0xFFFF_FFFFL)) {
+                throw gp(0);
+            }
+            lin = (cs.base + off) & 0xFFFF_FFFFL;
+        }
+        len++;
+        long page = lin >>> 12;
+        if (page != fetchPage) {
+            long h = m.translate(lin, Mmu.FETCH, fetchPriv);
+            fetchHost = h < 0 ? -1 : h - (lin & 0xFFF);
+            fetchPage = page;
+        }
+        return fetchHost < 0 ? 0xFF : mem.read8(fetchHost + (lin & 0xFFF)); // no memory: the bus reads all ones
+    }
+
+    int fetch16() {
+        int lo = fetch8();
+        return lo | (fetch8() << 8);
+    }
+
+    int fetch32() {
+        int lo = fetch16();
+        return lo | (fetch16() << 16);
+    }
+
+    long fetch64() {
+        long lo = fetch32() & 0xFFFF_FFFFL;
+        return lo | ((long) fetch32() << 32);
+    }
+
+    /** An immediate of {@code size} bytes, sign-extended to 64 bits. */
+    long imm(int size) {
+        switch (size) {
+            case 1: return (byte) fetch8();
+            case 2: return (short) fetch16();
+            case 4: return fetch32();
+            default: return fetch64();
+        }
+    }
+
+    /** Iz: an immediate of the operand size, at most 32 bits, sign-extended. */
+    long immZ() {
+        return imm(opSize == 8 ? 4 : opSize);
+    }
+
+    /** Decodes ModRM, SIB and displacement (SDM Vol. 2, 2.1.5 Tables 2-1 to 2-3; 2.2.1.6 RIP-relative). */
+    void modrm() {
+        modrm = fetch8();
+        sibBase = -1;
+        infoBase = -1;
+        infoIndex = -1;
+        infoScale = 0;
+        disp = 0;
+        mod = modrm >>> 6;
+        reg = ((modrm >>> 3) & 7) | ((rex & 4) << 1);
+        rm = modrm & 7;
+        ripRel = false;
+        if (mod == 3) {
+            rm |= (rex & 1) << 3;
+            return;
+        }
+        long[] g = s.gpr;
+        long ea = 0;
+        int seg = DS;
+        if (addrSize == 2) {
+            infoBase = BASE16[rm];
+            infoIndex = INDEX16[rm];
+            if (rm == 6 && mod == 0) {
+                infoBase = -1;
+                disp = fetch16();
+            } else {
+                ea = g[infoBase] + (infoIndex >= 0 ? g[infoIndex] : 0);
+                if (infoBase == RBP) {
+                    seg = SS;
+                }
+            }
+            if (mod == 1) {
+                disp = (byte) fetch8();
+            } else if (mod == 2) {
+                disp = (short) fetch16();
+            }
+            ea = (ea + disp) & 0xFFFF;
+        } else {
+            if (rm == 4) {
+                int sib = fetch8();
+                int scale = sib >>> 6;
+                int index = ((sib >>> 3) & 7) | ((rex & 2) << 2);
+                int base = (sib & 7) | ((rex & 1) << 3);
+                sibBase = base;
+                if (index != 4) {
+                    ea = g[index] << scale;
+                    infoIndex = index;
+                    infoScale = scale;
+                }
+                if ((base & 7) == 5 && mod == 0) {
+                    disp = fetch32();
+                } else {
+                    ea += g[base];
+                    infoBase = base;
+                    if (base == RSP || base == RBP) {
+                        seg = SS;
+                    }
+                }
+            } else if (rm == 5 && mod == 0) {
+                disp = fetch32();
+                ripRel = mode64;
+            } else {
+                int base = rm | ((rex & 1) << 3);
+                ea = g[base];
+                infoBase = base;
+                if (base == RBP) {
+                    seg = SS;
+                }
+            }
+            if (mod == 1) {
+                disp = (byte) fetch8();
+            } else if (mod == 2) {
+                disp = fetch32();
+            }
+            ea += disp;
+        }
+        eaDisp = ea;
+        eaSeg = segOv >= 0 ? segOv : seg;
+    }
+
+    private static final int[] BASE16 = {RBX, RBX, RBP, RBP, RSI, RDI, RBP, RBX};
+    private static final int[] INDEX16 = {RSI, RDI, RSI, RDI, -1, -1, -1, -1};
+    /** Operand description for the VM-exit instruction-information field (SDM 28.2.5). */
+    private int infoBase, infoIndex, infoScale;
+    private long disp;
+
+    /** The displacement of the memory operand (plus the next RIP for RIP-relative addressing). */
+    long displacement() {
+        return ripRel ? disp + startRip + len : disp;
+    }
+
+    /**
+     * The VM-exit instruction-information field for an instruction with a ModRM operand (SDM 28.2.5, Tables 28-13 to
+     * 28-15): scaling, address size, segment, index, base; with {@code reg2} also register 1 (r/m), the
+     * memory/register bit and register 2 (the reg field).
+     */
+    int instructionInformation(boolean reg2) {
+        int asz = addrSize == 2 ? 0 : addrSize == 4 ? 1 : 2;
+        int info = asz << 7;
+        if (mod == 3) {
+            info |= ((rm & 15) << 3) | (1 << 10);
+        } else {
+            info |= infoScale | (eaSeg << 15);
+            info |= infoIndex >= 0 ? infoIndex << 18 : 1 << 22;
+            info |= infoBase >= 0 ? infoBase << 23 : 1 << 27;
+        }
+        if (reg2) {
+            info |= (reg & 15) << 28;
+        }
+        return info;
+    }
+
+    /** The effective address; RIP-relative needs the full length, so call it after all immediates are fetched. */
+    long ea() {
+        long e = eaDisp;
+        if (ripRel) {
+            e += startRip + len;
+        }
+        return addrSize == 8 ? e : addrSize == 4 ? e & 0xFFFF_FFFFL : e & 0xFFFF;
+    }
+
+    long addrMask() {
+        return addrSize == 8 ? -1L : addrSize == 4 ? 0xFFFF_FFFFL : 0xFFFF;
+    }
+
+    // ========================================================================================== registers
+
+    long getReg(int r, int size) {
+        switch (size) {
+            case 1:
+                return rex == 0 && r >= 4 && r < 8 ? (s.gpr[r - 4] >>> 8) & 0xFF : s.gpr[r] & 0xFF;
+            case 2:
+                return s.gpr[r] & 0xFFFF;
+            case 4:
+                return s.gpr[r] & 0xFFFF_FFFFL;
+            default:
+                return s.gpr[r];
+        }
+    }
+
+    /** Writes a register; 32-bit writes zero-extend (SDM Vol. 1, 3.4.1.1), 8/16-bit writes merge. */
+    void setReg(int r, int size, long v) {
+        long[] g = s.gpr;
+        switch (size) {
+            case 1:
+                if (rex == 0 && r >= 4 && r < 8) {
+                    g[r - 4] = (g[r - 4] & ~0xFF00L) | ((v & 0xFF) << 8);
+                } else {
+                    g[r] = (g[r] & ~0xFFL) | (v & 0xFF);
+                }
+                break;
+            case 2:
+                g[r] = (g[r] & ~0xFFFFL) | (v & 0xFFFF);
+                break;
+            case 4:
+                g[r] = v & 0xFFFF_FFFFL;
+                break;
+            default:
+                g[r] = v;
+                break;
+        }
+    }
+
+    // ========================================================================================== memory
+
+    static boolean canonical(long a) {
+        return (a << 16 >> 16) == a;
+    }
+
+    /** Linear address of seg:offset with the segmentation checks of SDM Vol. 3A, 5.3 (or 3.3.7.1 in 64-bit mode). */
+    long lin(int sg, long off, int size, boolean write) {
+        if (mode64) {
+            long l = sg >= FS ? s.seg[sg].base + off : off;
+            if (!canonical(l)) {
+                throw fault.set(sg == SS ? Exceptions.SS : Exceptions.GP, 0);
+            }
+            return l;
+        }
+        return legacyLinear(s.seg[sg], sg == SS, off, size, write, 0);
+    }
+
+    long legacyLinear(Segment sd, boolean stack, long off, int size, boolean write, int err) {
+        int vec = stack ? Exceptions.SS : Exceptions.GP;
+        int ar = sd.accessRights;
+        long lim = sd.limit & 0xFFFF_FFFFL;
+        long last = off + size - 1;
+        if (!realMode) {
+            if ((ar & Segment.AR_UNUSABLE) != 0) {
+                throw fault.set(vec, err);
+            }
+            if (write ? (ar & 0xA) != 0x2 : (ar & 0xA) == 0x8) {
+                throw fault.set(vec, err); // not writable data / execute-only code
+            }
+            if ((ar & 0x1C) == 0x14) {
+                // expand-down data segment: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF
+                long upper = sd.defaultBig() ? 0xFFFF_FFFFL : 0xFFFF;
+                if (off <= lim || last > upper) {
+                    throw fault.set(vec, err);
+                }
+                return (sd.base + off) & 0xFFFF_FFFFL;
+            }
+        }
+        if (last > lim) {
+            throw fault.set(vec, err);
+        }
+        return (sd.base + off) & 0xFFFF_FFFFL;
+    }
+
+    long readMem(int sg, long off, int size) {
+        return m.read(lin(sg, off, size, false), size, dataPriv);
+    }
+
+    void writeMem(int sg, long off, int size, long v) {
+        m.write(lin(sg, off, size, true), size, v, dataPriv);
+    }
+
+    /** Reads the r/m operand. */
+    long readE(int size) {
+        return mod == 3 ? getReg(rm, size) : readMem(eaSeg, ea(), size);
+    }
+
+    /** Reads the r/m operand of a read-modify-write (the segment is checked for writing). */
+    long readEW(int size) {
+        if (mod == 3) {
+            return getReg(rm, size);
+        }
+        rmwLin = lin(eaSeg, ea(), size, true);
+        return m.read(rmwLin, size, dataPriv);
+    }
+
+    /** Writes back the r/m operand read by {@link #readEW}. */
+    void writeEW(int size, long v) {
+        if (mod == 3) {
+            setReg(rm, size, v);
+        } else {
+            m.write(rmwLin, size, v, dataPriv);
+        }
+    }
+
+    /** Writes the r/m operand (no prior read). */
+    void storeE(int size, long v) {
+        if (mod == 3) {
+            setReg(rm, size, v);
+        } else {
+            writeMem(eaSeg, ea(), size, v);
+        }
+    }
+
+    /** Stages a write: all its pages are translated now; {@link #commitStaged} performs the staged writes. */
+    void stage(long linear, int size, long value, int priv) {
+        m.probe(linear, size, Mmu.WRITE, priv);
+        stLin[stCount] = linear;
+        stSize[stCount] = size;
+        stVal[stCount] = value;
+        stPriv[stCount] = priv;
+        stCount++;
+    }
+
+    void commitStaged() {
+        for (int i = 0; i < stCount; i++) {
+            m.write(stLin[i], stSize[i], stVal[i], stPriv[i]);
+        }
+        stCount = 0;
+    }
+
+    void discardStaged() {
+        stCount = 0;
+    }
+
+    // ========================================================================================== stack
+
+    /** Stack address size: 64 in 64-bit mode, else SS.B (SDM Vol. 1, 6.2.3). */
+    int stackAddrSize() {
+        return mode64 ? 8 : s.seg[SS].defaultBig() ? 4 : 2;
+    }
+
+    long getSp() {
+        return getReg(RSP, stackAddrSize());
+    }
+
+    void setSp(long v) {
+        setReg(RSP, stackAddrSize(), v);
+    }
+
+    /** Operand size of PUSH/POP and other stack instructions: 64 by default in 64-bit mode (SDM Vol. 1, 3.6.1). */
+    int stackOpSize() {
+        return mode64 ? (opPrefix && (rex & 8) == 0 ? 2 : 8) : opSize;
+    }
+
+    long stackLin(long sp, int size, boolean write) {
+        return lin(SS, sp, size, write);
+    }
+
+    void push(long v, int size) {
+        long sp = (getSp() - size) & mask(stackAddrSize());
+        m.write(stackLin(sp, size, true), size, v, dataPriv);
+        setSp(sp);
+    }
+
+    /** Reads the stack at RSP + {@code offset} without popping. */
+    long peek(int offset, int size) {
+        long sp = (getSp() + offset) & mask(stackAddrSize());
+        return m.read(stackLin(sp, size, false), size, dataPriv);
+    }
+
+    /** Stages a push of {@code size} bytes at RSP - {@code below}; returns nothing, commit with commitStaged. */
+    void stagePush(long below, int size, long v) {
+        long sp = (getSp() - below) & mask(stackAddrSize());
+        stage(stackLin(sp, size, true), size, v, dataPriv);
+    }
+
+    void addSp(long delta) {
+        setSp((getSp() + delta) & mask(stackAddrSize()));
+    }
+
+    // ========================================================================================== faults
+
+    CpuFault ud() {
+        return fault.set(Exceptions.UD, -1);
+    }
+
+    CpuFault gp(int code) {
+        return fault.set(Exceptions.GP, code);
+    }
+
+    CpuFault exc(int vector, int code) {
+        return fault.set(vector, code);
+    }
+
+    /** The near-branch target check: CS limit outside 64-bit mode, canonical form in it (#GP(0)). */
+    long nearTarget(long t, int size) {
+        if (mode64) {
+            if (!canonical(t)) {
+                throw gp(0);
+            }
+            return t;
+        }
+        t &= size == 2 ? 0xFFFF : 0xFFFF_FFFFL;
+        if (t > (s.seg[CS].limit & 0xFFFF_FFFFL)) {
+            throw gp(0);
+        }
+        return t;
+    }
+
+    /** Operand size of near branches: 64 in 64-bit mode (Intel ignores 66H there), else the operand size. */
+    int branchSize() {
+        return mode64 ? 8 : opSize;
+    }
+
+    boolean cond(int cc) {
+        long f = s.rflags;
+        boolean r;
+        switch (cc >>> 1) {
+            case 0: r = (f & Alu.OF) != 0; break;
+            case 1: r = (f & Alu.CF) != 0; break;
+            case 2: r = (f & Alu.ZF) != 0; break;
+            case 3: r = (f & (Alu.CF | Alu.ZF)) != 0; break;
+            case 4: r = (f & Alu.SF) != 0; break;
+            case 5: r = (f & Alu.PF) != 0; break;
+            case 6: r = ((f & Alu.SF) != 0) != ((f & Alu.OF) != 0); break;
+            default: r = (f & Alu.ZF) != 0 || ((f & Alu.SF) != 0) != ((f & Alu.OF) != 0); break;
+        }
+        return (cc & 1) != 0 ? !r : r;
+    }
+
+    /** IOPL from RFLAGS. */
+    int iopl() {
+        return (int) (s.rflags >>> 12) & 3;
+    }
+
+    /** The reg field without REX.R: the opcode extension of group opcodes. */
+    int regOp() {
+        return (modrm >>> 3) & 7;
+    }
+
+    // ========================================================================================== one-byte map
+
+    void execute1(int op) {
+        if (op < 0x40 && (op & 7) < 6) {
+            arithForm(op >>> 3, op & 7);
+            return;
+        }
+        switch (op) {
+            case 0x06: pushSreg(ES); return;
+            case 0x07: popSreg(ES); return;
+            case 0x0E: pushSreg(CS); return;
+            case 0x16: pushSreg(SS); return;
+            case 0x17: popSreg(SS); return;
+            case 0x1E: pushSreg(DS); return;
+            case 0x1F: popSreg(DS); return;
+            case 0x27: noLong(); daa(); return;
+            case 0x2F: noLong(); das(); return;
+            case 0x37: noLong(); aaa(); return;
+            case 0x3F: noLong(); aas(); return;
+            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+            case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F: {
+                // INC/DEC r (the REX prefixes in 64-bit mode never get here)
+                int r = op & 7;
+                long v = alu.incDec(op >= 0x48, getReg(r, opSize), opSize, s.rflags);
+                setReg(r, opSize, v);
+                s.rflags = alu.flags;
+                done();
+                return;
+            }
+            case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: {
+                int size = stackOpSize();
+                push(getReg((op & 7) | ((rex & 1) << 3), size), size);
+                done();
+                return;
+            }
+            case 0x58: case 0x59: case 0x5A: case 0x5B: case 0x5C: case 0x5D: case 0x5E: case 0x5F: {
+                int size = stackOpSize();
+                long v = peek(0, size);
+                addSp(size);
+                setReg((op & 7) | ((rex & 1) << 3), size, v); // POP rSP: the popped value wins
+                done();
+                return;
+            }
+            case 0x60: noLong(); pusha(); return;
+            case 0x61: noLong(); popa(); return;
+            case 0x62: noLong(); bound(); return;
+            case 0x63: if (mode64) { movsxd(); } else { arpl(); } return;
+            case 0x68: { int size = stackOpSize(); long v = imm(size == 2 ? 2 : 4); push(v, size); done(); return; }
+            case 0x6A: { int size = stackOpSize(); long v = imm(1); push(v, size); done(); return; }
+            case 0x69: case 0x6B: {
+                modrm();
+                long iv = op == 0x69 ? immZ() : imm(1);
+                long src = readE(opSize);
+                long r = imul(src, iv, opSize);
+                setReg(reg, opSize, r);
+                s.rflags = alu.flags;
+                done();
+                return;
+            }
+            case 0x6C: case 0x6D: case 0x6E: case 0x6F:
+                string(op);
+                return;
+            case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
+            case 0x78: case 0x79: case 0x7A: case 0x7B: case 0x7C: case 0x7D: case 0x7E: case 0x7F:
+                jcc(op & 0xF, imm(1));
+                return;
+            case 0x80: case 0x81: case 0x82: case 0x83: {
+                if (op == 0x82 && mode64) {
+                    throw ud();
+                }
+                int size = (op & 1) == 0 ? 1 : opSize;
+                modrm();
+                if (lock && (mod == 3 || regOp() == Alu.CMP)) {
+                    throw ud();
+                }
+                long iv = op == 0x81 ? immZ() : imm(1);
+                arithOnE(regOp(), size, iv);
+                return;
+            }
+            case 0x84: case 0x85: {
+                int size = op == 0x84 ? 1 : opSize;
+                modrm();
+                long d = readE(size);
+                alu.logic(d & getReg(reg, size), size, s.rflags);
+                s.rflags = alu.flags;
+                done();
+                return;
+            }
+            case 0x86: case 0x87: {
+                int size = op == 0x86 ? 1 : opSize;
+                modrm();
+                if (lock && mod == 3) {
+                    throw ud();
+                }
+                long d = readEW(size);
+                long r = getReg(reg, size);
+                writeEW(size, r);
+                setReg(reg, size, d);
+                done();
+                return;
+            }
+            case 0x88: modrm(); storeE(1, getReg(reg, 1)); done(); return;
+            case 0x89: modrm(); storeE(opSize, getReg(reg, opSize)); done(); return;
+            case 0x8A: { modrm(); long v = readE(1); setReg(reg, 1, v); done(); return; }
+            case 0x8B: { modrm(); long v = readE(opSize); setReg(reg, opSize, v); done(); return; }
+            case 0x8C: {
+                modrm();
+                int sr = regOp();
+                if (sr > 5) {
+                    throw ud();
+                }
+                long sel = s.seg[sr].selector & 0xFFFF;
+                if (mod == 3) {
+                    setReg(rm, opSize, sel); // zero-extended into 32/64-bit registers
+                } else {
+                    writeMem(eaSeg, ea(), 2, sel);
+                }
+                done();
+                return;
+            }
+            case 0x8D: {
+                modrm();
+                if (mod == 3) {
+                    throw ud();
+                }
+                setReg(reg, opSize, ea());
+                done();
+                return;
+            }
+            case 0x8E: {
+                modrm();
+                int sr = regOp();
+                if (sr == CS || sr > 5) {
+                    throw ud();
+                }
+                int sel = (int) readE(2);
+                segs.loadData(sr, sel);
+                if (sr == SS) {
+                    newShadow |= CpuState.INTERRUPTIBILITY_MOV_SS;
+                }
+                done();
+                return;
+            }
+            case 0x8F: popE(); return;
+            case 0x90:
+                if ((rex & 1) != 0) {
+                    xchgAcc(8);
+                    return;
+                }
+                if (rep == 0xF3) {
+                    // PAUSE (SDM 26.1.3: PAUSE exiting / PAUSE-loop exiting)
+                    hooks.conditional(40, len);
+                }
+                done();
+                return;
+            case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
+                xchgAcc((op & 7) | ((rex & 1) << 3));
+                return;
+            case 0x98: {
+                long v = getReg(RAX, opSize / 2);
+                setReg(RAX, opSize, signExtend(v, opSize / 2));
+                done();
+                return;
+            }
+            case 0x99: {
+                long v = getReg(RAX, opSize);
+                setReg(RDX, opSize, signExtend(v, opSize) < 0 ? -1L : 0);
+                done();
+                return;
+            }
+            case 0x9A: {
+                noLong();
+                long off = opSize == 4 ? fetch32() & 0xFFFF_FFFFL : fetch16();
+                int sel = fetch16();
+                segs.farCall(sel, off);
+                return;
+            }
+            case 0x9B:
+                // FWAIT: #NM if CR0.MP and CR0.TS (SDM Vol. 3A, 2.5); no x87 state to wait for
+                if ((s.cr0 & (Cr0.MP | Cr0.TS)) == (Cr0.MP | Cr0.TS)) {
+                    throw exc(Exceptions.NM, -1);
+                }
+                done();
+                return;
+            case 0x9C: {
+                int size = stackOpSize();
+                push(s.rflags & 0x00FC_FFFFL, size); // VM and RF are cleared in the image
+                done();
+                return;
+            }
+            case 0x9D: popf(); return;
+            case 0x9E:
+                s.rflags = (s.rflags & ~(Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF))
+                        | (getReg(RAX, 8) >>> 8 & (Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF));
+                done();
+                return;
+            case 0x9F:
+                s.gpr[RAX] = (s.gpr[RAX] & ~0xFF00L) | ((s.rflags & 0xD5 | 2) << 8);
+                done();
+                return;
+            case 0xA0: case 0xA1: case 0xA2: case 0xA3: {
+                long off = addrSize == 8 ? fetch64() : addrSize == 4 ? fetch32() & 0xFFFF_FFFFL : fetch16();
+                int size = (op & 1) == 0 ? 1 : opSize;
+                int sg = segOv >= 0 ? segOv : DS;
+                if (op < 0xA2) {
+                    long v = readMem(sg, off, size);
+                    setReg(RAX, size, v);
+                } else {
+                    writeMem(sg, off, size, getReg(RAX, size));
+                }
+                done();
+                return;
+            }
+            case 0xA4: case 0xA5: case 0xA6: case 0xA7: case 0xAA: case 0xAB: case 0xAC: case 0xAD: case 0xAE:
+            case 0xAF:
+                string(op);
+                return;
+            case 0xA8: case 0xA9: {
+                int size = op == 0xA8 ? 1 : opSize;
+                long iv = op == 0xA8 ? imm(1) : immZ();
+                alu.logic(getReg(RAX, size) & iv, size, s.rflags);
+                s.rflags = alu.flags;
+                done();
+                return;
+            }
+            case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7:
+                setReg((op & 7) | ((rex & 1) << 3), 1, fetch8());
+                done();
+                return;
+            case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
+                setReg((op & 7) | ((rex & 1) << 3), opSize, imm(opSize));
+                done();
+                return;
+            case 0xC0: case 0xC1: case 0xD0: case 0xD1: case 0xD2: case 0xD3: {
+                int size = (op & 1) == 0 ? 1 : opSize;
+                modrm();
+                int count = op <= 0xC1 ? fetch8() : op <= 0xD1 ? 1 : (int) s.gpr[RCX] & 0xFF;
+                long d = readEW(size);
+                long r = alu.shift(regOp(), d, count, size, s.rflags);
+                if ((count & (size == 8 ? 0x3F : 0x1F)) != 0) {
+                    writeEW(size, r);
+                    s.rflags = alu.flags;
+                }
+                done();
+                return;
+            }
+            case 0xC2: case 0xC3: {
+                int extra = op == 0xC2 ? fetch16() : 0;
+                int size = branchSize();
+                long t = nearTarget(peek(0, size), size);
+                addSp(size + extra);
+                finish(t);
+                return;
+            }
+            case 0xC4: case 0xC5:
+                if (mode64) {
+                    throw ud(); // VEX prefixes: no AVX
+                }
+                modrm();
+                if (mod == 3) {
+                    throw ud();
+                }
+                loadFarPointer(op == 0xC4 ? ES : DS);
+                return;
+            case 0xC6: case 0xC7: {
+                int size = op == 0xC6 ? 1 : opSize;
+                modrm();
+                if (regOp() != 0) {
+                    throw ud(); // XABORT/XBEGIN: no RTM
+                }
+                long iv = op == 0xC6 ? imm(1) : immZ();
+                storeE(size, iv);
+                done();
+                return;
+            }
+            case 0xC8: enter(); return;
+            case 0xC9: {
+                int size = stackOpSize();
+                int sas = stackAddrSize();
+                long bp = getReg(RBP, sas);
+                long v = m.read(stackLin(bp, size, false), size, dataPriv);
+                setReg(RSP, sas, (bp + size) & mask(sas));
+                setReg(RBP, size, v);
+                done();
+                return;
+            }
+            case 0xCA: segs.farReturn(fetch16()); return;
+            case 0xCB: segs.farReturn(0); return;
+            case 0xCC: events.instructionEvent(Exceptions.BP, EventDelivery.SOFTWARE_EXCEPTION); return;
+            case 0xCD: events.instructionEvent(fetch8(), EventDelivery.SOFTWARE_INTERRUPT); return;
+            case 0xCE:
+                noLong();
+                if ((s.rflags & Alu.OF) != 0) {
+                    events.instructionEvent(Exceptions.OF, EventDelivery.SOFTWARE_EXCEPTION);
+                } else {
+                    done();
+                }
+                return;
+            case 0xCF: segs.iret(); return;
+            case 0xD4: {
+                noLong();
+                int base = fetch8();
+                if (base == 0) {
+                    throw exc(Exceptions.DE, -1);
+                }
+                int al = (int) s.gpr[RAX] & 0xFF;
+                int r = al % base;
+                setReg(RAX, 2, ((al / base) << 8) | r);
+                s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(r, 1);
+                done();
+                return;
+            }
+            case 0xD5: {
+                noLong();
+                int base = fetch8();
+                int ax = (int) s.gpr[RAX];
+                int r = ((ax & 0xFF) + ((ax >>> 8) & 0xFF) * base) & 0xFF;
+                setReg(RAX, 2, r);
+                s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(r, 1);
+                done();
+                return;
+            }
+            case 0xD6:
+                noLong();
+                setReg(RAX, 1, (s.rflags & Alu.CF) != 0 ? 0xFF : 0); // SALC
+                done();
+                return;
+            case 0xD7: {
+                int sg = segOv >= 0 ? segOv : DS;
+                long off = (getReg(RBX, addrSize) + getReg(RAX, 1)) & addrMask();
+                setReg(RAX, 1, readMem(sg, off, 1));
+                done();
+                return;
+            }
+            case 0xD8: case 0xD9: case 0xDA: case 0xDB: case 0xDC: case 0xDD: case 0xDE: case 0xDF:
+                // x87: #NM when CR0.EM or CR0.TS (SDM Vol. 3A, 2.5 Table 2-2); the FPU itself is not implemented
+                if ((s.cr0 & (Cr0.EM | Cr0.TS)) != 0) {
+                    throw exc(Exceptions.NM, -1);
+                }
+                throw ud();
+            case 0xE0: case 0xE1: case 0xE2: {
+                long rel = imm(1);
+                long c = (getReg(RCX, addrSize) - 1) & addrMask();
+                boolean zf = (s.rflags & Alu.ZF) != 0;
+                boolean taken = c != 0 && (op == 0xE2 || (op == 0xE1 ? zf : !zf));
+                long target = taken ? nearTarget(startRip + len + rel, branchSize()) : startRip + len;
+                setReg(RCX, addrSize, c);
+                finish(target);
+                return;
+            }
+            case 0xE3: {
+                long rel = imm(1);
+                if (getReg(RCX, addrSize) == 0) {
+                    finish(nearTarget(startRip + len + rel, branchSize()));
+                } else {
+                    done();
+                }
+                return;
+            }
+            case 0xE4: case 0xE5: { int port = fetch8(); in(port, op == 0xE4 ? 1 : ioSize(), true); return; }
+            case 0xE6: case 0xE7: { int port = fetch8(); out(port, op == 0xE6 ? 1 : ioSize(), true); return; }
+            case 0xEC: case 0xED: in((int) s.gpr[RDX] & 0xFFFF, op == 0xEC ? 1 : ioSize(), false); return;
+            case 0xEE: case 0xEF: out((int) s.gpr[RDX] & 0xFFFF, op == 0xEE ? 1 : ioSize(), false); return;
+            case 0xE8: {
+                int size = branchSize();
+                long rel = imm(mode64 ? 4 : opSize);
+                long next = startRip + len;
+                long t = nearTarget(next + rel, size);
+                push(next, size);
+                finish(t);
+                return;
+            }
+            case 0xE9: {
+                long rel = imm(mode64 ? 4 : opSize);
+                finish(nearTarget(startRip + len + rel, branchSize()));
+                return;
+            }
+            case 0xEA: {
+                noLong();
+                long off = opSize == 4 ? fetch32() & 0xFFFF_FFFFL : fetch16();
+                int sel = fetch16();
+                segs.farJump(sel, off);
+                return;
+            }
+            case 0xEB: {
+                long rel = imm(1);
+                finish(nearTarget(startRip + len + rel, branchSize()));
+                return;
+            }
+            case 0xF1: events.instructionEvent(Exceptions.DB, EventDelivery.PRIVILEGED_SOFTWARE_EXCEPTION); return;
+            case 0xF4: sys.hlt(); return;
+            case 0xF5: s.rflags ^= Alu.CF; done(); return;
+            case 0xF6: case 0xF7: group3(op == 0xF6 ? 1 : opSize); return;
+            case 0xF8: s.rflags &= ~Alu.CF; done(); return;
+            case 0xF9: s.rflags |= Alu.CF; done(); return;
+            case 0xFA:
+                if (!realMode && cpl > iopl()) {
+                    throw gp(0);
+                }
+                s.rflags &= ~Rflags.IF;
+                done();
+                return;
+            case 0xFB:
+                if (!realMode && cpl > iopl()) {
+                    throw gp(0);
+                }
+                if ((s.rflags & Rflags.IF) == 0) {
+                    newShadow |= CpuState.INTERRUPTIBILITY_STI;
+                }
+                s.rflags |= Rflags.IF;
+                done();
+                return;
+            case 0xFC: s.rflags &= ~Rflags.DF; done(); return;
+            case 0xFD: s.rflags |= Rflags.DF; done(); return;
+            case 0xFE: {
+                modrm();
+                int o = regOp();
+                if (o > 1 || (lock && mod == 3)) {
+                    throw ud();
+                }
+                long d = readEW(1);
+                long r = alu.incDec(o == 1, d, 1, s.rflags);
+                writeEW(1, r);
+                s.rflags = alu.flags;
+                done();
+                return;
+            }
+            case 0xFF: group5(); return;
+            default:
+                // 0x0F, prefixes and REX are consumed before; what is left is not an instruction here
+                throw ud();
+        }
+    }
+
+    void noLong() {
+        if (mode64) {
+            throw ud();
+        }
+    }
+
+    private int ioSize() {
+        return opSize == 2 ? 2 : 4;
+    }
+
+    private void arithForm(int aop, int form) {
+        switch (form) {
+            case 0:
+            case 1: {
+                int size = form == 0 ? 1 : opSize;
+                modrm();
+                if (lock && (mod == 3 || aop == Alu.CMP)) {
+                    throw ud();
+                }
+                arithOnE(aop, size, getReg(reg, size));
+                return;
+            }
+            case 2:
+            case 3: {
+                int size = form == 2 ? 1 : opSize;
+                modrm();
+                long src = readE(size);
+                long r = alu.arith(aop, getReg(reg, size), src, size, s.rflags);
+                if (aop != Alu.CMP) {
+                    setReg(reg, size, r);
+                }
+                s.rflags = alu.flags;
+                done();
+                return;
+            }
+            default: {
+                int size = form == 4 ? 1 : opSize;
+                long iv = form == 4 ? imm(1) : immZ();
+                long r = alu.arith(aop, getReg(RAX, size), iv, size, s.rflags);
+                if (aop != Alu.CMP) {
+                    setReg(RAX, size, r);
+                }
+                s.rflags = alu.flags;
+                done();
+            }
+        }
+    }
+
+    /** ALU operation with the r/m operand as destination; the flags are committed after the write. */
+    private void arithOnE(int aop, int size, long src) {
+        if (aop == Alu.CMP) {
+            alu.arith(aop, readE(size), src, size, s.rflags);
+        } else {
+            long d = readEW(size);
+            long r = alu.arith(aop, d, src, size, s.rflags);
+            writeEW(size, r);
+        }
+        s.rflags = alu.flags;
+        done();
+    }
+
+    void jcc(int cc, long rel) {
+        if (cond(cc)) {
+            finish(nearTarget(startRip + len + rel, branchSize()));
+        } else {
+            done();
+        }
+    }
+
+    private void xchgAcc(int r) {
+        long a = getReg(RAX, opSize);
+        long b = getReg(r, opSize);
+        setReg(RAX, opSize, b);
+        setReg(r, opSize, a);
+        done();
+    }
+
+    private void pushSreg(int sg) {
+        if (mode64 && sg < FS) {
+            throw ud();
+        }
+        int size = stackOpSize();
+        push(s.seg[sg].selector & 0xFFFF, size);
+        done();
+    }
+
+    void popSreg(int sg) {
+        if (mode64 && sg < FS) {
+            throw ud();
+        }
+        int size = stackOpSize();
+        int sas = stackAddrSize();
+        long newSp = (getSp() + size) & mask(sas);
+        int sel = (int) peek(0, size) & 0xFFFF;
+        segs.loadData(sg, sel);
+        setReg(RSP, sas, newSp);
+        if (sg == SS) {
+            newShadow |= CpuState.INTERRUPTIBILITY_MOV_SS;
+        }
+        done();
+    }
+
+    private void popE() {
+        modrm();
+        if (regOp() != 0) {
+            throw ud();
+        }
+        int size = stackOpSize();
+        long v = peek(0, size);
+        int sas = stackAddrSize();
+        long newSp = (getSp() + size) & mask(sas);
+        if (mod == 3) {
+            setReg(RSP, sas, newSp);
+            setReg(rm, size, v);
+        } else {
+            // an RSP-based destination address is computed after the increment (SDM Vol. 2B POP)
+            if (eaUsesRsp()) {
+                eaDisp += size;
+            }
+            storeE(size, v);
+            setReg(RSP, sas, newSp);
+        }
+        done();
+    }
+
+    /** Whether the memory operand's base register is rSP (only SIB bases can be). */
+    private boolean eaUsesRsp() {
+        return sibBase == RSP;
+    }
+
+    /** The SIB base register of the last ModRM (-1 without SIB; RBP for the no-base form is irrelevant here). */
+    private int sibBase = -1;
+
+    private void popf() {
+        int size = stackOpSize();
+        long v = peek(0, size);
+        long changeable = Alu.STATUS | Rflags.TF | Rflags.DF | Rflags.NT | Rflags.AC | Rflags.ID;
+        if (realMode || cpl == 0) {
+            changeable |= Rflags.IOPL | Rflags.IF;
+        } else if (cpl <= iopl()) {
+            changeable |= Rflags.IF;
+        }
+        if (size == 2) {
+            changeable &= 0xFFFF;
+        }
+        addSp(size);
+        s.rflags = ((s.rflags & ~changeable) | (v & changeable) | Rflags.FIXED_1) & ~Rflags.RF;
+        done();
+    }
+
+    private void pusha() {
+        int size = opSize;
+        long[] g = s.gpr;
+        long sp = getSp();
+        for (int i = 0; i < 8; i++) {
+            long v = i == RSP ? sp : g[i];
+            stagePush((long) (i + 1) * size, size, v);
+        }
+        commitStaged();
+        addSp(-8L * size);
+        done();
+    }
+
+    private void popa() {
+        int size = opSize;
+        long di = peek(0, size), si = peek(size, size), bp = peek(2 * size, size), bx = peek(4 * size, size),
+                dx = peek(5 * size, size), cx = peek(6 * size, size), ax = peek(7 * size, size);
+        setReg(RDI, size, di);
+        setReg(RSI, size, si);
+        setReg(RBP, size, bp);
+        setReg(RBX, size, bx);
+        setReg(RDX, size, dx);
+        setReg(RCX, size, cx);
+        setReg(RAX, size, ax);
+        addSp(8L * size);
+        done();
+    }
+
+    private void bound() {
+        modrm();
+        if (mod == 3) {
+            throw ud();
+        }
+        long lo = signExtend(readMem(eaSeg, ea(), opSize), opSize);
+        long hi = signExtend(readMem(eaSeg, (ea() + opSize) & addrMask(), opSize), opSize);
+        long idx = signExtend(getReg(reg, opSize), opSize);
+        if (idx < lo || idx > hi) {
+            throw exc(Exceptions.BR, -1);
+        }
+        done();
+    }
+
+    private void movsxd() {
+        modrm();
+        if (opSize == 8) {
+            long v = readE(4);
+            setReg(reg, 8, signExtend(v, 4));
+        } else {
+            long v = readE(opSize);
+            setReg(reg, opSize, v);
+        }
+        done();
+    }
+
+    private void arpl() {
+        if (realMode) {
+            throw ud();
+        }
+        modrm();
+        long d = readEW(2);
+        long src = getReg(reg, 2);
+        if ((d & 3) < (src & 3)) {
+            writeEW(2, (d & ~3L) | (src & 3));
+            s.rflags |= Alu.ZF;
+        } else {
+            s.rflags &= ~Alu.ZF;
+        }
+        done();
+    }
+
+    void loadFarPointer(int sg) {
+        long off = readMem(eaSeg, ea(), opSize);
+        int sel = (int) readMem(eaSeg, (ea() + opSize) & addrMask(), 2);
+        segs.loadData(sg, sel);
+        setReg(reg, opSize, off);
+        done();
+    }
+
+    private void enter() {
+        int alloc = fetch16();
+        int level = fetch8() & 0x1F;
+        int size = stackOpSize();
+        int sas = stackAddrSize();
+        long sm = mask(sas);
+        long cur = (getSp() - size) & sm;
+        stage(stackLin(cur, size, true), size, getReg(RBP, size), dataPriv);
+        long frameTemp = cur;
+        if (level > 0) {
+            long b = getReg(RBP, sas);
+            for (int i = 1; i < level; i++) {
+                b = (b - size) & sm;
+                long v = m.read(stackLin(b, size, false), size, dataPriv);
+                cur = (cur - size) & sm;
+                stage(stackLin(cur, size, true), size, v, dataPriv);
+            }
+            cur = (cur - size) & sm;
+            stage(stackLin(cur, size, true), size, frameTemp, dataPriv);
+        }
+        long newSp = (cur - alloc) & sm;
+        commitStaged();
+        setReg(RBP, size, frameTemp);
+        setReg(RSP, sas, newSp);
+        done();
+    }
+
+    private void group3(int size) {
+        modrm();
+        int o = regOp();
+        if (lock && (mod == 3 || (o != 2 && o != 3))) {
+            throw ud();
+        }
+        switch (o) {
+            case 0:
+            case 1: {
+                long iv = size == 1 ? imm(1) : immZ();
+                alu.logic(readE(size) & iv, size, s.rflags);
+                s.rflags = alu.flags;
+                break;
+            }
+            case 2: {
+                long d = readEW(size);
+                writeEW(size, ~d & mask(size));
+                break;
+            }
+            case 3: {
+                long d = readEW(size);
+                long r = alu.neg(d, size, s.rflags);
+                writeEW(size, r);
+                s.rflags = alu.flags;
+                break;
+            }
+            case 4:
+            case 5:
+                mul(size, readE(size), o == 5);
+                break;
+            default:
+                div(size, readE(size), o == 7);
+                break;
+        }
+        done();
+    }
+
+    private void group5() {
+        modrm();
+        int o = regOp();
+        if (lock && (mod == 3 || o > 1)) {
+            throw ud();
+        }
+        switch (o) {
+            case 0:
+            case 1: {
+                long d = readEW(opSize);
+                long r = alu.incDec(o == 1, d, opSize, s.rflags);
+                writeEW(opSize, r);
+                s.rflags = alu.flags;
+                done();
+                return;
+            }
+            case 2: {
+                int size = branchSize();
+                long t = nearTarget(readE(size), size);
+                push(startRip + len, size);
+                finish(t);
+                return;
+            }
+            case 4: {
+                int size = branchSize();
+                finish(nearTarget(readE(size), size));
+                return;
+            }
+            case 3:
+            case 5: {
+                if (mod == 3) {
+                    throw ud();
+                }
+                long off = readMem(eaSeg, ea(), opSize);
+                int sel = (int) readMem(eaSeg, (ea() + opSize) & addrMask(), 2);
+                if (o == 3) {
+                    segs.farCall(sel, off);
+                } else {
+                    segs.farJump(sel, off);
+                }
+                return;
+            }
+            case 6: {
+                int size = stackOpSize();
+                long v = readE(size);
+                push(v, size);
+                done();
+                return;
+            }
+            default:
+                throw ud();
+        }
+    }
+
+    /** IMUL with a truncated result (2- and 3-operand forms): CF = OF = the product did not fit. */
+    long imul(long a, long b, int size) {
+        long sa = signExtend(a, size), sb = signExtend(b, size);
+        long r;
+        boolean overflow;
+        if (size == 8) {
+            r = sa * sb;
+            overflow = Math.multiplyHigh(sa, sb) != (r >> 63);
+        } else {
+            long p = sa * sb;
+            r = p & mask(size);
+            overflow = signExtend(r, size) != p;
+        }
+        alu.flags = (s.rflags & ~Alu.STATUS) | (overflow ? Alu.CF | Alu.OF : 0) | Alu.szp(r, size);
+        return r;
+    }
+
+    /** MUL / IMUL (one operand): rDX:rAX = rAX * src (SDM Vol. 2A MUL, IMUL). */
+    private void mul(int size, long src, boolean signed) {
+        long a = getReg(RAX, size);
+        boolean overflow;
+        long low;
+        switch (size) {
+            case 1: {
+                long p = signed ? (long) (byte) a * (byte) src : a * (src & 0xFF);
+                setReg(RAX, 2, p);
+                low = p & 0xFF;
+                overflow = signed ? p != (byte) p : (p >>> 8) != 0;
+                break;
+            }
+            case 2: {
+                long p = signed ? (long) (short) a * (short) src : a * (src & 0xFFFF);
+                setReg(RAX, 2, p);
+                setReg(RDX, 2, p >>> 16);
+                low = p & 0xFFFF;
+                overflow = signed ? p != (short) p : (p >>> 16) != 0;
+                break;
+            }
+            case 4: {
+                long p = signed ? (long) (int) a * (int) src : a * (src & 0xFFFF_FFFFL);
+                setReg(RAX, 4, p);
+                setReg(RDX, 4, p >>> 32);
+                low = p & 0xFFFF_FFFFL;
+                overflow = signed ? p != (int) p : (p >>> 32) != 0;
+                break;
+            }
+            default: {
+                long lo = a * src;
+                long hi = signed ? Math.multiplyHigh(a, src) : unsignedMultiplyHigh(a, src);
+                s.gpr[RAX] = lo;
+                s.gpr[RDX] = hi;
+                low = lo;
+                overflow = signed ? hi != (lo >> 63) : hi != 0;
+                break;
+            }
+        }
+        s.rflags = (s.rflags & ~Alu.STATUS) | (overflow ? Alu.CF | Alu.OF : 0) | Alu.szp(low, size);
+    }
+
+    static long unsignedMultiplyHigh(long a, long b) {
+        return Math.multiplyHigh(a, b) + ((a >> 63) & b) + ((b >> 63) & a);
+    }
+
+    /** DIV / IDIV: #DE on a zero divisor or a quotient that does not fit (SDM Vol. 2A DIV, IDIV). */
+    private void div(int size, long src, boolean signed) {
+        long d = src & mask(size);
+        if (d == 0) {
+            throw exc(Exceptions.DE, -1);
+        }
+        switch (size) {
+            case 1: {
+                long n = getReg(RAX, 2);
+                long q, r;
+                if (signed) {
+                    long sn = (short) n, sd = (byte) d;
+                    q = sn / sd;
+                    r = sn % sd;
+                    if (q != (byte) q) {
+                        throw exc(Exceptions.DE, -1);
+                    }
+                } else {
+                    q = n / d;
+                    r = n % d;
+                    if (q > 0xFF) {
+                        throw exc(Exceptions.DE, -1);
+                    }
+                }
+                setReg(RAX, 2, ((r & 0xFF) << 8) | (q & 0xFF));
+                return;
+            }
+            case 2:
+            case 4: {
+                int bits = size * 8;
+                long n = (getReg(RDX, size) << bits) | getReg(RAX, size);
+                long q, r;
+                if (signed) {
+                    long sn = size == 2 ? (int) n : n;
+                    long sd = signExtend(d, size);
+                    q = sn / sd;
+                    r = sn % sd;
+                    if (q != signExtend(q, size)) {
+                        throw exc(Exceptions.DE, -1);
+                    }
+                } else {
+                    q = Long.divideUnsigned(n, d);
+                    r = Long.remainderUnsigned(n, d);
+                    if ((q & ~mask(size)) != 0) {
+                        throw exc(Exceptions.DE, -1);
+                    }
+                }
+                setReg(RAX, size, q);
+                setReg(RDX, size, r);
+                return;
+            }
+            default: {
+                long hi = s.gpr[RDX], lo = s.gpr[RAX];
+                long q, r;
+                if (signed) {
+                    boolean negN = hi < 0;
+                    boolean negD = d < 0;
+                    if (negN) { // negate the 128-bit dividend
+                        lo = -lo;
+                        hi = ~hi + (lo == 0 ? 1 : 0);
+                    }
+                    long ad = negD ? -d : d;
+                    if (Long.compareUnsigned(hi, ad) >= 0) {
+                        throw exc(Exceptions.DE, -1);
+                    }
+                    q = divide128(hi, lo, ad);
+                    r = divRemainder;
+                    if (negN != negD) {
+                        if (Long.compareUnsigned(q, Long.MIN_VALUE) > 0) {
+                            throw exc(Exceptions.DE, -1);
+                        }
+                        q = -q;
+                    } else if (q < 0) {
+                        throw exc(Exceptions.DE, -1);
+                    }
+                    if (negN) {
+                        r = -r;
+                    }
+                } else {
+                    if (Long.compareUnsigned(hi, d) >= 0) {
+                        throw exc(Exceptions.DE, -1);
+                    }
+                    q = divide128(hi, lo, d);
+                    r = divRemainder;
+                }
+                s.gpr[RAX] = q;
+                s.gpr[RDX] = r;
+            }
+        }
+    }
+
+    private long divRemainder;
+
+    /** Unsigned (hi:lo) / d with hi < d (so the quotient fits 64 bits); the remainder goes to divRemainder. */
+    private long divide128(long hi, long lo, long d) {
+        if (hi == 0) {
+            divRemainder = Long.remainderUnsigned(lo, d);
+            return Long.divideUnsigned(lo, d);
+        }
+        long q = 0;
+        long r = hi;
+        for (int i = 63; i >= 0; i--) {
+            boolean carry = r < 0;
+            r = (r << 1) | ((lo >>> i) & 1);
+            q <<= 1;
+            if (carry || Long.compareUnsigned(r, d) >= 0) {
+                r -= d;
+                q |= 1;
+            }
+        }
+        divRemainder = r;
+        return q;
+    }
+
+    // ========================================================================================== BCD
+
+    private void daa() {
+        long f = s.rflags;
+        int al = (int) s.gpr[RAX] & 0xFF;
+        int oldAl = al;
+        boolean oldCf = (f & Alu.CF) != 0;
+        boolean cf = false;
+        boolean af = false;
+        if ((al & 0xF) > 9 || (f & Alu.AF) != 0) {
+            al += 6;
+            cf = oldCf || al > 0xFF;
+            al &= 0xFF;
+            af = true;
+        }
+        if (oldAl > 0x99 || oldCf) {
+            al = (al + 0x60) & 0xFF;
+            cf = true;
+        } else {
+            cf = false;
+        }
+        bcdCommit(al, cf, af);
+    }
+
+    private void das() {
+        long f = s.rflags;
+        int al = (int) s.gpr[RAX] & 0xFF;
+        int oldAl = al;
+        boolean oldCf = (f & Alu.CF) != 0;
+        boolean cf = false;
+        boolean af = false;
+        if ((al & 0xF) > 9 || (f & Alu.AF) != 0) {
+            cf = oldCf || al < 6;
+            al = (al - 6) & 0xFF;
+            af = true;
+        }
+        if (oldAl > 0x99 || oldCf) {
+            al = (al - 0x60) & 0xFF;
+            cf = true;
+        }
+        bcdCommit(al, cf, af);
+    }
+
+    private void bcdCommit(int al, boolean cf, boolean af) {
+        setReg(RAX, 1, al);
+        s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(al, 1) | (cf ? Alu.CF : 0) | (af ? Alu.AF : 0);
+        done();
+    }
+
+    private void aaa() {
+        int ax = (int) s.gpr[RAX] & 0xFFFF;
+        boolean adjust = (ax & 0xF) > 9 || (s.rflags & Alu.AF) != 0;
+        if (adjust) {
+            ax = (ax + 0x106) & 0xFFFF;
+        }
+        ax &= 0xFF0F;
+        setReg(RAX, 2, ax);
+        s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0);
+        done();
+    }
+
+    private void aas() {
+        int ax = (int) s.gpr[RAX] & 0xFFFF;
+        boolean adjust = (ax & 0xF) > 9 || (s.rflags & Alu.AF) != 0;
+        if (adjust) {
+            int al = (ax - 6) & 0xFF;
+            int ah = ((ax >>> 8) - 1) & 0xFF;
+            ax = (ah << 8) | al;
+        }
+        ax &= 0xFF0F;
+        setReg(RAX, 2, ax);
+        s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0);
+        done();
+    }
+
+    // ========================================================================================== I/O
+
+    /** Linear address without checks (for the VM-exit guest-linear-address field of INS/OUTS). */
+    long rawLinear(int sg, long off) {
+        if (mode64) {
+            return sg >= FS ? s.seg[sg].base + off : off;
+        }
+        return (s.seg[sg].base + off) & 0xFFFF_FFFFL;
+    }
+
+    private void in(int port, int size, boolean immediate) {
+        sys.ioPermission(port, size);
+        hooks.io(port, size, true, false, false, immediate, 0, len);
+        // no device behind the interpreter's own port space: reads return all ones
+        setReg(RAX, size, mask(size));
+        done();
+    }
+
+    private void out(int port, int size, boolean immediate) {
+        sys.ioPermission(port, size);
+        hooks.io(port, size, false, false, false, immediate, 0, len);
+        done();
+    }
+
+    // ========================================================================================== strings
+
+    /**
+     * MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS with REP/REPE/REPNE (SDM Vol. 2B REP). One iteration per call: each
+     * retires on its own and RIP stays on the instruction while iterations remain, so that events and VM exits can
+     * come between iterations with rCX, rSI and rDI up to date.
+     */
+    void string(int op) {
+        boolean io = op < 0x70;
+        int size = (op & 1) == 0 ? 1 : io ? ioSize() : opSize;
+        boolean repeated = rep != 0;
+        long count = 0;
+        if (repeated) {
+            count = getReg(RCX, addrSize);
+            if (count == 0) {
+                done();
+                return;
+            }
+        }
+        long am = addrMask();
+        long delta = (s.rflags & Rflags.DF) != 0 ? -size : size;
+        int src = segOv >= 0 ? segOv : DS;
+        long si = getReg(RSI, addrSize);
+        long di = getReg(RDI, addrSize);
+        boolean advSi = false, advDi = false, compare = false;
+        switch (op) {
+            case 0xA4: case 0xA5: {
+                long v = readMem(src, si, size);
+                writeMem(ES, di, size, v);
+                advSi = advDi = true;
+                break;
+            }
+            case 0xA6: case 0xA7: {
+                long a = readMem(src, si, size);
+                long b = readMem(ES, di, size);
+                alu.arith(Alu.CMP, a, b, size, s.rflags);
+                advSi = advDi = compare = true;
+                break;
+            }
+            case 0xAA: case 0xAB:
+                writeMem(ES, di, size, getReg(RAX, size));
+                advDi = true;
+                break;
+            case 0xAC: case 0xAD: {
+                long v = readMem(src, si, size);
+                setReg(RAX, size, v);
+                advSi = true;
+                break;
+            }
+            case 0xAE: case 0xAF: {
+                long b = readMem(ES, di, size);
+                alu.arith(Alu.CMP, getReg(RAX, size), b, size, s.rflags);
+                advDi = compare = true;
+                break;
+            }
+            case 0x6C: case 0x6D: {
+                int port = (int) s.gpr[RDX] & 0xFFFF;
+                sys.ioPermission(port, size);
+                s.stringIoAddressSize = addrSize == 2 ? 0 : addrSize == 4 ? 1 : 2;
+                s.stringIoSegment = ES;
+                hooks.io(port, size, true, true, repeated, false, rawLinear(ES, di), len);
+                writeMem(ES, di, size, mask(size)); // no device: all ones
+                advDi = true;
+                break;
+            }
+            default: {
+                int port = (int) s.gpr[RDX] & 0xFFFF;
+                sys.ioPermission(port, size);
+                s.stringIoAddressSize = addrSize == 2 ? 0 : addrSize == 4 ? 1 : 2;
+                s.stringIoSegment = src;
+                hooks.io(port, size, false, true, repeated, false, rawLinear(src, si), len);
+                readMem(src, si, size); // the access still happens (and may fault); the value goes nowhere
+                advSi = true;
+                break;
+            }
+        }
+        if (compare) {
+            s.rflags = alu.flags;
+        }
+        if (advSi) {
+            setReg(RSI, addrSize, (si + delta) & am);
+        }
+        if (advDi) {
+            setReg(RDI, addrSize, (di + delta) & am);
+        }
+        if (repeated) {
+            count = (count - 1) & am;
+            setReg(RCX, addrSize, count);
+            boolean zf = (s.rflags & Alu.ZF) != 0;
+            boolean more = count != 0 && !(compare && (rep == 0xF3 ? !zf : zf));
+            if (more) {
+                repIncomplete = true;
+                finish(startRip);
+                return;
+            }
+        }
+        done();
+    }
+}

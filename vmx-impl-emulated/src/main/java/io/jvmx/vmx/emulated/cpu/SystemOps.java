@@ -1,0 +1,1332 @@
+package io.jvmx.vmx.emulated.cpu;
+
+import static io.jvmx.vmx.emulated.cpu.Alu.mask;
+import static io.jvmx.vmx.emulated.cpu.Alu.signExtend;
+import static io.jvmx.vmx.emulated.cpu.Executor.RAX;
+import static io.jvmx.vmx.emulated.cpu.Executor.RBX;
+import static io.jvmx.vmx.emulated.cpu.Executor.RCX;
+import static io.jvmx.vmx.emulated.cpu.Executor.RDX;
+import static io.jvmx.vmx.emulated.cpu.Executor.RSP;
+
+import io.jvmx.vmx.api.arch.Cr0;
+import io.jvmx.vmx.api.arch.Cr4;
+import io.jvmx.vmx.api.arch.Efer;
+import io.jvmx.vmx.api.arch.Exceptions;
+import io.jvmx.vmx.api.arch.Rflags;
+import io.jvmx.vmx.api.arch.Xcr0;
+import io.jvmx.vmx.api.exit.ExitReason;
+import io.jvmx.vmx.api.msr.Msr;
+
+/**
+ * The two-byte opcode map (SDM Vol. 2D, Table A-3): the general-purpose instructions that live there and the system
+ * instructions, with the VMX non-root hooks called after the checks that have priority over VM exits (SDM Vol. 3C,
+ * 26.1.1) and before any state changes.
+ */
+final class SystemOps {
+    /** CR0 bits that exist (SDM Vol. 3A, 2.5); other bits of 31:0 are ignored on writes, bits 63:32 are #GP. */
+    static final long CR0_DEFINED = Cr0.PE | Cr0.MP | Cr0.EM | Cr0.TS | Cr0.ET | Cr0.NE | Cr0.WP | Cr0.AM | Cr0.NW
+            | Cr0.CD | Cr0.PG;
+    /** CR4 bits this processor implements; setting any other bit is #GP(0). */
+    static final long CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PAE | Cr4.MCE | Cr4.PGE | Cr4.PCE
+            | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.UMIP | Cr4.VMXE | Cr4.FSGSBASE | Cr4.OSXSAVE | Cr4.SMEP | Cr4.SMAP;
+    /** IA32_EFER bits this processor implements. */
+    static final long EFER_SUPPORTED = Efer.SCE | Efer.LME | Efer.LMA | Efer.NXE;
+    /** XCR0 components XSETBV accepts (the interpreter has no XSAVE; these are the components CPUID may report). */
+    static final long XCR0_SUPPORTED = Xcr0.X87 | Xcr0.SSE | Xcr0.AVX;
+
+    private static final int IA32_TSC = 0x10;
+
+    private final Executor x;
+    private final CpuState s;
+    private final Mmu m;
+    private final NonRootHooks hooks;
+    private final CpuFault fault;
+    private final Alu alu;
+    private final Segmentation segs;
+
+    /** DR0-DR3 and DR6 (DR7 lives in CpuState: it is part of the VMCS guest state). */
+    final long[] dr = new long[4];
+    long dr6 = 0xFFFF_0FF0L;
+
+    /** RDRAND/RDSEED source: xorshift64*, deterministic like the rest of the processor. */
+    private long random = 0x9E37_79B9_7F4A_7C15L;
+
+    SystemOps(Executor x, Segmentation segs) {
+        this.x = x;
+        this.s = x.s;
+        this.m = x.m;
+        this.hooks = x.hooks;
+        this.fault = x.fault;
+        this.alu = x.alu;
+        this.segs = segs;
+    }
+
+    private CpuFault ud() {
+        return x.ud();
+    }
+
+    private CpuFault gp0() {
+        return x.gp(0);
+    }
+
+    private void requireCpl0() {
+        if (x.cpl != 0) {
+            throw gp0();
+        }
+    }
+
+    void execute0F(int op) {
+        switch (op) {
+            case 0x00: group6(); return;
+            case 0x01: group7(); return;
+            case 0x02: case 0x03: larLsl(op == 0x02); return;
+            case 0x05: syscall(); return;
+            case 0x06:
+                requireCpl0();
+                hooks.clts(x.len);
+                if ((ownedMask(0) & Cr0.TS) == 0) {
+                    s.cr0 &= ~Cr0.TS; // a host-owned TS is left alone (SDM 26.3)
+                }
+                x.done();
+                return;
+            case 0x07: sysret(); return;
+            case 0x08:
+                requireCpl0();
+                s.instructionInformation = 0;
+                hooks.unconditional(ExitReason.INVD.number(), x.len);
+                x.done(); // caches are coherent here: nothing to invalidate
+                return;
+            case 0x09:
+                requireCpl0();
+                hooks.conditional(ExitReason.WBINVD_OR_WBNOINVD.number(), x.len);
+                x.done();
+                return;
+            case 0x0D: case 0x18: case 0x19: case 0x1A: case 0x1B: case 0x1C: case 0x1D: case 0x1E: case 0x1F:
+                // prefetch hints and the reserved-NOP space (multi-byte NOP 0F 1F /0)
+                x.modrm();
+                if (op == 0x0D && x.mod == 3) {
+                    throw ud();
+                }
+                x.done();
+                return;
+            case 0x0B: case 0xB9: case 0xFF:
+                throw ud(); // UD2, UD1, UD0
+            case 0x20: case 0x21: case 0x22: case 0x23: movCrDr(op); return;
+            case 0x30: wrmsr(); return;
+            case 0x31: rdtsc(false); return;
+            case 0x32: rdmsr(); return;
+            case 0x33:
+                if (x.cpl != 0 && (s.cr4 & Cr4.PCE) == 0) {
+                    throw gp0();
+                }
+                hooks.conditional(ExitReason.RDPMC.number(), x.len);
+                throw gp0(); // no performance-monitoring counters: every ECX is an invalid counter
+            case 0x34: sysenter(); return;
+            case 0x35: sysexit(); return;
+            case 0x37:
+                if ((s.cr4 & Cr4.SMXE) == 0) {
+                    throw ud();
+                }
+                s.instructionInformation = 0;
+                hooks.unconditional(ExitReason.GETSEC.number(), x.len);
+                throw ud();
+            case 0x38: threeByte38(); return;
+            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+            case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F: {
+                x.modrm();
+                long v = x.readE(x.opSize);
+                if (x.cond(op & 0xF)) {
+                    x.setReg(x.reg, x.opSize, v);
+                } else if (x.opSize == 4) {
+                    x.setReg(x.reg, 4, x.getReg(x.reg, 4)); // 32-bit CMOVcc zero-extends even when false
+                }
+                x.done();
+                return;
+            }
+            case 0x78: case 0x79:
+                if (x.opPrefix || x.rep != 0) {
+                    throw ud();
+                }
+                x.modrm();
+                vmxInstruction(op == 0x78 ? ExitReason.VMREAD : ExitReason.VMWRITE);
+                return;
+            case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
+            case 0x88: case 0x89: case 0x8A: case 0x8B: case 0x8C: case 0x8D: case 0x8E: case 0x8F:
+                x.jcc(op & 0xF, x.imm(x.mode64 ? 4 : x.opSize));
+                return;
+            case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
+            case 0x98: case 0x99: case 0x9A: case 0x9B: case 0x9C: case 0x9D: case 0x9E: case 0x9F:
+                x.modrm();
+                x.storeE(1, x.cond(op & 0xF) ? 1 : 0);
+                x.done();
+                return;
+            case 0xA0: pushSreg(CpuState.FS); return;
+            case 0xA1: x.popSreg(CpuState.FS); return;
+            case 0xA8: pushSreg(CpuState.GS); return;
+            case 0xA9: x.popSreg(CpuState.GS); return;
+            case 0xA2:
+                hooks.cpuid(x.len);
+                throw new IllegalStateException("CPUID returned from NonRootHooks.cpuid: the interpreter has no native "
+                        + "CPUID; in VMX non-root operation CPUID always causes a VM exit (SDM Vol. 3C, 26.1.2)");
+            case 0xA3: bitOp(0, false); return;
+            case 0xAB: bitOp(1, false); return;
+            case 0xB3: bitOp(2, false); return;
+            case 0xBB: bitOp(3, false); return;
+            case 0xBA: {
+                x.modrm();
+                int o = x.regOp();
+                if (o < 4 || (x.lock && (o == 4 || x.mod == 3))) {
+                    throw ud();
+                }
+                bitOpDecoded(o - 4, true);
+                return;
+            }
+            case 0xA4: case 0xA5: case 0xAC: case 0xAD: {
+                x.modrm();
+                int count = (op & 1) == 0 ? x.fetch8() : (int) s.gpr[RCX] & 0xFF;
+                long d = x.readEW(x.opSize);
+                long r = alu.doubleShift(op < 0xAC, d, x.getReg(x.reg, x.opSize), count, x.opSize, s.rflags);
+                if ((count & (x.opSize == 8 ? 0x3F : 0x1F)) != 0) {
+                    x.writeEW(x.opSize, r);
+                    s.rflags = alu.flags;
+                }
+                x.done();
+                return;
+            }
+            case 0xAE: group15(); return;
+            case 0xAF: {
+                x.modrm();
+                long r = x.imul(x.getReg(x.reg, x.opSize), x.readE(x.opSize), x.opSize);
+                x.setReg(x.reg, x.opSize, r);
+                s.rflags = alu.flags;
+                x.done();
+                return;
+            }
+            case 0xB0: case 0xB1: cmpxchg(op == 0xB0 ? 1 : x.opSize); return;
+            case 0xB2: case 0xB4: case 0xB5:
+                x.modrm();
+                if (x.mod == 3) {
+                    throw ud();
+                }
+                x.loadFarPointer(op == 0xB2 ? CpuState.SS : op == 0xB4 ? CpuState.FS : CpuState.GS);
+                return;
+            case 0xB6: case 0xB7: {
+                x.modrm();
+                long v = x.readE(op == 0xB6 ? 1 : 2);
+                x.setReg(x.reg, x.opSize, v);
+                x.done();
+                return;
+            }
+            case 0xBE: case 0xBF: {
+                x.modrm();
+                int sz = op == 0xBE ? 1 : 2;
+                long v = signExtend(x.readE(sz), sz);
+                x.setReg(x.reg, x.opSize, v & mask(x.opSize));
+                x.done();
+                return;
+            }
+            case 0xB8: {
+                if (x.rep != 0xF3) {
+                    throw ud(); // JMPE
+                }
+                x.modrm();
+                long v = x.readE(x.opSize);
+                x.setReg(x.reg, x.opSize, Long.bitCount(v));
+                s.rflags = (s.rflags & ~Alu.STATUS) | (v == 0 ? Alu.ZF : 0);
+                x.done();
+                return;
+            }
+            case 0xBC: case 0xBD: bitScan(op == 0xBC); return;
+            case 0xC0: case 0xC1: xadd(op == 0xC0 ? 1 : x.opSize); return;
+            case 0xC7: group9(); return;
+            case 0xC8: case 0xC9: case 0xCA: case 0xCB: case 0xCC: case 0xCD: case 0xCE: case 0xCF: {
+                int r = (op & 7) | ((x.rex & 1) << 3);
+                long v = x.getReg(r, x.opSize);
+                long b = x.opSize == 8 ? Long.reverseBytes(v)
+                        : x.opSize == 4 ? Integer.reverseBytes((int) v) & 0xFFFF_FFFFL : 0; // 16-bit: undefined, 0
+                x.setReg(r, x.opSize, b);
+                x.done();
+                return;
+            }
+            default:
+                // MMX, SSE, AVX and the other unimplemented parts of the map
+                throw ud();
+        }
+    }
+
+    private void pushSreg(int sg) {
+        int size = x.stackOpSize();
+        x.push(s.seg[sg].selector & 0xFFFF, size);
+        x.done();
+    }
+
+    // ============================================================================================ bit operations
+
+    private void bitOp(int kind, boolean immediate) {
+        x.modrm();
+        if (x.lock && x.mod == 3) {
+            throw ud();
+        }
+        bitOpDecoded(kind, immediate);
+    }
+
+    /** BT, BTS, BTR, BTC (SDM Vol. 2A BT: a register bit offset addresses memory beyond the operand). */
+    private void bitOpDecoded(int kind, boolean immediate) {
+        int size = x.opSize;
+        int bits = size * 8;
+        long v;
+        int bit;
+        if (immediate) {
+            bit = x.fetch8() & (bits - 1);
+            v = kind == 0 ? x.readE(size) : x.readEW(size);
+        } else {
+            long off = signExtend(x.getReg(x.reg, size), size);
+            bit = (int) (off & (bits - 1));
+            if (x.mod == 3) {
+                v = x.getReg(x.rm, size);
+            } else {
+                long addr = (x.ea() + (off >> Integer.numberOfTrailingZeros(bits)) * size) & x.addrMask();
+                if (kind == 0) {
+                    v = x.readMem(x.eaSeg, addr, size);
+                } else {
+                    x.rmwLin = x.lin(x.eaSeg, addr, size, true);
+                    v = m.read(x.rmwLin, size, x.dataPriv);
+                }
+            }
+        }
+        long cf = (v >>> bit) & 1;
+        if (kind != 0) {
+            long r;
+            switch (kind) {
+                case 1: r = v | (1L << bit); break;
+                case 2: r = v & ~(1L << bit); break;
+                default: r = v ^ (1L << bit); break;
+            }
+            x.writeEW(size, r);
+        }
+        s.rflags = (s.rflags & ~Alu.CF) | cf;
+        x.done();
+    }
+
+    /**
+     * BSF/BSR, and LZCNT (F3 0F BD, SDM Vol. 2A). TZCNT belongs to BMI1, which is not implemented: F3 0F BC executes
+     * as BSF, as on processors without BMI1.
+     */
+    private void bitScan(boolean forward) {
+        x.modrm();
+        int size = x.opSize;
+        long v = x.readE(size);
+        if (x.rep == 0xF3 && !forward) {
+            int bits = size * 8;
+            int n = v == 0 ? bits
+                    : forward ? Long.numberOfTrailingZeros(v) : Long.numberOfLeadingZeros(v) - (64 - bits);
+            x.setReg(x.reg, size, n);
+            s.rflags = (s.rflags & ~(Alu.CF | Alu.ZF)) | (v == 0 ? Alu.CF : 0) | (n == 0 ? Alu.ZF : 0);
+            x.done();
+            return;
+        }
+        if (v == 0) {
+            s.rflags |= Alu.ZF; // destination unchanged
+        } else {
+            x.setReg(x.reg, size, forward ? Long.numberOfTrailingZeros(v) : 63 - Long.numberOfLeadingZeros(v));
+            s.rflags &= ~Alu.ZF;
+        }
+        x.done();
+    }
+
+    private void xadd(int size) {
+        x.modrm();
+        if (x.lock && x.mod == 3) {
+            throw ud();
+        }
+        long d = x.readEW(size);
+        long src = x.getReg(x.reg, size);
+        long r = alu.arith(Alu.ADD, d, src, size, s.rflags);
+        if (x.mod == 3) {
+            x.setReg(x.reg, size, d);
+            x.setReg(x.rm, size, r);
+        } else {
+            x.writeEW(size, r);
+            x.setReg(x.reg, size, d);
+        }
+        s.rflags = alu.flags;
+        x.done();
+    }
+
+    private void cmpxchg(int size) {
+        x.modrm();
+        if (x.lock && x.mod == 3) {
+            throw ud();
+        }
+        long d = x.readEW(size);
+        long acc = x.getReg(RAX, size);
+        alu.arith(Alu.CMP, acc, d, size, s.rflags);
+        if (acc == d) {
+            x.writeEW(size, x.getReg(x.reg, size));
+        } else {
+            if (x.mod != 3) {
+                x.writeEW(size, d); // the destination is written back when the comparison fails
+            }
+            x.setReg(RAX, size, d);
+        }
+        s.rflags = alu.flags;
+        x.done();
+    }
+
+    // ============================================================================================ group 9
+
+    private void group9() {
+        x.modrm();
+        int o = x.regOp();
+        if (x.lock && !(o == 1 && x.mod != 3)) {
+            throw ud();
+        }
+        if (x.mod == 3) {
+            if (o == 6 || (o == 7 && x.rep == 0)) {
+                // RDRAND / RDSEED (instruction information: SDM 28.2.5 Table 28-16)
+                s.instructionInformation = ((x.rm & 15) << 3) | ((x.opSize == 2 ? 0 : x.opSize == 4 ? 1 : 2) << 11);
+                hooks.conditional(o == 6 ? ExitReason.RDRAND.number() : ExitReason.RDSEED.number(), x.len);
+                random ^= random >>> 12;
+                random ^= random << 25;
+                random ^= random >>> 27;
+                long v = random * 0x2545_F491_4F6C_DD1DL;
+                x.setReg(x.rm, x.opSize, v);
+                s.rflags = (s.rflags & ~Alu.STATUS) | Alu.CF;
+                x.done();
+                return;
+            }
+            throw ud();
+        }
+        switch (o) {
+            case 1:
+                cmpxchg8b16b();
+                return;
+            case 6:
+                if (x.rep == 0xF2 || (x.opPrefix && x.rep != 0)) {
+                    throw ud();
+                }
+                vmxInstruction(x.rep == 0xF3 ? ExitReason.VMXON : x.opPrefix ? ExitReason.VMCLEAR : ExitReason.VMPTRLD);
+                return;
+            case 7:
+                if (x.rep != 0 || x.opPrefix) {
+                    throw ud();
+                }
+                vmxInstruction(ExitReason.VMPTRST);
+                return;
+            default:
+                throw ud();
+        }
+    }
+
+    private void cmpxchg8b16b() {
+        boolean wide = x.opSize == 8;
+        long off = x.ea();
+        if (wide) {
+            if ((off & 15) != 0) {
+                throw gp0();
+            }
+            long l0 = x.lin(x.eaSeg, off, 16, true);
+            long lo = m.read(l0, 8, x.dataPriv);
+            long hi = m.read(l0 + 8, 8, x.dataPriv);
+            boolean eq = lo == s.gpr[RAX] && hi == s.gpr[RDX];
+            long wlo = eq ? s.gpr[RBX] : lo;
+            long whi = eq ? s.gpr[RCX] : hi;
+            x.stage(l0, 8, wlo, x.dataPriv);
+            x.stage(l0 + 8, 8, whi, x.dataPriv);
+            x.commitStaged();
+            if (!eq) {
+                s.gpr[RAX] = lo;
+                s.gpr[RDX] = hi;
+            }
+            s.rflags = eq ? s.rflags | Alu.ZF : s.rflags & ~Alu.ZF;
+        } else {
+            long l0 = x.lin(x.eaSeg, off, 8, true);
+            long v = m.read(l0, 8, x.dataPriv);
+            long cmp = (x.getReg(RDX, 4) << 32) | x.getReg(RAX, 4);
+            boolean eq = v == cmp;
+            m.write(l0, 8, eq ? (x.getReg(RCX, 4) << 32) | x.getReg(RBX, 4) : v, x.dataPriv);
+            if (!eq) {
+                x.setReg(RAX, 4, v);
+                x.setReg(RDX, 4, v >>> 32);
+            }
+            s.rflags = eq ? s.rflags | Alu.ZF : s.rflags & ~Alu.ZF;
+        }
+        x.done();
+    }
+
+    // ============================================================================================ group 15
+
+    private void group15() {
+        x.modrm();
+        int o = x.regOp();
+        if (x.mod == 3) {
+            if (x.rep == 0xF3 && o <= 3) {
+                // RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE
+                if (!x.mode64 || (s.cr4 & Cr4.FSGSBASE) == 0) {
+                    throw ud();
+                }
+                int size = x.opSize == 8 ? 8 : 4;
+                Segment sd = s.seg[(o & 1) == 0 ? CpuState.FS : CpuState.GS];
+                if (o < 2) {
+                    x.setReg(x.rm, size, sd.base);
+                } else {
+                    long v = x.getReg(x.rm, size);
+                    if (!Executor.canonical(v)) {
+                        throw gp0();
+                    }
+                    sd.base = v;
+                }
+                x.done();
+                return;
+            }
+            if (o >= 5 && x.rep == 0 && !x.opPrefix) {
+                x.done(); // LFENCE, MFENCE, SFENCE: accesses are already in program order
+                return;
+            }
+            throw ud();
+        }
+        if ((o == 7 && x.rep == 0) || (o == 6 && x.opPrefix && x.rep == 0)) {
+            // CLFLUSH / CLFLUSHOPT / CLWB: checked like a byte read; nothing is cached, so nothing to write back
+            m.translate(x.lin(x.eaSeg, x.ea(), 1, false), Mmu.READ, x.dataPriv);
+            x.done();
+            return;
+        }
+        throw ud(); // FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE*: no x87/SSE state
+    }
+
+    // ============================================================================================ 0F 38
+
+    private void threeByte38() {
+        int op3 = x.fetch8();
+        if ((op3 == 0x80 || op3 == 0x81) && x.opPrefix && x.rep == 0) {
+            x.modrm();
+            if (x.mod == 3) {
+                throw ud();
+            }
+            vmxInstruction(op3 == 0x80 ? ExitReason.INVEPT : ExitReason.INVVPID);
+            return;
+        }
+        if ((op3 == 0xF0 || op3 == 0xF1) && x.rep == 0) {
+            // MOVBE (SDM Vol. 2B)
+            x.modrm();
+            if (x.mod == 3) {
+                throw ud();
+            }
+            int size = x.opSize;
+            if (op3 == 0xF0) {
+                long v = x.readMem(x.eaSeg, x.ea(), size);
+                x.setReg(x.reg, size, swapBytes(v, size));
+            } else {
+                x.writeMem(x.eaSeg, x.ea(), size, swapBytes(x.getReg(x.reg, size), size));
+            }
+            x.done();
+            return;
+        }
+        throw ud();
+    }
+
+    /**
+     * VMREAD, VMWRITE, VMPTRLD, VMPTRST, VMCLEAR, VMXON, INVEPT, INVVPID (and VMLAUNCH, VMRESUME, VMXOFF through
+     * {@link #group7}): #UD in real mode and compatibility mode, else a VM exit in VMX non-root operation (SDM Vol. 3C,
+     * 26.1.2). If the hook returns, the processor is not in VMX operation: #UD.
+     */
+    private void vmxInstruction(ExitReason reason) {
+        if (x.realMode || (s.longModeActive() && !x.mode64)) {
+            throw ud();
+        }
+        boolean operand = reason != ExitReason.VMLAUNCH && reason != ExitReason.VMRESUME
+                && reason != ExitReason.VMXOFF;
+        s.instructionInformation = operand ? x.instructionInformation(reason == ExitReason.VMREAD
+                || reason == ExitReason.VMWRITE || reason == ExitReason.INVEPT || reason == ExitReason.INVVPID) : 0;
+        s.instructionDisplacement = operand && x.mod != 3 ? x.displacement() : 0;
+        hooks.unconditional(reason.number(), x.len);
+        throw ud();
+    }
+
+    static long swapBytes(long v, int size) {
+        switch (size) {
+            case 2: return Short.reverseBytes((short) v) & 0xFFFF;
+            case 4: return Integer.reverseBytes((int) v) & 0xFFFF_FFFFL;
+            default: return Long.reverseBytes(v);
+        }
+    }
+
+    // ============================================================================================ groups 6 and 7
+
+    private void group6() {
+        x.modrm();
+        if (x.realMode) {
+            throw ud();
+        }
+        int o = x.regOp();
+        switch (o) {
+            case 0:
+            case 1: {
+                if ((s.cr4 & Cr4.UMIP) != 0 && x.cpl > 0) {
+                    throw gp0();
+                }
+                int sel = (o == 0 ? s.ldtr : s.tr).selector & 0xFFFF;
+                if (x.mod == 3) {
+                    x.setReg(x.rm, x.opSize, sel);
+                } else {
+                    x.writeMem(x.eaSeg, x.ea(), 2, sel);
+                }
+                x.done();
+                return;
+            }
+            case 2:
+            case 3: {
+                requireCpl0();
+                int sel = (int) x.readE(2);
+                if (o == 2) {
+                    lldt(sel);
+                } else {
+                    ltr(sel);
+                }
+                x.done();
+                return;
+            }
+            case 4:
+            case 5: {
+                int sel = (int) x.readE(2);
+                boolean ok = verify(sel, o == 5);
+                s.rflags = ok ? s.rflags | Alu.ZF : s.rflags & ~Alu.ZF;
+                x.done();
+                return;
+            }
+            default:
+                throw ud();
+        }
+    }
+
+    /** LLDT (SDM Vol. 2A): a null selector makes LDTR unusable. */
+    private void lldt(int sel) {
+        if ((sel & 0xFFFC) == 0) {
+            s.ldtr.set(sel, 0, 0, Segment.AR_UNUSABLE);
+            return;
+        }
+        int err = sel & 0xFFFC;
+        if ((sel & 4) != 0) {
+            throw fault.set(Exceptions.GP, err);
+        }
+        long lin = segs.descriptorLinear(sel, err);
+        long d = segs.readDescriptor(lin);
+        int ar = Segmentation.ar(d);
+        if ((ar & 0x1F) != 0x02) {
+            throw fault.set(Exceptions.GP, err);
+        }
+        if (!Segmentation.present(ar)) {
+            throw fault.set(Exceptions.NP, err);
+        }
+        long base = Segmentation.base(d);
+        if (s.longModeActive()) {
+            base |= systemDescriptorHigh(sel, lin, err) << 32;
+        }
+        s.ldtr.set(sel, base, Segmentation.limit(d), ar);
+    }
+
+    /** LTR (SDM Vol. 2A): loads an available TSS and marks it busy. */
+    private void ltr(int sel) {
+        int err = sel & 0xFFFC;
+        if (err == 0) {
+            throw gp0();
+        }
+        if ((sel & 4) != 0) {
+            throw fault.set(Exceptions.GP, err);
+        }
+        long lin = segs.descriptorLinear(sel, err);
+        long d = segs.readDescriptor(lin);
+        int ar = Segmentation.ar(d);
+        int type = ar & 0x1F;
+        boolean ok = s.longModeActive() ? type == 0x09 : type == 0x01 || type == 0x09;
+        if (!ok) {
+            throw fault.set(Exceptions.GP, err);
+        }
+        if (!Segmentation.present(ar)) {
+            throw fault.set(Exceptions.NP, err);
+        }
+        long base = Segmentation.base(d);
+        if (s.longModeActive()) {
+            base |= systemDescriptorHigh(sel, lin, err) << 32;
+        }
+        m.write(lin + 5, 1, ((d >>> 40) | 2) & 0xFF, x.sysPriv); // busy
+        s.tr.set(sel, base, Segmentation.limit(d), ar | 2);
+    }
+
+    /** Bits 63:32 of a 16-byte system-descriptor base (IA-32e mode, SDM 7.2.3); both halves lie in the GDT. */
+    private long systemDescriptorHigh(int sel, long lin, int err) {
+        if ((sel & 0xFFF8) + 15L > (s.gdtrLimit & 0xFFFF)) {
+            throw fault.set(Exceptions.GP, err);
+        }
+        return m.read(lin + 8, 4, x.sysPriv);
+    }
+
+    /** VERR / VERW (SDM Vol. 2B): ZF = 1 if the segment is readable/writable at CPL and RPL. No fault. */
+    private boolean verify(int sel, boolean write) {
+        if ((sel & 0xFFFC) == 0) {
+            return false;
+        }
+        long d;
+        try {
+            d = segs.readDescriptor(segs.descriptorLinear(sel, 0));
+        } catch (CpuFault f) {
+            if (f.vector == Exceptions.GP) {
+                return false; // beyond the table limit
+            }
+            throw f;
+        }
+        int ar = Segmentation.ar(d);
+        if ((ar & 0x10) == 0) {
+            return false;
+        }
+        boolean code = Segmentation.isCode(ar);
+        if (write ? code || (ar & 2) == 0 : code && (ar & 2) == 0) {
+            return false;
+        }
+        boolean conforming = code && (ar & 4) != 0;
+        int dpl = Segmentation.dpl(ar);
+        return conforming || (dpl >= x.cpl && dpl >= (sel & 3));
+    }
+
+    /** LAR / LSL (SDM Vol. 2A/2B): ZF = 1 and the access rights / limit if the descriptor is visible. */
+    private void larLsl(boolean lar) {
+        if (x.realMode) {
+            throw ud();
+        }
+        x.modrm();
+        int sel = (int) x.readE(2);
+        long d = 0;
+        boolean ok = (sel & 0xFFFC) != 0;
+        if (ok) {
+            try {
+                d = segs.readDescriptor(segs.descriptorLinear(sel, 0));
+            } catch (CpuFault f) {
+                if (f.vector != Exceptions.GP) {
+                    throw f;
+                }
+                ok = false;
+            }
+        }
+        if (ok) {
+            int ar = Segmentation.ar(d);
+            if ((ar & 0x10) == 0) {
+                int type = ar & 0xF;
+                boolean lm = s.longModeActive();
+                ok = lar ? (lm ? type == 2 || type == 9 || type == 11 || type == 12
+                        : type == 1 || type == 2 || type == 3 || type == 4 || type == 5 || type == 9 || type == 11
+                                || type == 12)
+                        : (lm ? type == 2 || type == 9 || type == 11
+                                : type == 1 || type == 2 || type == 3 || type == 9 || type == 11);
+            }
+            boolean conforming = Segmentation.isCode(ar) && (ar & 4) != 0;
+            int dpl = Segmentation.dpl(ar);
+            if (ok && !conforming && (dpl < x.cpl || dpl < (sel & 3))) {
+                ok = false;
+            }
+        }
+        if (ok) {
+            long v = lar ? (d >>> 32) & 0x00F0_FF00L : Segmentation.limit(d) & 0xFFFF_FFFFL;
+            x.setReg(x.reg, x.opSize, v);
+            s.rflags |= Alu.ZF;
+        } else {
+            s.rflags &= ~Alu.ZF;
+        }
+        x.done();
+    }
+
+    private void group7() {
+        x.modrm();
+        int o = x.regOp();
+        if (x.mod == 3) {
+            switch (x.modrm) {
+                case 0xC1:
+                    s.instructionInformation = 0;
+                    hooks.unconditional(ExitReason.VMCALL.number(), x.len);
+                    throw ud();
+                case 0xC2: vmxInstruction(ExitReason.VMLAUNCH); return;
+                case 0xC3: vmxInstruction(ExitReason.VMRESUME); return;
+                case 0xC4: vmxInstruction(ExitReason.VMXOFF); return;
+                case 0xC8: case 0xC9: {
+                    if (x.cpl != 0) {
+                        throw ud();
+                    }
+                    boolean monitor = x.modrm == 0xC8;
+                    hooks.conditional(monitor ? ExitReason.MONITOR.number() : ExitReason.MWAIT.number(), x.len);
+                    if (monitor) {
+                        int sg = x.segOv >= 0 ? x.segOv : CpuState.DS;
+                        m.translate(x.lin(sg, x.getReg(RAX, x.addrSize), 1, false), Mmu.READ, x.dataPriv);
+                    } else if ((s.gpr[RCX] & 0xFFFF_FFFEL) != 0) {
+                        throw gp0();
+                    }
+                    // MWAIT may end at any time; with nothing to wait for it completes at once
+                    x.done();
+                    return;
+                }
+                case 0xCA: case 0xCB:
+                    if (x.cpl != 0) {
+                        throw ud();
+                    }
+                    s.rflags = x.modrm == 0xCA ? s.rflags & ~Rflags.AC : s.rflags | Rflags.AC;
+                    x.done();
+                    return;
+                case 0xD0:
+                    if ((s.cr4 & Cr4.OSXSAVE) == 0 || x.opPrefix || x.rep != 0) {
+                        throw ud();
+                    }
+                    if ((s.gpr[RCX] & 0xFFFF_FFFFL) != 0) {
+                        throw gp0();
+                    }
+                    x.setReg(RAX, 4, s.xcr0);
+                    x.setReg(RDX, 4, s.xcr0 >>> 32);
+                    x.done();
+                    return;
+                case 0xD1: xsetbv(); return;
+                case 0xD4:
+                    s.instructionInformation = 0;
+                    hooks.unconditional(ExitReason.VMFUNC.number(), x.len);
+                    throw ud();
+                case 0xF8:
+                    if (!x.mode64) {
+                        throw ud();
+                    }
+                    requireCpl0();
+                    long gs = s.seg[CpuState.GS].base;
+                    s.seg[CpuState.GS].base = s.kernelGsBase;
+                    s.kernelGsBase = gs;
+                    x.done();
+                    return;
+                case 0xF9: rdtsc(true); return;
+                default:
+                    break;
+            }
+            if (o == 4) {
+                smsw();
+                return;
+            }
+            if (o == 6) {
+                lmsw();
+                return;
+            }
+            throw ud();
+        }
+        switch (o) {
+            case 0:
+            case 1: {
+                if ((s.cr4 & Cr4.UMIP) != 0 && x.cpl > 0) {
+                    throw gp0();
+                }
+                long base = o == 0 ? s.gdtrBase : s.idtrBase;
+                int limit = o == 0 ? s.gdtrLimit : s.idtrLimit;
+                int bsize = x.mode64 ? 8 : 4;
+                long off = x.ea();
+                x.stage(x.lin(x.eaSeg, off, 2, true), 2, limit & 0xFFFF, x.dataPriv);
+                x.stage(x.lin(x.eaSeg, (off + 2) & x.addrMask(), bsize, true), bsize, base, x.dataPriv);
+                x.commitStaged();
+                x.done();
+                return;
+            }
+            case 2:
+            case 3: {
+                requireCpl0();
+                long off = x.ea();
+                int limit = (int) x.readMem(x.eaSeg, off, 2);
+                long base = x.readMem(x.eaSeg, (off + 2) & x.addrMask(), x.mode64 ? 8 : 4);
+                if (!x.mode64 && x.opSize == 2) {
+                    base &= 0xFF_FFFF;
+                }
+                if (x.mode64 && !Executor.canonical(base)) {
+                    throw gp0();
+                }
+                if (o == 2) {
+                    s.gdtrBase = base;
+                    s.gdtrLimit = limit;
+                } else {
+                    s.idtrBase = base;
+                    s.idtrLimit = limit;
+                }
+                x.done();
+                return;
+            }
+            case 4: smsw(); return;
+            case 6: lmsw(); return;
+            case 7: {
+                requireCpl0();
+                long lin = x.rawLinear(x.eaSeg, x.ea());
+                hooks.invlpg(lin, x.len);
+                m.flush(); // the whole TLB: a large page is cached per 4-KiB piece
+                x.done();
+                return;
+            }
+            default:
+                throw ud();
+        }
+    }
+
+    private void smsw() {
+        if ((s.cr4 & Cr4.UMIP) != 0 && x.cpl > 0) {
+            throw gp0();
+        }
+        long v = hooks.readShadowedCr(0, s.cr0);
+        if (x.mod == 3) {
+            x.setReg(x.rm, x.opSize, v & mask(Math.min(x.opSize, 4)));
+        } else {
+            x.writeMem(x.eaSeg, x.ea(), 2, v);
+        }
+        x.done();
+    }
+
+    /** LMSW (SDM Vol. 2A; 26.3 for host-owned bits): loads CR0[3:0] but cannot clear PE. */
+    private void lmsw() {
+        requireCpl0();
+        boolean memory = x.mod != 3;
+        long linear = memory ? x.rawLinear(x.eaSeg, x.ea()) : 0;
+        int src = (int) x.readE(2);
+        hooks.lmsw(src, memory, linear, x.len);
+        long owned = ownedMask(0) & 0xF;
+        long low = (src & 0xF) | (s.cr0 & Cr0.PE);
+        long nv = (s.cr0 & ~0xFL) | (low & ~owned) | (s.cr0 & 0xF & owned);
+        if (((nv ^ s.cr0) & Cr0.PE) != 0) {
+            m.flush();
+        }
+        s.cr0 = nv;
+        x.done();
+    }
+
+    // ============================================================================================ CR and DR
+
+    /**
+     * The CR0/CR4 guest/host mask, recovered from {@link NonRootHooks#readShadowedCr}: a host-owned bit reads the
+     * shadow whatever the actual value is, a guest-owned bit reads the actual value.
+     */
+    long ownedMask(int cr) {
+        return ~(hooks.readShadowedCr(cr, 0) ^ hooks.readShadowedCr(cr, -1L));
+    }
+
+    private void movCrDr(int op) {
+        // the mod field is ignored: always a register operand, no SIB or displacement (SDM Vol. 2B MOV CR)
+        int b = x.fetch8();
+        int n = ((b >>> 3) & 7) | ((x.rex & 4) << 1);
+        int gpr = (b & 7) | ((x.rex & 1) << 3);
+        int size = x.mode64 ? 8 : 4;
+        if (op == 0x21 || op == 0x23) {
+            movDr(op == 0x23, n, gpr, size);
+            return;
+        }
+        if (n != 0 && n != 2 && n != 3 && n != 4 && n != 8) {
+            throw ud();
+        }
+        requireCpl0();
+        if (op == 0x20) {
+            long v;
+            switch (n) {
+                case 0: v = hooks.readShadowedCr(0, s.cr0); break;
+                case 2: v = s.cr2; break;
+                case 3: hooks.movFromCr(3, gpr, x.len); v = s.cr3; break;
+                case 4: v = hooks.readShadowedCr(4, s.cr4); break;
+                default: hooks.movFromCr(8, gpr, x.len); v = s.cr8; break;
+            }
+            x.setReg(gpr, size, v);
+            x.done();
+            return;
+        }
+        long v = x.getReg(gpr, size);
+        switch (n) {
+            case 0:
+                hooks.movToCr(0, gpr, v, x.len);
+                writeCr0(v);
+                break;
+            case 2:
+                s.cr2 = v;
+                break;
+            case 3:
+                hooks.movToCr(3, gpr, v, x.len);
+                if (s.longModeActive() && (v & ~Mmu.PHYS_MASK) != 0) {
+                    throw gp0();
+                }
+                if (paePaging(s.cr0, s.cr4, s.efer)) {
+                    loadPdptes(v);
+                }
+                s.cr3 = v;
+                m.flush();
+                break;
+            case 4:
+                hooks.movToCr(4, gpr, v, x.len);
+                writeCr4(v);
+                break;
+            default:
+                hooks.movToCr(8, gpr, v, x.len);
+                if ((v & ~0xFL) != 0) {
+                    throw gp0();
+                }
+                s.cr8 = v;
+                break;
+        }
+        x.done();
+    }
+
+    /** MOV to CR0 after the hook (SDM Vol. 2B MOV CR; 3A 9.8.5 for IA-32e activation; 3C 26.3 host-owned bits). */
+    private void writeCr0(long v) {
+        if ((v >>> 32) != 0) {
+            throw gp0();
+        }
+        long owned = ownedMask(0);
+        long old = s.cr0;
+        long nv = (((v & ~owned) | (old & owned)) & CR0_DEFINED) | Cr0.ET;
+        if ((nv & Cr0.PG) != 0 && (nv & Cr0.PE) == 0) {
+            throw gp0();
+        }
+        if ((nv & Cr0.NW) != 0 && (nv & Cr0.CD) == 0) {
+            throw gp0();
+        }
+        long efer = s.efer;
+        if ((old & Cr0.PG) == 0 && (nv & Cr0.PG) != 0 && (efer & Efer.LME) != 0) {
+            if ((s.cr4 & Cr4.PAE) == 0 || s.seg[CpuState.CS].longMode()) {
+                throw gp0();
+            }
+            efer |= Efer.LMA;
+        } else if ((old & Cr0.PG) != 0 && (nv & Cr0.PG) == 0 && (efer & Efer.LMA) != 0) {
+            if (x.mode64) {
+                throw gp0();
+            }
+            efer &= ~Efer.LMA;
+        }
+        if (paePaging(nv, s.cr4, efer) && ((old ^ nv) & (Cr0.PG | Cr0.CD | Cr0.NW)) != 0) {
+            loadPdptes(s.cr3);
+        }
+        s.cr0 = nv;
+        s.efer = efer;
+        if (((old ^ nv) & (Cr0.PG | Cr0.PE | Cr0.WP)) != 0) {
+            m.flush();
+        }
+    }
+
+    private void writeCr4(long v) {
+        long owned = ownedMask(4);
+        if ((v & ~owned & ~CR4_SUPPORTED) != 0) {
+            throw gp0();
+        }
+        long nv = (v & ~owned) | (s.cr4 & owned);
+        if (s.longModeActive() && (nv & Cr4.PAE) == 0) {
+            throw gp0();
+        }
+        if (paePaging(s.cr0, nv, s.efer) && ((s.cr4 ^ nv) & (Cr4.PAE | Cr4.PGE | Cr4.PSE | Cr4.SMEP)) != 0) {
+            loadPdptes(s.cr3);
+        }
+        if (nv != s.cr4) {
+            m.flush();
+        }
+        s.cr4 = nv;
+    }
+
+    static boolean paePaging(long cr0, long cr4, long efer) {
+        return (cr0 & Cr0.PG) != 0 && (cr4 & Cr4.PAE) != 0 && (efer & Efer.LMA) == 0;
+    }
+
+    private final long[] pdpteScratch = new long[4];
+
+    /** Loads the PDPTE registers for PAE paging (SDM Vol. 3A, 4.4.1): #GP(0) and no change if one is invalid. */
+    private void loadPdptes(long cr3) {
+        if (!m.readPdptes(cr3, pdpteScratch)) {
+            throw gp0();
+        }
+        System.arraycopy(pdpteScratch, 0, s.pdpte, 0, 4);
+        m.flush();
+    }
+
+    private void movDr(boolean toDr, int n, int gpr, int size) {
+        if (n > 7) {
+            throw ud();
+        }
+        requireCpl0();
+        if ((n == 4 || n == 5) && (s.cr4 & Cr4.DE) != 0) {
+            throw ud();
+        }
+        hooks.movDr(n, gpr, toDr, x.len);
+        if (n == 4) {
+            n = 6;
+        } else if (n == 5) {
+            n = 7;
+        }
+        if (!toDr) {
+            long v = n < 4 ? dr[n] : n == 6 ? dr6 : s.dr7;
+            x.setReg(gpr, size, v);
+            x.done();
+            return;
+        }
+        long v = x.getReg(gpr, size);
+        if (n >= 6 && (v >>> 32) != 0) {
+            throw gp0();
+        }
+        if (n < 4) {
+            dr[n] = v;
+        } else if (n == 6) {
+            dr6 = (v | 0xFFFF_0FF0L) & 0xFFFF_FFFFL;
+        } else {
+            s.dr7 = (v & 0xFFFF_23FFL) | 0x400;
+        }
+        x.done();
+    }
+
+    // ============================================================================================ MSRs
+
+    private void rdmsr() {
+        requireCpl0();
+        int msr = (int) s.gpr[RCX];
+        hooks.rdmsr(msr, x.len);
+        long v = readMsr(msr);
+        x.setReg(RAX, 4, v);
+        x.setReg(RDX, 4, v >>> 32);
+        x.done();
+    }
+
+    private void wrmsr() {
+        requireCpl0();
+        int msr = (int) s.gpr[RCX];
+        long v = (x.getReg(RDX, 4) << 32) | x.getReg(RAX, 4);
+        hooks.wrmsr(msr, v, x.len);
+        writeMsr(msr, v);
+        x.done();
+    }
+
+    private long readMsr(int msr) {
+        switch (msr) {
+            case IA32_TSC: return hooks.guestTsc();
+            case Msr.IA32_SYSENTER_CS: return s.sysenterCs;
+            case Msr.IA32_SYSENTER_ESP: return s.sysenterEsp;
+            case Msr.IA32_SYSENTER_EIP: return s.sysenterEip;
+            case Msr.IA32_DEBUGCTL: return s.debugctl;
+            case Msr.IA32_PAT: return s.pat;
+            case Msr.IA32_EFER: return s.efer;
+            case Msr.IA32_STAR: return s.star;
+            case Msr.IA32_LSTAR: return s.lstar;
+            case Msr.IA32_CSTAR: return s.cstar;
+            case Msr.IA32_FMASK: return s.fmask;
+            case Msr.IA32_FS_BASE: return s.seg[CpuState.FS].base;
+            case Msr.IA32_GS_BASE: return s.seg[CpuState.GS].base;
+            case Msr.IA32_KERNEL_GS_BASE: return s.kernelGsBase;
+            case Msr.IA32_TSC_AUX: return s.tscAux;
+            default: throw gp0();
+        }
+    }
+
+    private void writeMsr(int msr, long v) {
+        switch (msr) {
+            case IA32_TSC: s.tsc = v; return;
+            case Msr.IA32_SYSENTER_CS: s.sysenterCs = v & 0xFFFF_FFFFL; return;
+            case Msr.IA32_SYSENTER_ESP: s.sysenterEsp = canonicalOrGp(v); return;
+            case Msr.IA32_SYSENTER_EIP: s.sysenterEip = canonicalOrGp(v); return;
+            case Msr.IA32_DEBUGCTL:
+                if (v != 0) {
+                    throw gp0(); // LBR, BTF and the other debug controls are not implemented
+                }
+                s.debugctl = v;
+                return;
+            case Msr.IA32_PAT:
+                for (int i = 0; i < 8; i++) {
+                    int t = (int) (v >>> (8 * i)) & 0xFF;
+                    if (t == 2 || t == 3 || t > 7) {
+                        throw gp0();
+                    }
+                }
+                s.pat = v;
+                return;
+            case Msr.IA32_EFER: writeEfer(v); return;
+            case Msr.IA32_STAR: s.star = v; return;
+            case Msr.IA32_LSTAR: s.lstar = canonicalOrGp(v); return;
+            case Msr.IA32_CSTAR: s.cstar = canonicalOrGp(v); return;
+            case Msr.IA32_FMASK:
+                if ((v >>> 32) != 0) {
+                    throw gp0();
+                }
+                s.fmask = v;
+                return;
+            case Msr.IA32_FS_BASE: s.seg[CpuState.FS].base = canonicalOrGp(v); return;
+            case Msr.IA32_GS_BASE: s.seg[CpuState.GS].base = canonicalOrGp(v); return;
+            case Msr.IA32_KERNEL_GS_BASE: s.kernelGsBase = canonicalOrGp(v); return;
+            case Msr.IA32_TSC_AUX:
+                if ((v >>> 32) != 0) {
+                    throw gp0();
+                }
+                s.tscAux = v;
+                return;
+            default:
+                throw gp0();
+        }
+    }
+
+    private long canonicalOrGp(long v) {
+        if (!Executor.canonical(v)) {
+            throw gp0();
+        }
+        return v;
+    }
+
+    /** WRMSR to IA32_EFER (SDM Vol. 3A, 2.2.1 and 9.8.5): LMA is read-only, LME cannot change while paging is on. */
+    private void writeEfer(long v) {
+        if ((v & ~EFER_SUPPORTED) != 0) {
+            throw gp0();
+        }
+        long old = s.efer;
+        if (((v ^ old) & Efer.LME) != 0 && (s.cr0 & Cr0.PG) != 0) {
+            throw gp0();
+        }
+        long nv = (v & ~Efer.LMA) | (old & Efer.LMA);
+        if (((nv ^ old) & Efer.NXE) != 0) {
+            m.flush();
+        }
+        s.efer = nv;
+    }
+
+    // ============================================================================================ TSC, XSETBV, HLT
+
+    private void rdtsc(boolean rdtscp) {
+        if (rdtscp && !hooks.rdtscpEnabled()) {
+            throw ud();
+        }
+        if ((s.cr4 & Cr4.TSD) != 0 && x.cpl != 0) {
+            throw gp0();
+        }
+        if (rdtscp) {
+            hooks.rdtscp(x.len);
+        } else {
+            hooks.rdtsc(x.len);
+        }
+        long tsc = hooks.guestTsc();
+        x.setReg(RAX, 4, tsc);
+        x.setReg(RDX, 4, tsc >>> 32);
+        if (rdtscp) {
+            x.setReg(RCX, 4, s.tscAux);
+        }
+        x.done();
+    }
+
+    /** XSETBV (SDM Vol. 2D): the rules of XCR0 (13.3) after the unconditional VM exit. */
+    private void xsetbv() {
+        if ((s.cr4 & Cr4.OSXSAVE) == 0 || x.opPrefix || x.rep != 0) {
+            throw ud();
+        }
+        requireCpl0();
+        hooks.xsetbv(x.len);
+        long v = (x.getReg(RDX, 4) << 32) | x.getReg(RAX, 4);
+        if ((s.gpr[RCX] & 0xFFFF_FFFFL) != 0 || (v & Xcr0.X87) == 0 || (v & ~XCR0_SUPPORTED) != 0
+                || ((v & Xcr0.AVX) != 0 && (v & Xcr0.SSE) == 0)) {
+            throw gp0();
+        }
+        s.xcr0 = v;
+        x.done();
+    }
+
+    void hlt() {
+        requireCpl0();
+        hooks.hlt(x.len);
+        x.done();
+        s.activityState = CpuState.ACTIVITY_HLT;
+    }
+
+    /** The I/O permission check of protected mode (SDM Vol. 1, 19.5): IOPL, then the TSS I/O permission bitmap. */
+    void ioPermission(int port, int size) {
+        if (x.realMode || x.cpl <= x.iopl()) {
+            return;
+        }
+        Segment tr = s.tr;
+        int type = tr.accessRights & 0x1F;
+        long limit = tr.limit & 0xFFFF_FFFFL;
+        if (tr.unusable() || (type != 0x09 && type != 0x0B) || limit < 0x67) {
+            throw gp0();
+        }
+        long base = m.read(trLinear(tr, 0x66), 2, x.sysPriv);
+        long off = base + (port >>> 3);
+        if (off + 1 > limit) {
+            throw gp0();
+        }
+        int bits = (int) m.read(trLinear(tr, off), 2, x.sysPriv);
+        if ((bits & (((1 << size) - 1) << (port & 7))) != 0) {
+            throw gp0();
+        }
+    }
+
+    private long trLinear(Segment tr, long off) {
+        long l = tr.base + off;
+        return s.longModeActive() ? l : l & 0xFFFF_FFFFL;
+    }
+
+    // ============================================================================================ fast system calls
+
+    /** SYSCALL (SDM Vol. 2B): 64-bit mode only, with EFER.SCE. */
+    private void syscall() {
+        if (!x.mode64 || (s.efer & Efer.SCE) == 0) {
+            throw ud();
+        }
+        long next = x.startRip + x.len;
+        s.gpr[RCX] = next;
+        s.gpr[11] = s.rflags & ~Rflags.RF;
+        int sel = (int) (s.star >>> 32) & 0xFFFC;
+        s.seg[CpuState.CS].set(sel, 0, 0xFFFF_FFFF, 0xA09B);
+        s.seg[CpuState.SS].set(sel + 8, 0, 0xFFFF_FFFF, 0xC093);
+        s.rflags = (s.rflags & ~s.fmask & ~Rflags.RF) | Rflags.FIXED_1;
+        s.rip = s.lstar;
+        x.retire();
+    }
+
+    /** SYSRET (SDM Vol. 2B): back to CPL 3, 64-bit (REX.W) or compatibility mode. */
+    private void sysret() {
+        if (!x.mode64 || (s.efer & Efer.SCE) == 0) {
+            throw ud();
+        }
+        requireCpl0();
+        boolean to64 = x.opSize == 8;
+        long target = to64 ? s.gpr[RCX] : s.gpr[RCX] & 0xFFFF_FFFFL;
+        if (!Executor.canonical(target)) {
+            throw gp0();
+        }
+        int base = (int) (s.star >>> 48) & 0xFFFF;
+        if (to64) {
+            s.seg[CpuState.CS].set((base + 16) | 3, 0, 0xFFFF_FFFF, 0xA0FB);
+        } else {
+            s.seg[CpuState.CS].set(base | 3, 0, 0xFFFF_FFFF, 0xC0FB);
+        }
+        s.seg[CpuState.SS].set((base + 8) | 3, 0, 0xFFFF_FFFF, 0xC0F3);
+        s.rflags = (s.gpr[11] & 0x3C_7FD7L) | Rflags.FIXED_1;
+        s.rip = target;
+        x.retire();
+    }
+
+    /** SYSENTER (SDM Vol. 2B). */
+    private void sysenter() {
+        if (x.realMode || (s.sysenterCs & 0xFFFC) == 0) {
+            throw gp0();
+        }
+        int sel = (int) s.sysenterCs & 0xFFFC;
+        boolean lma = s.longModeActive();
+        s.rflags &= ~(Rflags.VM | Rflags.IF | Rflags.RF);
+        s.seg[CpuState.CS].set(sel, 0, 0xFFFF_FFFF, lma ? 0xA09B : 0xC09B);
+        s.seg[CpuState.SS].set(sel + 8, 0, 0xFFFF_FFFF, 0xC093);
+        x.setReg(RSP, lma ? 8 : 4, s.sysenterEsp);
+        s.rip = lma ? s.sysenterEip : s.sysenterEip & 0xFFFF_FFFFL;
+        x.retire();
+    }
+
+    /** SYSEXIT (SDM Vol. 2B). */
+    private void sysexit() {
+        if (x.realMode || x.cpl != 0 || (s.sysenterCs & 0xFFFC) == 0) {
+            throw gp0();
+        }
+        int sel = (int) s.sysenterCs & 0xFFFC;
+        boolean to64 = x.opSize == 8;
+        long target = to64 ? s.gpr[RDX] : s.gpr[RDX] & 0xFFFF_FFFFL;
+        long sp = to64 ? s.gpr[RCX] : s.gpr[RCX] & 0xFFFF_FFFFL;
+        if (to64 && (!Executor.canonical(target) || !Executor.canonical(sp))) {
+            throw gp0();
+        }
+        if (to64) {
+            s.seg[CpuState.CS].set((sel + 32) | 3, 0, 0xFFFF_FFFF, 0xA0FB);
+            s.seg[CpuState.SS].set((sel + 40) | 3, 0, 0xFFFF_FFFF, 0xC0F3);
+        } else {
+            s.seg[CpuState.CS].set((sel + 16) | 3, 0, 0xFFFF_FFFF, 0xC0FB);
+            s.seg[CpuState.SS].set((sel + 24) | 3, 0, 0xFFFF_FFFF, 0xC0F3);
+        }
+        s.gpr[RSP] = sp;
+        s.rip = target;
+        x.retire();
+    }
+}
