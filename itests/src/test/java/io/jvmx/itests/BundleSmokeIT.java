@@ -76,7 +76,7 @@ public class BundleSmokeIT extends JvmxTestSupport {
         assertTrue("components not satisfied: " + problems, problems.isEmpty());
         // the bundles that are DS-based (all but the API/library ones) contribute components
         assertFalse("no DS components found in the jvmx bundles", components == 0);
-        assertEquals("the shell bundle's components", 2,
+        assertEquals("the shell bundle's components: vcpu, vmx, the bundle-argument converter", 3,
                 scr.getComponentDescriptionDTOs(installedBundle("io.jvmx.shell")).size());
     }
 }

@@ -76,6 +76,30 @@ public class ShellIT extends JvmxTestSupport {
     }
 
     @Test
+    public void felixCommandsTakeABundleIdOrSymbolicName() throws Exception {
+        // without gogo.jline (batch mode, and here) only the shell bundle's converter turns "3" into a Bundle
+        awaitCommand("vcpu", "handlers");
+        Bundle xsetbv = installedBundle("io.jvmx.handler-xsetbv");
+        try {
+            CommandResult stop = execute("stop io.jvmx.handler-xsetbv");
+            assertNull(stop.all(), stop.failure());
+            assertEquals(Bundle.RESOLVED, xsetbv.getState());
+            assertTrue(block(execute("vcpu:handlers").out(), "XSETBV").startsWith("XSETBV (55): unhandled"));
+
+            CommandResult start = execute("start " + xsetbv.getBundleId()); // Felix's start parses ids itself
+            assertNull(start.all(), start.failure());
+            assertEquals(Bundle.ACTIVE, xsetbv.getState());
+            stop = execute("stop " + xsetbv.getBundleId());
+            assertNull(stop.all(), stop.failure());
+            assertEquals(Bundle.RESOLVED, xsetbv.getState());
+        } finally {
+            xsetbv.start();
+        }
+        awaitService(VmExitHandler.class, "(" + VmExitHandler.EXIT_REASON + "=XSETBV)");
+        assertTrue(block(execute("vcpu:handlers").out(), "XSETBV").contains("1. io.jvmx.handler-xsetbv "));
+    }
+
+    @Test
     public void badInputIsOneLineWithoutAStackTrace() throws Exception {
         awaitCommand("vcpu", "run");
         assertOneLineError(execute("vcpu:run foo"), "vcpu:run: no guest image 'foo' (known: demo, ");

@@ -127,8 +127,8 @@ final class Reports {
             lines.add(String.format("%s (%d):", reason, reason.number()));
             int n = 1;
             for (HandlerDirectory.Entry e : chain) {
-                lines.add(String.format("  %d. %-34s ranking %-6d service %-5d %s", n++, e.bundle(), e.ranking(),
-                        e.serviceId(), e.handlerClass()));
+                lines.add(String.format("  %d. %-34s ranking %-6d service %-5d handled %-8d %s", n++, e.bundle(),
+                        e.ranking(), e.serviceId(), e.handled(), e.handlerClass()));
             }
         }
         return lines;

@@ -242,12 +242,12 @@ public class VCpuCommandsTest {
     @Test
     public void handlersShowsChainsAndUnhandledDemoExits() {
         directory.chains.put(ExitReason.CPUID, List.of(
-                new HandlerDirectory.Entry(ExitReason.CPUID, "test.probe", 77, 100, "test.Cpuid"),
-                new HandlerDirectory.Entry(ExitReason.CPUID, "io.jvmx.handler-cpuid", 12, 0, "io.jvmx.handlers.cpuid.CpuidHandler")));
+                new HandlerDirectory.Entry(ExitReason.CPUID, "test.probe", 77, 100, "test.Cpuid", 5),
+                new HandlerDirectory.Entry(ExitReason.CPUID, "io.jvmx.handler-cpuid", 12, 0, "io.jvmx.handlers.cpuid.CpuidHandler", 0)));
         assertEquals(0, commands.handlers(pout, perr));
         String text = out();
         assertTrue(text, text.contains("CPUID (10):\n  1. test.probe"));
-        assertTrue(text, text.contains("  2. io.jvmx.handler-cpuid              ranking 0      service 12    io.jvmx.handlers.cpuid.CpuidHandler"));
+        assertTrue(text, text.contains("  2. io.jvmx.handler-cpuid              ranking 0      service 12    handled 0        io.jvmx.handlers.cpuid.CpuidHandler"));
         assertTrue(text, text.contains("XSETBV (55): unhandled"));
         assertTrue(text, text.contains("CR_ACCESS (28): unhandled"));
     }

@@ -393,20 +393,9 @@ public final class WhiteboardExitDispatcher implements ExitDispatcher, HandlerDi
     private static List<Entry> entries(ExitReason r, HandlerRegistration[] chain) {
         List<Entry> l = new ArrayList<>(chain.length);
         for (HandlerRegistration h : chain) {
-            l.add(new Entry(r, h.bundle(), h.serviceId(), h.ranking(), h.handlerClass()));
+            l.add(new Entry(r, h.bundle(), h.serviceId(), h.ranking(), h.handlerClass(), h.handledCount()));
         }
         return Collections.unmodifiableList(l);
-    }
-
-    @Override
-    public Map<Long, Long> handledCounts() {
-        Map<Long, Long> out = new java.util.TreeMap<>();
-        synchronized (lock) {
-            for (HandlerRegistration h : handlers.values()) {
-                out.put(h.serviceId(), h.handledCount());
-            }
-        }
-        return Collections.unmodifiableMap(out);
     }
 
     /** The registrations of one reason in chain order (with their counts). */

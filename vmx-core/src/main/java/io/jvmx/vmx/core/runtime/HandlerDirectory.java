@@ -15,8 +15,9 @@ public interface HandlerDirectory {
      * @param serviceId    its service.id
      * @param ranking      its service.ranking
      * @param handlerClass the implementation class name
+     * @param handled      the exits it returned HANDLED for so far, on every vCPU (a hot swap shows here)
      */
-    record Entry(ExitReason reason, String bundle, long serviceId, int ranking, String handlerClass) {
+    record Entry(ExitReason reason, String bundle, long serviceId, int ranking, String handlerClass, long handled) {
     }
 
     /** Every exit reason that has at least one handler, with its chain highest ranking first. */
