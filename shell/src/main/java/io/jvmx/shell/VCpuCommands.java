@@ -77,37 +77,37 @@ public final class VCpuCommands {
     public Object run(CommandSession session, @Descriptor("image and options (vcpu:run --help)") String... args) {
         OutputStream background = session != null ? session.getConsole() : System.out;
         Path cwd = session != null ? session.currentDir() : null;
-        return run(System.out, System.err, background, cwd, args);
+        return CommandStatus.of(session, run(System.out, System.err, background, cwd, args));
     }
 
     @Descriptor("list the vCPUs")
-    public Object list(String... args) {
-        return list(System.out, System.err, args);
+    public Object list(CommandSession session, String... args) {
+        return CommandStatus.of(session, list(System.out, System.err, args));
     }
 
     @Descriptor("show a vCPU's registers: vcpu:regs <id>")
-    public Object regs(@Descriptor("vCPU id") String... args) {
-        return regs(System.out, System.err, args);
+    public Object regs(CommandSession session, @Descriptor("vCPU id") String... args) {
+        return CommandStatus.of(session, regs(System.out, System.err, args));
     }
 
     @Descriptor("show a vCPU's VMCS grouped by field type, or one field by its SDM name: vcpu:vmcs <id> [FIELD]")
-    public Object vmcs(@Descriptor("vCPU id [FIELD]") String... args) {
-        return vmcs(System.out, System.err, args);
+    public Object vmcs(CommandSession session, @Descriptor("vCPU id [FIELD]") String... args) {
+        return CommandStatus.of(session, vmcs(System.out, System.err, args));
     }
 
     @Descriptor("show a vCPU's exit counters: vcpu:stats <id>")
-    public Object stats(@Descriptor("vCPU id") String... args) {
-        return stats(System.out, System.err, args);
+    public Object stats(CommandSession session, @Descriptor("vCPU id") String... args) {
+        return CommandStatus.of(session, stats(System.out, System.err, args));
     }
 
     @Descriptor("stop a running vCPU: vcpu:stop <id>")
-    public Object stop(@Descriptor("vCPU id") String... args) {
-        return stop(System.out, System.err, args);
+    public Object stop(CommandSession session, @Descriptor("vCPU id") String... args) {
+        return CommandStatus.of(session, stop(System.out, System.err, args));
     }
 
     @Descriptor("show the VM-exit handler chain of each exit reason (highest ranking first)")
-    public Object handlers(String... args) {
-        return handlers(System.out, System.err, args);
+    public Object handlers(CommandSession session, String... args) {
+        return CommandStatus.of(session, handlers(System.out, System.err, args));
     }
 
     // ---- vcpu:run ----

@@ -2,6 +2,7 @@ package io.jvmx.shell;
 
 import io.jvmx.vmx.api.spi.VmxProcessor;
 import io.jvmx.vmx.api.spi.VmxProcessorProvider;
+import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -37,8 +38,8 @@ public final class VmxCommands {
     }
 
     @Descriptor("show the VMX processors and their VMX capabilities: vmx:info [kind]")
-    public Object info(@Descriptor("processor kind (default: all)") String... args) {
-        return info(System.out, System.err, args);
+    public Object info(CommandSession session, @Descriptor("processor kind (default: all)") String... args) {
+        return CommandStatus.of(session, info(System.out, System.err, args));
     }
 
     int info(PrintStream out, PrintStream err, String... args) {
