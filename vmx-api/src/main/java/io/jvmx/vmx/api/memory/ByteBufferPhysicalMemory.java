@@ -13,6 +13,9 @@ public final class ByteBufferPhysicalMemory implements PhysicalMemory {
     private final long size;
     private final BitSet used;
     private final int frames;
+    /** Per frame: 1 while a write watch is armed on it (see {@link #watchFrame}). */
+    private final byte[] watched;
+    private WriteWatcher watcher;
 
     public ByteBufferPhysicalMemory(ByteBuffer buffer) {
         if (buffer.capacity() % PAGE_SIZE != 0 || buffer.capacity() < 2 * PAGE_SIZE) {
@@ -23,6 +26,7 @@ public final class ByteBufferPhysicalMemory implements PhysicalMemory {
         this.size = buffer.capacity();
         this.frames = (int) (size / PAGE_SIZE);
         this.used = new BitSet(frames);
+        this.watched = new byte[frames];
         used.set(0); // frame 0 is never handed out
     }
 
@@ -56,10 +60,41 @@ public final class ByteBufferPhysicalMemory implements PhysicalMemory {
     @Override public int read16(long pa) { return buf.getShort(at(pa, 2)) & 0xFFFF; }
     @Override public int read32(long pa) { return buf.getInt(at(pa, 4)); }
     @Override public long read64(long pa) { return buf.getLong(at(pa, 8)); }
-    @Override public void write8(long pa, int v) { buf.put(at(pa, 1), (byte) v); }
-    @Override public void write16(long pa, int v) { buf.putShort(at(pa, 2), (short) v); }
-    @Override public void write32(long pa, int v) { buf.putInt(at(pa, 4), v); }
-    @Override public void write64(long pa, long v) { buf.putLong(at(pa, 8), v); }
+    @Override
+    public void write8(long pa, int v) {
+        int a = at(pa, 1);
+        buf.put(a, (byte) v);
+        if (watched[a >>> 12] != 0) {
+            written(a, 1);
+        }
+    }
+
+    @Override
+    public void write16(long pa, int v) {
+        int a = at(pa, 2);
+        buf.putShort(a, (short) v);
+        if ((watched[a >>> 12] | watched[(a + 1) >>> 12]) != 0) {
+            written(a, 2);
+        }
+    }
+
+    @Override
+    public void write32(long pa, int v) {
+        int a = at(pa, 4);
+        buf.putInt(a, v);
+        if ((watched[a >>> 12] | watched[(a + 3) >>> 12]) != 0) {
+            written(a, 4);
+        }
+    }
+
+    @Override
+    public void write64(long pa, long v) {
+        int a = at(pa, 8);
+        buf.putLong(a, v);
+        if ((watched[a >>> 12] | watched[(a + 7) >>> 12]) != 0) {
+            written(a, 8);
+        }
+    }
 
     @Override
     public void read(long pa, byte[] dst, int offset, int length) {
@@ -68,7 +103,41 @@ public final class ByteBufferPhysicalMemory implements PhysicalMemory {
 
     @Override
     public void write(long pa, byte[] src, int offset, int length) {
-        buf.put(at(pa, length), src, offset, length);
+        int a = at(pa, length);
+        buf.put(a, src, offset, length);
+        if (length > 0) {
+            written(a, length);
+        }
+    }
+
+    @Override
+    public synchronized void setWriteWatcher(WriteWatcher w) {
+        if (w != null && watcher != null && watcher != w) {
+            throw new IllegalStateException("this physical memory has a write watcher already");
+        }
+        watcher = w;
+        if (w == null) {
+            java.util.Arrays.fill(watched, (byte) 0);
+        }
+    }
+
+    @Override
+    public void watchFrame(long pa) {
+        watched[at(pa, 1) >>> 12] = 1;
+    }
+
+    /** Disarms the watches of the frames [a, a + length) touches and tells the watcher about each. */
+    private void written(int a, int length) {
+        int last = (a + length - 1) >>> 12;
+        for (int f = a >>> 12; f <= last; f++) {
+            if (watched[f] != 0) {
+                watched[f] = 0;
+                WriteWatcher w = watcher;
+                if (w != null) {
+                    w.frameWritten(f);
+                }
+            }
+        }
     }
 
     @Override
@@ -85,6 +154,7 @@ public final class ByteBufferPhysicalMemory implements PhysicalMemory {
                 for (long p = pa; p < pa + (long) count * PAGE_SIZE; p += 8) {
                     buf.putLong((int) p, 0L);
                 }
+                written((int) pa, count * PAGE_SIZE); // new contents for whoever cached the old ones
                 return pa;
             }
             start = used.nextClearBit(nextUsed);

@@ -42,4 +42,25 @@ public interface PhysicalMemory {
     default long allocateFrame() {
         return allocateFrames(1);
     }
+
+    /** Told when a watched frame is written: for caches of memory contents (decoded instructions, for one). */
+    @FunctionalInterface
+    interface WriteWatcher {
+        /** The frame (physical address / {@link #PAGE_SIZE}) was written; its watch is off now. */
+        void frameWritten(long frame);
+    }
+
+    /**
+     * Sets the one watcher of this memory (null: none). A memory serves one processor, so one watcher suffices.
+     *
+     * @throws IllegalStateException if a different watcher is set already
+     */
+    void setWriteWatcher(WriteWatcher watcher);
+
+    /**
+     * Arms a one-shot watch on the frame that holds {@code pa}: the next write of any kind to any byte of it (a
+     * store, a bulk {@link #write}, the allocator zeroing it) first performs the write, then calls the watcher and
+     * disarms the watch. Costs nothing while no frame is watched.
+     */
+    void watchFrame(long pa);
 }

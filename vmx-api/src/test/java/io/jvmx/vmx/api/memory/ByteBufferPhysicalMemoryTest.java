@@ -160,4 +160,36 @@ public class ByteBufferPhysicalMemoryTest {
         two.write32(PAGE, 0x0102_0304);
         assertEquals(0x04, heap.get(PAGE));
     }
+
+    /** The write watch behind decoded-instruction caches: one shot per arming, every kind of write, whole frames. */
+    @Test
+    public void writeWatchFiresOnceForAnyWriteToTheFrame() {
+        java.util.List<Long> told = new java.util.ArrayList<>();
+        memory.setWriteWatcher(told::add);
+        memory.watchFrame(0x2123);
+        memory.write8(0x1FFF, 1);                 // the frame before: nothing
+        memory.write64(0x1FFC, -1L);              // crosses into frame 2
+        assertEquals(java.util.List.of(2L), told);
+        memory.write8(0x2000, 1);                 // the watch is off now
+        assertEquals(1, told.size());
+
+        memory.watchFrame(0x3000);
+        memory.write(0x2FFE, new byte[4], 0, 4);  // a bulk write ending in frame 3
+        assertEquals(java.util.List.of(2L, 3L), told);
+
+        long frame = memory.allocateFrame();
+        memory.watchFrame(frame);
+        memory.freeFrames(frame, 1);
+        assertEquals(frame, memory.allocateFrame()); // zeroed for the new owner: the old contents are gone
+        assertEquals(java.util.List.of(2L, 3L, frame / PAGE), told);
+
+        memory.watchFrame(0x4000);
+        memory.write16(0x4FFF, 0xFFFF);
+        memory.write32(0x5000, 0);
+        assertEquals(java.util.List.of(2L, 3L, frame / PAGE, 4L), told); // frame 5 was never watched
+        assertThrows(IllegalStateException.class, () -> memory.setWriteWatcher(f -> { }));
+        memory.setWriteWatcher(null);
+        memory.watchFrame(0x4000);
+        memory.write8(0x4000, 0); // no watcher: nobody to tell, and no failure
+    }
 }

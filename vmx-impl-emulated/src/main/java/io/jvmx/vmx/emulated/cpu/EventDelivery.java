@@ -48,7 +48,7 @@ final class EventDelivery {
 
     /** INT n, INT3, INTO, INT1: delivered with the return address after the instruction; then it retires. */
     void instructionEvent(int vector, int type) {
-        if (deliver(vector, type, -1, x.len, type != SOFTWARE_INTERRUPT, 0)) {
+        if (deliver(vector, type, -1, x.i.len, type != SOFTWARE_INTERRUPT, 0)) {
             x.retire();
         }
     }

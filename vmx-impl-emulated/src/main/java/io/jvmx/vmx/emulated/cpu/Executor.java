@@ -36,19 +36,11 @@ final class Executor {
     /** Paging privilege of explicit data accesses, of implicit supervisor accesses, and of fetches. */
     int dataPriv, sysPriv, fetchPriv;
 
-    // ---- decoder state (SDM Vol. 2, 2.1)
+    // ---- the instruction being executed (decoded once, see Decoder and CodeCache)
+    Insn i;
+    /** RIP of the instruction's first byte. */
     long startRip;
-    int len;
-    int opSize, addrSize;
-    boolean opPrefix, adPrefix;
-    int segOv;
-    boolean lock;
-    int rep;
-    int rex;
-    int modrm, mod, reg, rm;
-    boolean ripRel;
-    long eaDisp;
-    int eaSeg;
+    /** Linear address of the memory operand of a read-modify-write, between readEW and writeEW. */
     long rmwLin;
 
     // ---- retirement
@@ -58,6 +50,8 @@ final class Executor {
     boolean repIncomplete;
 
     private long fetchPage = -1, fetchHost;
+    /** Decoded instructions by host-physical address. */
+    final CodeCache cache;
 
     // ---- staged writes: validated (all pages translated) before the first one is performed
     private final long[] stLin = new long[48];
@@ -72,16 +66,92 @@ final class Executor {
         this.mem = m.memory();
         this.hooks = hooks;
         this.fault = fault;
+        this.cache = new CodeCache(mem);
     }
 
     // =========================================================================================== the cycle
 
-    /** Executes one instruction, delivering any exception it raises. */
-    void executeOne() {
+    /**
+     * Executes a block of instructions: at least one and at most {@code budget}. The block ends early after an
+     * instruction that may change what the next instruction boundary decides or how instructions are fetched and
+     * checked (see {@link Insn#endsBlock}), after the instruction that follows STI or MOV SS (its end is when an
+     * interrupt window can open, SDM 25.4.2), and when an exception was raised (delivered here). The mode-dependent
+     * attributes ({@link #refreshMode}) are computed once per block: nothing inside a block changes them.
+     */
+    void runBlock(long budget) {
+        if ((s.rflags & Rflags.VM) != 0 && (s.cr0 & Cr0.PE) != 0) {
+            throw new IllegalStateException("virtual-8086 mode is not implemented by the interpreter");
+        }
+        refreshMode();
+        int mode = decodeMode();
+        // CS cannot change inside a block: the next instruction in the same linear page is found in the decodings of
+        // the page the last full fetch translated it to (a block's translations are stable, as a TLB's are)
+        Segment cs = s.seg[CS];
+        long csBase = mode64 ? 0 : cs.base;
+        long csLimit = cs.limit & 0xFFFF_FFFFL;
+        long linPage = -1;
+        CodeCache.Page page = null;
         try {
-            decodeExecute();
+            for (;;) {
+                long rip = s.rip;
+                startRip = rip;
+                Insn insn = null;
+                long lin = mode64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;
+                if ((lin >>> 12) == linPage && page.valid) {
+                    Insn c = page.at[(int) lin & 0xFFF];
+                    if (c != null && c.mode == mode && (mode64 || rip + c.len - 1 <= csLimit)) {
+                        insn = c;
+                    }
+                }
+                if (insn == null) {
+                    insn = fetchInstruction(mode);
+                    page = cachedPage;
+                    linPage = page != null ? lin >>> 12 : -1;
+                }
+                boolean shadowed = (s.interruptibility & 3) != 0;
+                execute(insn);
+                if (--budget <= 0 || insn.endsBlock || shadowed) {
+                    return;
+                }
+            }
         } catch (CpuFault f) {
             events.deliverFault(f);
+        }
+    }
+
+    /** Executes one decoded instruction at {@link #startRip}: everything it does, up to its retirement. */
+    private void execute(Insn insn) {
+        events.clearDelivering();
+        newShadow = 0;
+        keepRf = false;
+        repIncomplete = false;
+        stCount = 0;
+        i = insn;
+        int op = insn.opcode;
+        if (insn.vex) {
+            throw ud(); // no AVX or VEX-encoded BMI yet: CPUID does not advertise them
+        }
+        switch (insn.map) {
+            case Insn.MAP_1:
+                if (insn.lock && !LOCKABLE_1B[op]) {
+                    throw ud();
+                }
+                execute1(op);
+                return;
+            case Insn.MAP_0F:
+                if (insn.lock && !LOCKABLE_0F[op]) {
+                    throw ud();
+                }
+                sys.execute0F(op);
+                return;
+            case Insn.MAP_0F38:
+                if (insn.lock) {
+                    throw ud();
+                }
+                sys.execute0F38(op);
+                return;
+            default:
+                throw ud(); // 0F 3A and reserved VEX maps: nothing implemented there yet
         }
     }
 
@@ -95,71 +165,6 @@ final class Executor {
         dataPriv = cpl == 3 ? Mmu.USER : ac ? Mmu.SUP_NOSMAP : Mmu.SUP;
         sysPriv = cpl == 3 || !ac ? Mmu.SUP : Mmu.SUP_NOSMAP;
         fetchPriv = cpl == 3 ? Mmu.USER : Mmu.SUP;
-    }
-
-    private void decodeExecute() {
-        if ((s.rflags & Rflags.VM) != 0 && (s.cr0 & Cr0.PE) != 0) {
-            throw new IllegalStateException("virtual-8086 mode is not implemented by the interpreter");
-        }
-        refreshMode();
-        events.clearDelivering();
-        boolean big = !realMode && s.seg[CS].defaultBig();
-        startRip = s.rip;
-        len = 0;
-        segOv = -1;
-        lock = false;
-        rep = 0;
-        rex = 0;
-        opPrefix = false;
-        adPrefix = false;
-        newShadow = 0;
-        keepRf = false;
-        repIncomplete = false;
-        stCount = 0;
-        fetchPage = -1;
-        ripRel = false;
-        int op;
-        prefixes:
-        for (;;) {
-            op = fetch8();
-            switch (op) {
-                case 0x66: opPrefix = true; rex = 0; break;
-                case 0x67: adPrefix = true; rex = 0; break;
-                case 0xF0: lock = true; rex = 0; break;
-                case 0xF2: case 0xF3: rep = op; rex = 0; break;
-                case 0x26: if (!mode64) { segOv = ES; } rex = 0; break;
-                case 0x2E: if (!mode64) { segOv = CS; } rex = 0; break;
-                case 0x36: if (!mode64) { segOv = SS; } rex = 0; break;
-                case 0x3E: if (!mode64) { segOv = DS; } rex = 0; break;
-                case 0x64: segOv = FS; rex = 0; break;
-                case 0x65: segOv = GS; rex = 0; break;
-                default:
-                    if (mode64 && (op & 0xF0) == 0x40) {
-                        rex = op;
-                        break;
-                    }
-                    break prefixes;
-            }
-        }
-        if (mode64) {
-            opSize = (rex & 8) != 0 ? 8 : opPrefix ? 2 : 4;
-            addrSize = adPrefix ? 4 : 8;
-        } else {
-            opSize = big ^ opPrefix ? 4 : 2;
-            addrSize = big ^ adPrefix ? 4 : 2;
-        }
-        if (op == 0x0F) {
-            int op2 = fetch8();
-            if (lock && !LOCKABLE_0F[op2]) {
-                throw ud();
-            }
-            sys.execute0F(op2);
-        } else {
-            if (lock && !LOCKABLE_1B[op]) {
-                throw ud();
-            }
-            execute1(op);
-        }
     }
 
     private static final boolean[] LOCKABLE_1B = new boolean[256];
@@ -177,7 +182,7 @@ final class Executor {
 
     /** Completes the instruction: RIP to the next instruction, retire. */
     void done() {
-        finish(startRip + len);
+        finish(startRip + i.len);
     }
 
     void finish(long newRip) {
@@ -198,26 +203,66 @@ final class Executor {
 
     // ========================================================================================== fetching
 
-    int fetch8() {
-        if (len >= 15) {
-            throw gp(0); // instruction longer than 15 bytes (SDM Vol. 2, 2.3.11)
+    /** The decode mode of the current code segment (CS.L, CS.D; real mode decodes as 16-bit code). */
+    private int decodeMode() {
+        return mode64 ? Insn.MODE64 : !realMode && s.seg[CS].defaultBig() ? Insn.MODE32 : Insn.MODE16;
+    }
+
+    /**
+     * The instruction at CS:RIP, from the code cache or decoded now. The fetch checks (CS limit or canonical RIP,
+     * paging, EPT) are made for every execution, cached or not: only the decoding is saved.
+     */
+    private Insn fetchInstruction(int mode) {
+        fetchPage = -1;
+        long lin = fetchLinear(0);
+        long h = m.translate(lin, Mmu.FETCH, fetchPriv);
+        fetchPage = lin >>> 12;
+        fetchHost = h < 0 ? -1 : h - (lin & 0xFFF);
+        cachedPage = null;
+        if (h >= 0) {
+            Insn cached = cache.get(h, mode);
+            if (cached != null) {
+                if (!mode64) {
+                    fetchLinear(cached.len - 1); // the whole instruction must lie within the CS limit
+                }
+                cachedPage = cache.page(h);
+                return cached;
+            }
         }
-        long off = startRip + len;
-        long lin;
+        Decoder.decode(scratch, mode, codeBytes, fault);
+        if (h >= 0 && ((int) h & 0xFFF) + scratch.len <= 4096) {
+            Insn kept = cache.put(h, scratch);
+            cachedPage = cache.page(h);
+            return kept;
+        }
+        return scratch; // crosses a page boundary, or no memory behind it: decoded again next time
+    }
+
+    /** The code-cache page of the instruction {@link #fetchInstruction} returned last, null if it is not cached. */
+    private CodeCache.Page cachedPage;
+
+    private final Insn scratch = new Insn();
+    private final Decoder.CodeBytes codeBytes = this::fetchByte;
+
+    /** The linear address of the instruction byte at {@code offset}: CS limit check, or canonical check (#GP(0)). */
+    private long fetchLinear(int offset) {
+        long off = startRip + offset;
         if (mode64) {
-            lin = off;
-            if (!canonical(lin)) {
+            if (!canonical(off)) {
                 throw gp(0);
             }
-        } else {
-            Segment cs = s.seg[CS];
-            off &= 0xFFFF_FFFFL;
-            if (off > (cs.limit & 0xFFFF_FFFFL)) {
-                throw gp(0);
-            }
-            lin = (cs.base + off) & 0xFFFF_FFFFL;
+            return off;
         }
-        len++;
+        Segment cs = s.seg[CS];
+        off &= 0xFFFF_FFFFL;
+        if (off > (cs.limit & 0xFFFF_FFFFL)) {
+            throw gp(0);
+        }
+        return (cs.base + off) & 0xFFFF_FFFFL;
+    }
+
+    private int fetchByte(int offset) {
+        long lin = fetchLinear(offset);
         long page = lin >>> 12;
         if (page != fetchPage) {
             long h = m.translate(lin, Mmu.FETCH, fetchPriv);
@@ -227,125 +272,9 @@ final class Executor {
         return fetchHost < 0 ? 0xFF : mem.read8(fetchHost + (lin & 0xFFF)); // no memory: the bus reads all ones
     }
 
-    int fetch16() {
-        int lo = fetch8();
-        return lo | (fetch8() << 8);
-    }
-
-    int fetch32() {
-        int lo = fetch16();
-        return lo | (fetch16() << 16);
-    }
-
-    long fetch64() {
-        long lo = fetch32() & 0xFFFF_FFFFL;
-        return lo | ((long) fetch32() << 32);
-    }
-
-    /** An immediate of {@code size} bytes, sign-extended to 64 bits. */
-    long imm(int size) {
-        switch (size) {
-            case 1: return (byte) fetch8();
-            case 2: return (short) fetch16();
-            case 4: return fetch32();
-            default: return fetch64();
-        }
-    }
-
-    /** Iz: an immediate of the operand size, at most 32 bits, sign-extended. */
-    long immZ() {
-        return imm(opSize == 8 ? 4 : opSize);
-    }
-
-    /** Decodes ModRM, SIB and displacement (SDM Vol. 2, 2.1.5 Tables 2-1 to 2-3; 2.2.1.6 RIP-relative). */
-    void modrm() {
-        modrm = fetch8();
-        sibBase = -1;
-        infoBase = -1;
-        infoIndex = -1;
-        infoScale = 0;
-        disp = 0;
-        mod = modrm >>> 6;
-        reg = ((modrm >>> 3) & 7) | ((rex & 4) << 1);
-        rm = modrm & 7;
-        ripRel = false;
-        if (mod == 3) {
-            rm |= (rex & 1) << 3;
-            return;
-        }
-        long[] g = s.gpr;
-        long ea = 0;
-        int seg = DS;
-        if (addrSize == 2) {
-            infoBase = BASE16[rm];
-            infoIndex = INDEX16[rm];
-            if (rm == 6 && mod == 0) {
-                infoBase = -1;
-                disp = fetch16();
-            } else {
-                ea = g[infoBase] + (infoIndex >= 0 ? g[infoIndex] : 0);
-                if (infoBase == RBP) {
-                    seg = SS;
-                }
-            }
-            if (mod == 1) {
-                disp = (byte) fetch8();
-            } else if (mod == 2) {
-                disp = (short) fetch16();
-            }
-            ea = (ea + disp) & 0xFFFF;
-        } else {
-            if (rm == 4) {
-                int sib = fetch8();
-                int scale = sib >>> 6;
-                int index = ((sib >>> 3) & 7) | ((rex & 2) << 2);
-                int base = (sib & 7) | ((rex & 1) << 3);
-                sibBase = base;
-                if (index != 4) {
-                    ea = g[index] << scale;
-                    infoIndex = index;
-                    infoScale = scale;
-                }
-                if ((base & 7) == 5 && mod == 0) {
-                    disp = fetch32();
-                } else {
-                    ea += g[base];
-                    infoBase = base;
-                    if (base == RSP || base == RBP) {
-                        seg = SS;
-                    }
-                }
-            } else if (rm == 5 && mod == 0) {
-                disp = fetch32();
-                ripRel = mode64;
-            } else {
-                int base = rm | ((rex & 1) << 3);
-                ea = g[base];
-                infoBase = base;
-                if (base == RBP) {
-                    seg = SS;
-                }
-            }
-            if (mod == 1) {
-                disp = (byte) fetch8();
-            } else if (mod == 2) {
-                disp = fetch32();
-            }
-            ea += disp;
-        }
-        eaDisp = ea;
-        eaSeg = segOv >= 0 ? segOv : seg;
-    }
-
-    private static final int[] BASE16 = {RBX, RBX, RBP, RBP, RSI, RDI, RBP, RBX};
-    private static final int[] INDEX16 = {RSI, RDI, RSI, RDI, -1, -1, -1, -1};
-    /** Operand description for the VM-exit instruction-information field (SDM 28.2.5). */
-    private int infoBase, infoIndex, infoScale;
-    private long disp;
-
     /** The displacement of the memory operand (plus the next RIP for RIP-relative addressing). */
     long displacement() {
-        return ripRel ? disp + startRip + len : disp;
+        return i.ripRel ? i.disp + startRip + i.len : i.disp;
     }
 
     /**
@@ -354,32 +283,42 @@ final class Executor {
      * memory/register bit and register 2 (the reg field).
      */
     int instructionInformation(boolean reg2) {
-        int asz = addrSize == 2 ? 0 : addrSize == 4 ? 1 : 2;
+        Insn d = i;
+        int asz = d.addrSize == 2 ? 0 : d.addrSize == 4 ? 1 : 2;
         int info = asz << 7;
-        if (mod == 3) {
-            info |= ((rm & 15) << 3) | (1 << 10);
+        if (d.mod == 3) {
+            info |= ((d.rm & 15) << 3) | (1 << 10);
         } else {
-            info |= infoScale | (eaSeg << 15);
-            info |= infoIndex >= 0 ? infoIndex << 18 : 1 << 22;
-            info |= infoBase >= 0 ? infoBase << 23 : 1 << 27;
+            info |= d.scale | (d.eaSeg << 15);
+            info |= d.index >= 0 ? d.index << 18 : 1 << 22;
+            info |= d.base >= 0 ? d.base << 23 : 1 << 27;
         }
         if (reg2) {
-            info |= (reg & 15) << 28;
+            info |= (d.reg & 15) << 28;
         }
         return info;
     }
 
-    /** The effective address; RIP-relative needs the full length, so call it after all immediates are fetched. */
+    /** The effective address of the memory operand, from the registers as they are now. */
     long ea() {
-        long e = eaDisp;
-        if (ripRel) {
-            e += startRip + len;
+        Insn d = i;
+        long e = d.disp;
+        if (d.base >= 0) {
+            e += s.gpr[d.base];
         }
-        return addrSize == 8 ? e : addrSize == 4 ? e & 0xFFFF_FFFFL : e & 0xFFFF;
+        if (d.index >= 0) {
+            e += s.gpr[d.index] << d.scale;
+        }
+        if (d.ripRel) {
+            e += startRip + d.len;
+        }
+        int a = d.addrSize;
+        return a == 8 ? e : a == 4 ? e & 0xFFFF_FFFFL : e & 0xFFFF;
     }
 
     long addrMask() {
-        return addrSize == 8 ? -1L : addrSize == 4 ? 0xFFFF_FFFFL : 0xFFFF;
+        int a = i.addrSize;
+        return a == 8 ? -1L : a == 4 ? 0xFFFF_FFFFL : 0xFFFF;
     }
 
     // ========================================================================================== registers
@@ -387,7 +326,7 @@ final class Executor {
     long getReg(int r, int size) {
         switch (size) {
             case 1:
-                return rex == 0 && r >= 4 && r < 8 ? (s.gpr[r - 4] >>> 8) & 0xFF : s.gpr[r] & 0xFF;
+                return i.rex == 0 && r >= 4 && r < 8 ? (s.gpr[r - 4] >>> 8) & 0xFF : s.gpr[r] & 0xFF;
             case 2:
                 return s.gpr[r] & 0xFFFF;
             case 4:
@@ -402,7 +341,7 @@ final class Executor {
         long[] g = s.gpr;
         switch (size) {
             case 1:
-                if (rex == 0 && r >= 4 && r < 8) {
+                if (i.rex == 0 && r >= 4 && r < 8) {
                     g[r - 4] = (g[r - 4] & ~0xFF00L) | ((v & 0xFF) << 8);
                 } else {
                     g[r] = (g[r] & ~0xFFL) | (v & 0xFF);
@@ -475,22 +414,22 @@ final class Executor {
 
     /** Reads the r/m operand. */
     long readE(int size) {
-        return mod == 3 ? getReg(rm, size) : readMem(eaSeg, ea(), size);
+        return i.mod == 3 ? getReg(i.rm, size) : readMem(i.eaSeg, ea(), size);
     }
 
     /** Reads the r/m operand of a read-modify-write (the segment is checked for writing). */
     long readEW(int size) {
-        if (mod == 3) {
-            return getReg(rm, size);
+        if (i.mod == 3) {
+            return getReg(i.rm, size);
         }
-        rmwLin = lin(eaSeg, ea(), size, true);
+        rmwLin = lin(i.eaSeg, ea(), size, true);
         return m.read(rmwLin, size, dataPriv);
     }
 
     /** Writes back the r/m operand read by {@link #readEW}. */
     void writeEW(int size, long v) {
-        if (mod == 3) {
-            setReg(rm, size, v);
+        if (i.mod == 3) {
+            setReg(i.rm, size, v);
         } else {
             m.write(rmwLin, size, v, dataPriv);
         }
@@ -498,10 +437,10 @@ final class Executor {
 
     /** Writes the r/m operand (no prior read). */
     void storeE(int size, long v) {
-        if (mod == 3) {
-            setReg(rm, size, v);
+        if (i.mod == 3) {
+            setReg(i.rm, size, v);
         } else {
-            writeMem(eaSeg, ea(), size, v);
+            writeMem(i.eaSeg, ea(), size, v);
         }
     }
 
@@ -543,7 +482,7 @@ final class Executor {
 
     /** Operand size of PUSH/POP and other stack instructions: 64 by default in 64-bit mode (SDM Vol. 1, 3.6.1). */
     int stackOpSize() {
-        return mode64 ? (opPrefix && (rex & 8) == 0 ? 2 : 8) : opSize;
+        return mode64 ? (i.opPrefix && (i.rex & 8) == 0 ? 2 : 8) : i.opSize;
     }
 
     long stackLin(long sp, int size, boolean write) {
@@ -603,7 +542,7 @@ final class Executor {
 
     /** Operand size of near branches: 64 in 64-bit mode (Intel ignores 66H there), else the operand size. */
     int branchSize() {
-        return mode64 ? 8 : opSize;
+        return mode64 ? 8 : i.opSize;
     }
 
     boolean cond(int cc) {
@@ -629,7 +568,7 @@ final class Executor {
 
     /** The reg field without REX.R: the opcode extension of group opcodes. */
     int regOp() {
-        return (modrm >>> 3) & 7;
+        return (i.modrm >>> 3) & 7;
     }
 
     // ========================================================================================== one-byte map
@@ -655,15 +594,15 @@ final class Executor {
             case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F: {
                 // INC/DEC r (the REX prefixes in 64-bit mode never get here)
                 int r = op & 7;
-                long v = alu.incDec(op >= 0x48, getReg(r, opSize), opSize, s.rflags);
-                setReg(r, opSize, v);
+                long v = alu.incDec(op >= 0x48, getReg(r, i.opSize), i.opSize, s.rflags);
+                setReg(r, i.opSize, v);
                 s.rflags = alu.flags;
                 done();
                 return;
             }
             case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: {
                 int size = stackOpSize();
-                push(getReg((op & 7) | ((rex & 1) << 3), size), size);
+                push(getReg((op & 7) | ((i.rex & 1) << 3), size), size);
                 done();
                 return;
             }
@@ -671,7 +610,7 @@ final class Executor {
                 int size = stackOpSize();
                 long v = peek(0, size);
                 addSp(size);
-                setReg((op & 7) | ((rex & 1) << 3), size, v); // POP rSP: the popped value wins
+                setReg((op & 7) | ((i.rex & 1) << 3), size, v); // POP rSP: the popped value wins
                 done();
                 return;
             }
@@ -679,14 +618,13 @@ final class Executor {
             case 0x61: noLong(); popa(); return;
             case 0x62: noLong(); bound(); return;
             case 0x63: if (mode64) { movsxd(); } else { arpl(); } return;
-            case 0x68: { int size = stackOpSize(); long v = imm(size == 2 ? 2 : 4); push(v, size); done(); return; }
-            case 0x6A: { int size = stackOpSize(); long v = imm(1); push(v, size); done(); return; }
+            case 0x68: { int size = stackOpSize(); long v = i.imm; push(v, size); done(); return; }
+            case 0x6A: { int size = stackOpSize(); long v = i.imm; push(v, size); done(); return; }
             case 0x69: case 0x6B: {
-                modrm();
-                long iv = op == 0x69 ? immZ() : imm(1);
-                long src = readE(opSize);
-                long r = imul(src, iv, opSize);
-                setReg(reg, opSize, r);
+                long iv = i.imm;
+                long src = readE(i.opSize);
+                long r = imul(src, iv, i.opSize);
+                setReg(i.reg, i.opSize, r);
                 s.rflags = alu.flags;
                 done();
                 return;
@@ -696,73 +634,67 @@ final class Executor {
                 return;
             case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
             case 0x78: case 0x79: case 0x7A: case 0x7B: case 0x7C: case 0x7D: case 0x7E: case 0x7F:
-                jcc(op & 0xF, imm(1));
+                jcc(op & 0xF, i.imm);
                 return;
             case 0x80: case 0x81: case 0x82: case 0x83: {
                 if (op == 0x82 && mode64) {
                     throw ud();
                 }
-                int size = (op & 1) == 0 ? 1 : opSize;
-                modrm();
-                if (lock && (mod == 3 || regOp() == Alu.CMP)) {
+                int size = (op & 1) == 0 ? 1 : i.opSize;
+                if (i.lock && (i.mod == 3 || regOp() == Alu.CMP)) {
                     throw ud();
                 }
-                long iv = op == 0x81 ? immZ() : imm(1);
+                long iv = i.imm;
                 arithOnE(regOp(), size, iv);
                 return;
             }
             case 0x84: case 0x85: {
-                int size = op == 0x84 ? 1 : opSize;
-                modrm();
+                int size = op == 0x84 ? 1 : i.opSize;
                 long d = readE(size);
-                alu.logic(d & getReg(reg, size), size, s.rflags);
+                alu.logic(d & getReg(i.reg, size), size, s.rflags);
                 s.rflags = alu.flags;
                 done();
                 return;
             }
             case 0x86: case 0x87: {
-                int size = op == 0x86 ? 1 : opSize;
-                modrm();
-                if (lock && mod == 3) {
+                int size = op == 0x86 ? 1 : i.opSize;
+                if (i.lock && i.mod == 3) {
                     throw ud();
                 }
                 long d = readEW(size);
-                long r = getReg(reg, size);
+                long r = getReg(i.reg, size);
                 writeEW(size, r);
-                setReg(reg, size, d);
+                setReg(i.reg, size, d);
                 done();
                 return;
             }
-            case 0x88: modrm(); storeE(1, getReg(reg, 1)); done(); return;
-            case 0x89: modrm(); storeE(opSize, getReg(reg, opSize)); done(); return;
-            case 0x8A: { modrm(); long v = readE(1); setReg(reg, 1, v); done(); return; }
-            case 0x8B: { modrm(); long v = readE(opSize); setReg(reg, opSize, v); done(); return; }
+            case 0x88: storeE(1, getReg(i.reg, 1)); done(); return;
+            case 0x89: storeE(i.opSize, getReg(i.reg, i.opSize)); done(); return;
+            case 0x8A: { long v = readE(1); setReg(i.reg, 1, v); done(); return; }
+            case 0x8B: { long v = readE(i.opSize); setReg(i.reg, i.opSize, v); done(); return; }
             case 0x8C: {
-                modrm();
                 int sr = regOp();
                 if (sr > 5) {
                     throw ud();
                 }
                 long sel = s.seg[sr].selector & 0xFFFF;
-                if (mod == 3) {
-                    setReg(rm, opSize, sel); // zero-extended into 32/64-bit registers
+                if (i.mod == 3) {
+                    setReg(i.rm, i.opSize, sel); // zero-extended into 32/64-bit registers
                 } else {
-                    writeMem(eaSeg, ea(), 2, sel);
+                    writeMem(i.eaSeg, ea(), 2, sel);
                 }
                 done();
                 return;
             }
             case 0x8D: {
-                modrm();
-                if (mod == 3) {
+                if (i.mod == 3) {
                     throw ud();
                 }
-                setReg(reg, opSize, ea());
+                setReg(i.reg, i.opSize, ea());
                 done();
                 return;
             }
             case 0x8E: {
-                modrm();
                 int sr = regOp();
                 if (sr == CS || sr > 5) {
                     throw ud();
@@ -777,35 +709,35 @@ final class Executor {
             }
             case 0x8F: popE(); return;
             case 0x90:
-                if ((rex & 1) != 0) {
+                if ((i.rex & 1) != 0) {
                     xchgAcc(8);
                     return;
                 }
-                if (rep == 0xF3) {
+                if (i.rep == 0xF3) {
                     // PAUSE (SDM 26.1.3: PAUSE exiting / PAUSE-loop exiting)
-                    hooks.conditional(40, len);
+                    hooks.conditional(40, i.len);
                 }
                 done();
                 return;
             case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-                xchgAcc((op & 7) | ((rex & 1) << 3));
+                xchgAcc((op & 7) | ((i.rex & 1) << 3));
                 return;
             case 0x98: {
-                long v = getReg(RAX, opSize / 2);
-                setReg(RAX, opSize, signExtend(v, opSize / 2));
+                long v = getReg(RAX, i.opSize / 2);
+                setReg(RAX, i.opSize, signExtend(v, i.opSize / 2));
                 done();
                 return;
             }
             case 0x99: {
-                long v = getReg(RAX, opSize);
-                setReg(RDX, opSize, signExtend(v, opSize) < 0 ? -1L : 0);
+                long v = getReg(RAX, i.opSize);
+                setReg(RDX, i.opSize, signExtend(v, i.opSize) < 0 ? -1L : 0);
                 done();
                 return;
             }
             case 0x9A: {
                 noLong();
-                long off = opSize == 4 ? fetch32() & 0xFFFF_FFFFL : fetch16();
-                int sel = fetch16();
+                long off = i.imm;
+                int sel = (int) i.imm2;
                 segs.farCall(sel, off);
                 return;
             }
@@ -833,9 +765,9 @@ final class Executor {
                 done();
                 return;
             case 0xA0: case 0xA1: case 0xA2: case 0xA3: {
-                long off = addrSize == 8 ? fetch64() : addrSize == 4 ? fetch32() & 0xFFFF_FFFFL : fetch16();
-                int size = (op & 1) == 0 ? 1 : opSize;
-                int sg = segOv >= 0 ? segOv : DS;
+                long off = i.imm;
+                int size = (op & 1) == 0 ? 1 : i.opSize;
+                int sg = i.segOv >= 0 ? i.segOv : DS;
                 if (op < 0xA2) {
                     long v = readMem(sg, off, size);
                     setReg(RAX, size, v);
@@ -850,25 +782,24 @@ final class Executor {
                 string(op);
                 return;
             case 0xA8: case 0xA9: {
-                int size = op == 0xA8 ? 1 : opSize;
-                long iv = op == 0xA8 ? imm(1) : immZ();
+                int size = op == 0xA8 ? 1 : i.opSize;
+                long iv = i.imm;
                 alu.logic(getReg(RAX, size) & iv, size, s.rflags);
                 s.rflags = alu.flags;
                 done();
                 return;
             }
             case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7:
-                setReg((op & 7) | ((rex & 1) << 3), 1, fetch8());
+                setReg((op & 7) | ((i.rex & 1) << 3), 1, i.imm);
                 done();
                 return;
             case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
-                setReg((op & 7) | ((rex & 1) << 3), opSize, imm(opSize));
+                setReg((op & 7) | ((i.rex & 1) << 3), i.opSize, i.imm);
                 done();
                 return;
             case 0xC0: case 0xC1: case 0xD0: case 0xD1: case 0xD2: case 0xD3: {
-                int size = (op & 1) == 0 ? 1 : opSize;
-                modrm();
-                int count = op <= 0xC1 ? fetch8() : op <= 0xD1 ? 1 : (int) s.gpr[RCX] & 0xFF;
+                int size = (op & 1) == 0 ? 1 : i.opSize;
+                int count = op <= 0xC1 ? (int) i.imm & 0xFF : op <= 0xD1 ? 1 : (int) s.gpr[RCX] & 0xFF;
                 long d = readEW(size);
                 long r = alu.shift(regOp(), d, count, size, s.rflags);
                 if ((count & (size == 8 ? 0x3F : 0x1F)) != 0) {
@@ -879,7 +810,7 @@ final class Executor {
                 return;
             }
             case 0xC2: case 0xC3: {
-                int extra = op == 0xC2 ? fetch16() : 0;
+                int extra = op == 0xC2 ? (int) i.imm & 0xFFFF : 0;
                 int size = branchSize();
                 long t = nearTarget(peek(0, size), size);
                 addSp(size + extra);
@@ -890,19 +821,17 @@ final class Executor {
                 if (mode64) {
                     throw ud(); // VEX prefixes: no AVX
                 }
-                modrm();
-                if (mod == 3) {
+                if (i.mod == 3) {
                     throw ud();
                 }
                 loadFarPointer(op == 0xC4 ? ES : DS);
                 return;
             case 0xC6: case 0xC7: {
-                int size = op == 0xC6 ? 1 : opSize;
-                modrm();
+                int size = op == 0xC6 ? 1 : i.opSize;
                 if (regOp() != 0) {
                     throw ud(); // XABORT/XBEGIN: no RTM
                 }
-                long iv = op == 0xC6 ? imm(1) : immZ();
+                long iv = i.imm;
                 storeE(size, iv);
                 done();
                 return;
@@ -918,10 +847,10 @@ final class Executor {
                 done();
                 return;
             }
-            case 0xCA: segs.farReturn(fetch16()); return;
+            case 0xCA: segs.farReturn((int) i.imm & 0xFFFF); return;
             case 0xCB: segs.farReturn(0); return;
             case 0xCC: events.instructionEvent(Exceptions.BP, EventDelivery.SOFTWARE_EXCEPTION); return;
-            case 0xCD: events.instructionEvent(fetch8(), EventDelivery.SOFTWARE_INTERRUPT); return;
+            case 0xCD: events.instructionEvent((int) i.imm & 0xFF, EventDelivery.SOFTWARE_INTERRUPT); return;
             case 0xCE:
                 noLong();
                 if ((s.rflags & Alu.OF) != 0) {
@@ -933,7 +862,7 @@ final class Executor {
             case 0xCF: segs.iret(); return;
             case 0xD4: {
                 noLong();
-                int base = fetch8();
+                int base = (int) i.imm & 0xFF;
                 if (base == 0) {
                     throw exc(Exceptions.DE, -1);
                 }
@@ -946,7 +875,7 @@ final class Executor {
             }
             case 0xD5: {
                 noLong();
-                int base = fetch8();
+                int base = (int) i.imm & 0xFF;
                 int ax = (int) s.gpr[RAX];
                 int r = ((ax & 0xFF) + ((ax >>> 8) & 0xFF) * base) & 0xFF;
                 setReg(RAX, 2, r);
@@ -960,8 +889,8 @@ final class Executor {
                 done();
                 return;
             case 0xD7: {
-                int sg = segOv >= 0 ? segOv : DS;
-                long off = (getReg(RBX, addrSize) + getReg(RAX, 1)) & addrMask();
+                int sg = i.segOv >= 0 ? i.segOv : DS;
+                long off = (getReg(RBX, i.addrSize) + getReg(RAX, 1)) & addrMask();
                 setReg(RAX, 1, readMem(sg, off, 1));
                 done();
                 return;
@@ -973,58 +902,58 @@ final class Executor {
                 }
                 throw ud();
             case 0xE0: case 0xE1: case 0xE2: {
-                long rel = imm(1);
-                long c = (getReg(RCX, addrSize) - 1) & addrMask();
+                long rel = i.imm;
+                long c = (getReg(RCX, i.addrSize) - 1) & addrMask();
                 boolean zf = (s.rflags & Alu.ZF) != 0;
                 boolean taken = c != 0 && (op == 0xE2 || (op == 0xE1 ? zf : !zf));
-                long target = taken ? nearTarget(startRip + len + rel, branchSize()) : startRip + len;
-                setReg(RCX, addrSize, c);
+                long target = taken ? nearTarget(startRip + i.len + rel, branchSize()) : startRip + i.len;
+                setReg(RCX, i.addrSize, c);
                 finish(target);
                 return;
             }
             case 0xE3: {
-                long rel = imm(1);
-                if (getReg(RCX, addrSize) == 0) {
-                    finish(nearTarget(startRip + len + rel, branchSize()));
+                long rel = i.imm;
+                if (getReg(RCX, i.addrSize) == 0) {
+                    finish(nearTarget(startRip + i.len + rel, branchSize()));
                 } else {
                     done();
                 }
                 return;
             }
-            case 0xE4: case 0xE5: { int port = fetch8(); in(port, op == 0xE4 ? 1 : ioSize(), true); return; }
-            case 0xE6: case 0xE7: { int port = fetch8(); out(port, op == 0xE6 ? 1 : ioSize(), true); return; }
+            case 0xE4: case 0xE5: { int port = (int) i.imm & 0xFF; in(port, op == 0xE4 ? 1 : ioSize(), true); return; }
+            case 0xE6: case 0xE7: { int port = (int) i.imm & 0xFF; out(port, op == 0xE6 ? 1 : ioSize(), true); return; }
             case 0xEC: case 0xED: in((int) s.gpr[RDX] & 0xFFFF, op == 0xEC ? 1 : ioSize(), false); return;
             case 0xEE: case 0xEF: out((int) s.gpr[RDX] & 0xFFFF, op == 0xEE ? 1 : ioSize(), false); return;
             case 0xE8: {
                 int size = branchSize();
-                long rel = imm(mode64 ? 4 : opSize);
-                long next = startRip + len;
+                long rel = i.imm;
+                long next = startRip + i.len;
                 long t = nearTarget(next + rel, size);
                 push(next, size);
                 finish(t);
                 return;
             }
             case 0xE9: {
-                long rel = imm(mode64 ? 4 : opSize);
-                finish(nearTarget(startRip + len + rel, branchSize()));
+                long rel = i.imm;
+                finish(nearTarget(startRip + i.len + rel, branchSize()));
                 return;
             }
             case 0xEA: {
                 noLong();
-                long off = opSize == 4 ? fetch32() & 0xFFFF_FFFFL : fetch16();
-                int sel = fetch16();
+                long off = i.imm;
+                int sel = (int) i.imm2;
                 segs.farJump(sel, off);
                 return;
             }
             case 0xEB: {
-                long rel = imm(1);
-                finish(nearTarget(startRip + len + rel, branchSize()));
+                long rel = i.imm;
+                finish(nearTarget(startRip + i.len + rel, branchSize()));
                 return;
             }
             case 0xF1: events.instructionEvent(Exceptions.DB, EventDelivery.PRIVILEGED_SOFTWARE_EXCEPTION); return;
             case 0xF4: sys.hlt(); return;
             case 0xF5: s.rflags ^= Alu.CF; done(); return;
-            case 0xF6: case 0xF7: group3(op == 0xF6 ? 1 : opSize); return;
+            case 0xF6: case 0xF7: group3(op == 0xF6 ? 1 : i.opSize); return;
             case 0xF8: s.rflags &= ~Alu.CF; done(); return;
             case 0xF9: s.rflags |= Alu.CF; done(); return;
             case 0xFA:
@@ -1047,9 +976,8 @@ final class Executor {
             case 0xFC: s.rflags &= ~Rflags.DF; done(); return;
             case 0xFD: s.rflags |= Rflags.DF; done(); return;
             case 0xFE: {
-                modrm();
                 int o = regOp();
-                if (o > 1 || (lock && mod == 3)) {
+                if (o > 1 || (i.lock && i.mod == 3)) {
                     throw ud();
                 }
                 long d = readEW(1);
@@ -1073,37 +1001,35 @@ final class Executor {
     }
 
     private int ioSize() {
-        return opSize == 2 ? 2 : 4;
+        return i.opSize == 2 ? 2 : 4;
     }
 
     private void arithForm(int aop, int form) {
         switch (form) {
             case 0:
             case 1: {
-                int size = form == 0 ? 1 : opSize;
-                modrm();
-                if (lock && (mod == 3 || aop == Alu.CMP)) {
+                int size = form == 0 ? 1 : i.opSize;
+                if (i.lock && (i.mod == 3 || aop == Alu.CMP)) {
                     throw ud();
                 }
-                arithOnE(aop, size, getReg(reg, size));
+                arithOnE(aop, size, getReg(i.reg, size));
                 return;
             }
             case 2:
             case 3: {
-                int size = form == 2 ? 1 : opSize;
-                modrm();
+                int size = form == 2 ? 1 : i.opSize;
                 long src = readE(size);
-                long r = alu.arith(aop, getReg(reg, size), src, size, s.rflags);
+                long r = alu.arith(aop, getReg(i.reg, size), src, size, s.rflags);
                 if (aop != Alu.CMP) {
-                    setReg(reg, size, r);
+                    setReg(i.reg, size, r);
                 }
                 s.rflags = alu.flags;
                 done();
                 return;
             }
             default: {
-                int size = form == 4 ? 1 : opSize;
-                long iv = form == 4 ? imm(1) : immZ();
+                int size = form == 4 ? 1 : i.opSize;
+                long iv = i.imm;
                 long r = alu.arith(aop, getReg(RAX, size), iv, size, s.rflags);
                 if (aop != Alu.CMP) {
                     setReg(RAX, size, r);
@@ -1129,17 +1055,17 @@ final class Executor {
 
     void jcc(int cc, long rel) {
         if (cond(cc)) {
-            finish(nearTarget(startRip + len + rel, branchSize()));
+            finish(nearTarget(startRip + i.len + rel, branchSize()));
         } else {
             done();
         }
     }
 
     private void xchgAcc(int r) {
-        long a = getReg(RAX, opSize);
-        long b = getReg(r, opSize);
-        setReg(RAX, opSize, b);
-        setReg(r, opSize, a);
+        long a = getReg(RAX, i.opSize);
+        long b = getReg(r, i.opSize);
+        setReg(RAX, i.opSize, b);
+        setReg(r, i.opSize, a);
         done();
     }
 
@@ -1169,7 +1095,6 @@ final class Executor {
     }
 
     private void popE() {
-        modrm();
         if (regOp() != 0) {
             throw ud();
         }
@@ -1177,27 +1102,17 @@ final class Executor {
         long v = peek(0, size);
         int sas = stackAddrSize();
         long newSp = (getSp() + size) & mask(sas);
-        if (mod == 3) {
+        if (i.mod == 3) {
             setReg(RSP, sas, newSp);
-            setReg(rm, size, v);
+            setReg(i.rm, size, v);
         } else {
             // an RSP-based destination address is computed after the increment (SDM Vol. 2B POP)
-            if (eaUsesRsp()) {
-                eaDisp += size;
-            }
-            storeE(size, v);
+            long off = i.sibBase == RSP ? (ea() + size) & addrMask() : ea();
+            writeMem(i.eaSeg, off, size, v);
             setReg(RSP, sas, newSp);
         }
         done();
     }
-
-    /** Whether the memory operand's base register is rSP (only SIB bases can be). */
-    private boolean eaUsesRsp() {
-        return sibBase == RSP;
-    }
-
-    /** The SIB base register of the last ModRM (-1 without SIB; RBP for the no-base form is irrelevant here). */
-    private int sibBase = -1;
 
     private void popf() {
         int size = stackOpSize();
@@ -1217,7 +1132,7 @@ final class Executor {
     }
 
     private void pusha() {
-        int size = opSize;
+        int size = i.opSize;
         long[] g = s.gpr;
         long sp = getSp();
         for (int i = 0; i < 8; i++) {
@@ -1230,7 +1145,7 @@ final class Executor {
     }
 
     private void popa() {
-        int size = opSize;
+        int size = i.opSize;
         long di = peek(0, size), si = peek(size, size), bp = peek(2 * size, size), bx = peek(4 * size, size),
                 dx = peek(5 * size, size), cx = peek(6 * size, size), ax = peek(7 * size, size);
         setReg(RDI, size, di);
@@ -1245,13 +1160,12 @@ final class Executor {
     }
 
     private void bound() {
-        modrm();
-        if (mod == 3) {
+        if (i.mod == 3) {
             throw ud();
         }
-        long lo = signExtend(readMem(eaSeg, ea(), opSize), opSize);
-        long hi = signExtend(readMem(eaSeg, (ea() + opSize) & addrMask(), opSize), opSize);
-        long idx = signExtend(getReg(reg, opSize), opSize);
+        long lo = signExtend(readMem(i.eaSeg, ea(), i.opSize), i.opSize);
+        long hi = signExtend(readMem(i.eaSeg, (ea() + i.opSize) & addrMask(), i.opSize), i.opSize);
+        long idx = signExtend(getReg(i.reg, i.opSize), i.opSize);
         if (idx < lo || idx > hi) {
             throw exc(Exceptions.BR, -1);
         }
@@ -1259,13 +1173,12 @@ final class Executor {
     }
 
     private void movsxd() {
-        modrm();
-        if (opSize == 8) {
+        if (i.opSize == 8) {
             long v = readE(4);
-            setReg(reg, 8, signExtend(v, 4));
+            setReg(i.reg, 8, signExtend(v, 4));
         } else {
-            long v = readE(opSize);
-            setReg(reg, opSize, v);
+            long v = readE(i.opSize);
+            setReg(i.reg, i.opSize, v);
         }
         done();
     }
@@ -1274,9 +1187,8 @@ final class Executor {
         if (realMode) {
             throw ud();
         }
-        modrm();
         long d = readEW(2);
-        long src = getReg(reg, 2);
+        long src = getReg(i.reg, 2);
         if ((d & 3) < (src & 3)) {
             writeEW(2, (d & ~3L) | (src & 3));
             s.rflags |= Alu.ZF;
@@ -1287,16 +1199,16 @@ final class Executor {
     }
 
     void loadFarPointer(int sg) {
-        long off = readMem(eaSeg, ea(), opSize);
-        int sel = (int) readMem(eaSeg, (ea() + opSize) & addrMask(), 2);
+        long off = readMem(i.eaSeg, ea(), i.opSize);
+        int sel = (int) readMem(i.eaSeg, (ea() + i.opSize) & addrMask(), 2);
         segs.loadData(sg, sel);
-        setReg(reg, opSize, off);
+        setReg(i.reg, i.opSize, off);
         done();
     }
 
     private void enter() {
-        int alloc = fetch16();
-        int level = fetch8() & 0x1F;
+        int alloc = (int) i.imm & 0xFFFF;
+        int level = (int) i.imm2 & 0x1F;
         int size = stackOpSize();
         int sas = stackAddrSize();
         long sm = mask(sas);
@@ -1322,15 +1234,14 @@ final class Executor {
     }
 
     private void group3(int size) {
-        modrm();
         int o = regOp();
-        if (lock && (mod == 3 || (o != 2 && o != 3))) {
+        if (i.lock && (i.mod == 3 || (o != 2 && o != 3))) {
             throw ud();
         }
         switch (o) {
             case 0:
             case 1: {
-                long iv = size == 1 ? imm(1) : immZ();
+                long iv = i.imm;
                 alu.logic(readE(size) & iv, size, s.rflags);
                 s.rflags = alu.flags;
                 break;
@@ -1359,17 +1270,16 @@ final class Executor {
     }
 
     private void group5() {
-        modrm();
         int o = regOp();
-        if (lock && (mod == 3 || o > 1)) {
+        if (i.lock && (i.mod == 3 || o > 1)) {
             throw ud();
         }
         switch (o) {
             case 0:
             case 1: {
-                long d = readEW(opSize);
-                long r = alu.incDec(o == 1, d, opSize, s.rflags);
-                writeEW(opSize, r);
+                long d = readEW(i.opSize);
+                long r = alu.incDec(o == 1, d, i.opSize, s.rflags);
+                writeEW(i.opSize, r);
                 s.rflags = alu.flags;
                 done();
                 return;
@@ -1377,7 +1287,7 @@ final class Executor {
             case 2: {
                 int size = branchSize();
                 long t = nearTarget(readE(size), size);
-                push(startRip + len, size);
+                push(startRip + i.len, size);
                 finish(t);
                 return;
             }
@@ -1388,11 +1298,11 @@ final class Executor {
             }
             case 3:
             case 5: {
-                if (mod == 3) {
+                if (i.mod == 3) {
                     throw ud();
                 }
-                long off = readMem(eaSeg, ea(), opSize);
-                int sel = (int) readMem(eaSeg, (ea() + opSize) & addrMask(), 2);
+                long off = readMem(i.eaSeg, ea(), i.opSize);
+                int sel = (int) readMem(i.eaSeg, (ea() + i.opSize) & addrMask(), 2);
                 if (o == 3) {
                     segs.farCall(sel, off);
                 } else {
@@ -1676,7 +1586,7 @@ final class Executor {
 
     private void in(int port, int size, boolean immediate) {
         sys.ioPermission(port, size);
-        hooks.io(port, size, true, false, false, immediate, 0, len);
+        hooks.io(port, size, true, false, false, immediate, 0, i.len);
         // no device behind the interpreter's own port space: reads return all ones
         setReg(RAX, size, mask(size));
         done();
@@ -1684,7 +1594,7 @@ final class Executor {
 
     private void out(int port, int size, boolean immediate) {
         sys.ioPermission(port, size);
-        hooks.io(port, size, false, false, false, immediate, 0, len);
+        hooks.io(port, size, false, false, false, immediate, 0, i.len);
         done();
     }
 
@@ -1697,11 +1607,11 @@ final class Executor {
      */
     void string(int op) {
         boolean io = op < 0x70;
-        int size = (op & 1) == 0 ? 1 : io ? ioSize() : opSize;
-        boolean repeated = rep != 0;
+        int size = (op & 1) == 0 ? 1 : io ? ioSize() : i.opSize;
+        boolean repeated = i.rep != 0;
         long count = 0;
         if (repeated) {
-            count = getReg(RCX, addrSize);
+            count = getReg(RCX, i.addrSize);
             if (count == 0) {
                 done();
                 return;
@@ -1709,9 +1619,9 @@ final class Executor {
         }
         long am = addrMask();
         long delta = (s.rflags & Rflags.DF) != 0 ? -size : size;
-        int src = segOv >= 0 ? segOv : DS;
-        long si = getReg(RSI, addrSize);
-        long di = getReg(RDI, addrSize);
+        int src = i.segOv >= 0 ? i.segOv : DS;
+        long si = getReg(RSI, i.addrSize);
+        long di = getReg(RDI, i.addrSize);
         boolean advSi = false, advDi = false, compare = false;
         switch (op) {
             case 0xA4: case 0xA5: {
@@ -1746,9 +1656,9 @@ final class Executor {
             case 0x6C: case 0x6D: {
                 int port = (int) s.gpr[RDX] & 0xFFFF;
                 sys.ioPermission(port, size);
-                s.stringIoAddressSize = addrSize == 2 ? 0 : addrSize == 4 ? 1 : 2;
+                s.stringIoAddressSize = i.addrSize == 2 ? 0 : i.addrSize == 4 ? 1 : 2;
                 s.stringIoSegment = ES;
-                hooks.io(port, size, true, true, repeated, false, rawLinear(ES, di), len);
+                hooks.io(port, size, true, true, repeated, false, rawLinear(ES, di), i.len);
                 writeMem(ES, di, size, mask(size)); // no device: all ones
                 advDi = true;
                 break;
@@ -1756,9 +1666,9 @@ final class Executor {
             default: {
                 int port = (int) s.gpr[RDX] & 0xFFFF;
                 sys.ioPermission(port, size);
-                s.stringIoAddressSize = addrSize == 2 ? 0 : addrSize == 4 ? 1 : 2;
+                s.stringIoAddressSize = i.addrSize == 2 ? 0 : i.addrSize == 4 ? 1 : 2;
                 s.stringIoSegment = src;
-                hooks.io(port, size, false, true, repeated, false, rawLinear(src, si), len);
+                hooks.io(port, size, false, true, repeated, false, rawLinear(src, si), i.len);
                 readMem(src, si, size); // the access still happens (and may fault); the value goes nowhere
                 advSi = true;
                 break;
@@ -1768,16 +1678,16 @@ final class Executor {
             s.rflags = alu.flags;
         }
         if (advSi) {
-            setReg(RSI, addrSize, (si + delta) & am);
+            setReg(RSI, i.addrSize, (si + delta) & am);
         }
         if (advDi) {
-            setReg(RDI, addrSize, (di + delta) & am);
+            setReg(RDI, i.addrSize, (di + delta) & am);
         }
         if (repeated) {
             count = (count - 1) & am;
-            setReg(RCX, addrSize, count);
+            setReg(RCX, i.addrSize, count);
             boolean zf = (s.rflags & Alu.ZF) != 0;
-            boolean more = count != 0 && !(compare && (rep == 0xF3 ? !zf : zf));
+            boolean more = count != 0 && !(compare && (i.rep == 0xF3 ? !zf : zf));
             if (more) {
                 repIncomplete = true;
                 finish(startRip);

@@ -113,4 +113,13 @@ public interface NonRootHooks {
      * STI or MOV SS) and the monitor trap flag. Throws {@link VmExitSignal} if one of them exits.
      */
     void instructionBoundary();
+
+    /**
+     * How many instructions may retire, from this boundary, before {@link #instructionBoundary()} must be asked again
+     * (at least 1): 1 while the monitor trap flag is set, the instructions left until the VMX-preemption timer expires
+     * (the TSC advances once per instruction), and a bound so that a kick from another thread is seen soon. Events
+     * that only an instruction can enable (STI, POPF, IRET, MOV SS, a CR or MSR write, ...) need no budget: such
+     * instructions end their block, and the boundary after them is checked.
+     */
+    long instructionBudget();
 }

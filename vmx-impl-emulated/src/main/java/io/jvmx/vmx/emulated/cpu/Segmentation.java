@@ -223,7 +223,7 @@ final class Segmentation {
     }
 
     void farJump(int sel, long off) {
-        off &= mask(x.opSize);
+        off &= mask(x.i.opSize);
         if (x.realMode) {
             if (off > (s.seg[CpuState.CS].limit & 0xFFFF_FFFFL)) {
                 throw fault.set(Exceptions.GP, 0);
@@ -241,9 +241,9 @@ final class Segmentation {
     }
 
     void farCall(int sel, long off) {
-        int size = x.opSize;
+        int size = x.i.opSize;
         off &= mask(size);
-        long ret = x.startRip + x.len;
+        long ret = x.startRip + x.i.len;
         int oldCs = s.seg[CpuState.CS].selector & 0xFFFF;
         if (x.realMode) {
             if (off > (s.seg[CpuState.CS].limit & 0xFFFF_FFFFL)) {
@@ -271,7 +271,7 @@ final class Segmentation {
 
     /** RET far (CB, CA iw), same or outer privilege (SDM Vol. 2B RET). */
     void farReturn(int extra) {
-        int size = x.opSize;
+        int size = x.i.opSize;
         long ip = x.peek(0, size);
         int csSel = (int) x.peek(size, size) & 0xFFFF;
         if (x.realMode) {
@@ -351,7 +351,7 @@ final class Segmentation {
 
     /** IRET / IRETD / IRETQ (SDM Vol. 2A IRET): real mode, protected mode and IA-32e mode; same or outer privilege. */
     void iret() {
-        int size = x.opSize;
+        int size = x.i.opSize;
         long ip = x.peek(0, size);
         int csSel = (int) x.peek(size, size) & 0xFFFF;
         long fl = x.peek(2 * size, size);

@@ -83,7 +83,7 @@ final class SystemOps {
             case 0x05: syscall(); return;
             case 0x06:
                 requireCpl0();
-                hooks.clts(x.len);
+                hooks.clts(x.i.len);
                 if ((ownedMask(0) & Cr0.TS) == 0) {
                     s.cr0 &= ~Cr0.TS; // a host-owned TS is left alone (SDM 26.3)
                 }
@@ -93,18 +93,17 @@ final class SystemOps {
             case 0x08:
                 requireCpl0();
                 s.instructionInformation = 0;
-                hooks.unconditional(ExitReason.INVD.number(), x.len);
+                hooks.unconditional(ExitReason.INVD.number(), x.i.len);
                 x.done(); // caches are coherent here: nothing to invalidate
                 return;
             case 0x09:
                 requireCpl0();
-                hooks.conditional(ExitReason.WBINVD_OR_WBNOINVD.number(), x.len);
+                hooks.conditional(ExitReason.WBINVD_OR_WBNOINVD.number(), x.i.len);
                 x.done();
                 return;
             case 0x0D: case 0x18: case 0x19: case 0x1A: case 0x1B: case 0x1C: case 0x1D: case 0x1E: case 0x1F:
                 // prefetch hints and the reserved-NOP space (multi-byte NOP 0F 1F /0)
-                x.modrm();
-                if (op == 0x0D && x.mod == 3) {
+                if (op == 0x0D && x.i.mod == 3) {
                     throw ud();
                 }
                 x.done();
@@ -119,7 +118,7 @@ final class SystemOps {
                 if (x.cpl != 0 && (s.cr4 & Cr4.PCE) == 0) {
                     throw gp0();
                 }
-                hooks.conditional(ExitReason.RDPMC.number(), x.len);
+                hooks.conditional(ExitReason.RDPMC.number(), x.i.len);
                 throw gp0(); // no performance-monitoring counters: every ECX is an invalid counter
             case 0x34: sysenter(); return;
             case 0x35: sysexit(); return;
@@ -128,35 +127,31 @@ final class SystemOps {
                     throw ud();
                 }
                 s.instructionInformation = 0;
-                hooks.unconditional(ExitReason.GETSEC.number(), x.len);
+                hooks.unconditional(ExitReason.GETSEC.number(), x.i.len);
                 throw ud();
-            case 0x38: threeByte38(); return;
-            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+                        case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
             case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F: {
-                x.modrm();
-                long v = x.readE(x.opSize);
+                long v = x.readE(x.i.opSize);
                 if (x.cond(op & 0xF)) {
-                    x.setReg(x.reg, x.opSize, v);
-                } else if (x.opSize == 4) {
-                    x.setReg(x.reg, 4, x.getReg(x.reg, 4)); // 32-bit CMOVcc zero-extends even when false
+                    x.setReg(x.i.reg, x.i.opSize, v);
+                } else if (x.i.opSize == 4) {
+                    x.setReg(x.i.reg, 4, x.getReg(x.i.reg, 4)); // 32-bit CMOVcc zero-extends even when false
                 }
                 x.done();
                 return;
             }
             case 0x78: case 0x79:
-                if (x.opPrefix || x.rep != 0) {
+                if (x.i.opPrefix || x.i.rep != 0) {
                     throw ud();
                 }
-                x.modrm();
                 vmxInstruction(op == 0x78 ? ExitReason.VMREAD : ExitReason.VMWRITE);
                 return;
             case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
             case 0x88: case 0x89: case 0x8A: case 0x8B: case 0x8C: case 0x8D: case 0x8E: case 0x8F:
-                x.jcc(op & 0xF, x.imm(x.mode64 ? 4 : x.opSize));
+                x.jcc(op & 0xF, x.i.imm);
                 return;
             case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
             case 0x98: case 0x99: case 0x9A: case 0x9B: case 0x9C: case 0x9D: case 0x9E: case 0x9F:
-                x.modrm();
                 x.storeE(1, x.cond(op & 0xF) ? 1 : 0);
                 x.done();
                 return;
@@ -165,7 +160,7 @@ final class SystemOps {
             case 0xA8: pushSreg(CpuState.GS); return;
             case 0xA9: x.popSreg(CpuState.GS); return;
             case 0xA2:
-                hooks.cpuid(x.len);
+                hooks.cpuid(x.i.len);
                 throw new IllegalStateException("CPUID returned from NonRootHooks.cpuid: the interpreter has no native "
                         + "CPUID; in VMX non-root operation CPUID always causes a VM exit (SDM Vol. 3C, 26.1.2)");
             case 0xA3: bitOp(0, false); return;
@@ -173,21 +168,19 @@ final class SystemOps {
             case 0xB3: bitOp(2, false); return;
             case 0xBB: bitOp(3, false); return;
             case 0xBA: {
-                x.modrm();
                 int o = x.regOp();
-                if (o < 4 || (x.lock && (o == 4 || x.mod == 3))) {
+                if (o < 4 || (x.i.lock && (o == 4 || x.i.mod == 3))) {
                     throw ud();
                 }
                 bitOpDecoded(o - 4, true);
                 return;
             }
             case 0xA4: case 0xA5: case 0xAC: case 0xAD: {
-                x.modrm();
-                int count = (op & 1) == 0 ? x.fetch8() : (int) s.gpr[RCX] & 0xFF;
-                long d = x.readEW(x.opSize);
-                long r = alu.doubleShift(op < 0xAC, d, x.getReg(x.reg, x.opSize), count, x.opSize, s.rflags);
-                if ((count & (x.opSize == 8 ? 0x3F : 0x1F)) != 0) {
-                    x.writeEW(x.opSize, r);
+                int count = (op & 1) == 0 ? (int) x.i.imm & 0xFF : (int) s.gpr[RCX] & 0xFF;
+                long d = x.readEW(x.i.opSize);
+                long r = alu.doubleShift(op < 0xAC, d, x.getReg(x.i.reg, x.i.opSize), count, x.i.opSize, s.rflags);
+                if ((count & (x.i.opSize == 8 ? 0x3F : 0x1F)) != 0) {
+                    x.writeEW(x.i.opSize, r);
                     s.rflags = alu.flags;
                 }
                 x.done();
@@ -195,56 +188,51 @@ final class SystemOps {
             }
             case 0xAE: group15(); return;
             case 0xAF: {
-                x.modrm();
-                long r = x.imul(x.getReg(x.reg, x.opSize), x.readE(x.opSize), x.opSize);
-                x.setReg(x.reg, x.opSize, r);
+                long r = x.imul(x.getReg(x.i.reg, x.i.opSize), x.readE(x.i.opSize), x.i.opSize);
+                x.setReg(x.i.reg, x.i.opSize, r);
                 s.rflags = alu.flags;
                 x.done();
                 return;
             }
-            case 0xB0: case 0xB1: cmpxchg(op == 0xB0 ? 1 : x.opSize); return;
+            case 0xB0: case 0xB1: cmpxchg(op == 0xB0 ? 1 : x.i.opSize); return;
             case 0xB2: case 0xB4: case 0xB5:
-                x.modrm();
-                if (x.mod == 3) {
+                if (x.i.mod == 3) {
                     throw ud();
                 }
                 x.loadFarPointer(op == 0xB2 ? CpuState.SS : op == 0xB4 ? CpuState.FS : CpuState.GS);
                 return;
             case 0xB6: case 0xB7: {
-                x.modrm();
                 long v = x.readE(op == 0xB6 ? 1 : 2);
-                x.setReg(x.reg, x.opSize, v);
+                x.setReg(x.i.reg, x.i.opSize, v);
                 x.done();
                 return;
             }
             case 0xBE: case 0xBF: {
-                x.modrm();
                 int sz = op == 0xBE ? 1 : 2;
                 long v = signExtend(x.readE(sz), sz);
-                x.setReg(x.reg, x.opSize, v & mask(x.opSize));
+                x.setReg(x.i.reg, x.i.opSize, v & mask(x.i.opSize));
                 x.done();
                 return;
             }
             case 0xB8: {
-                if (x.rep != 0xF3) {
+                if (x.i.rep != 0xF3) {
                     throw ud(); // JMPE
                 }
-                x.modrm();
-                long v = x.readE(x.opSize);
-                x.setReg(x.reg, x.opSize, Long.bitCount(v));
+                long v = x.readE(x.i.opSize);
+                x.setReg(x.i.reg, x.i.opSize, Long.bitCount(v));
                 s.rflags = (s.rflags & ~Alu.STATUS) | (v == 0 ? Alu.ZF : 0);
                 x.done();
                 return;
             }
             case 0xBC: case 0xBD: bitScan(op == 0xBC); return;
-            case 0xC0: case 0xC1: xadd(op == 0xC0 ? 1 : x.opSize); return;
+            case 0xC0: case 0xC1: xadd(op == 0xC0 ? 1 : x.i.opSize); return;
             case 0xC7: group9(); return;
             case 0xC8: case 0xC9: case 0xCA: case 0xCB: case 0xCC: case 0xCD: case 0xCE: case 0xCF: {
-                int r = (op & 7) | ((x.rex & 1) << 3);
-                long v = x.getReg(r, x.opSize);
-                long b = x.opSize == 8 ? Long.reverseBytes(v)
-                        : x.opSize == 4 ? Integer.reverseBytes((int) v) & 0xFFFF_FFFFL : 0; // 16-bit: undefined, 0
-                x.setReg(r, x.opSize, b);
+                int r = (op & 7) | ((x.i.rex & 1) << 3);
+                long v = x.getReg(r, x.i.opSize);
+                long b = x.i.opSize == 8 ? Long.reverseBytes(v)
+                        : x.i.opSize == 4 ? Integer.reverseBytes((int) v) & 0xFFFF_FFFFL : 0; // 16-bit: undefined, 0
+                x.setReg(r, x.i.opSize, b);
                 x.done();
                 return;
             }
@@ -263,8 +251,7 @@ final class SystemOps {
     // ============================================================================================ bit operations
 
     private void bitOp(int kind, boolean immediate) {
-        x.modrm();
-        if (x.lock && x.mod == 3) {
+        if (x.i.lock && x.i.mod == 3) {
             throw ud();
         }
         bitOpDecoded(kind, immediate);
@@ -272,24 +259,24 @@ final class SystemOps {
 
     /** BT, BTS, BTR, BTC (SDM Vol. 2A BT: a register bit offset addresses memory beyond the operand). */
     private void bitOpDecoded(int kind, boolean immediate) {
-        int size = x.opSize;
+        int size = x.i.opSize;
         int bits = size * 8;
         long v;
         int bit;
         if (immediate) {
-            bit = x.fetch8() & (bits - 1);
+            bit = (int) x.i.imm & (bits - 1);
             v = kind == 0 ? x.readE(size) : x.readEW(size);
         } else {
-            long off = signExtend(x.getReg(x.reg, size), size);
+            long off = signExtend(x.getReg(x.i.reg, size), size);
             bit = (int) (off & (bits - 1));
-            if (x.mod == 3) {
-                v = x.getReg(x.rm, size);
+            if (x.i.mod == 3) {
+                v = x.getReg(x.i.rm, size);
             } else {
                 long addr = (x.ea() + (off >> Integer.numberOfTrailingZeros(bits)) * size) & x.addrMask();
                 if (kind == 0) {
-                    v = x.readMem(x.eaSeg, addr, size);
+                    v = x.readMem(x.i.eaSeg, addr, size);
                 } else {
-                    x.rmwLin = x.lin(x.eaSeg, addr, size, true);
+                    x.rmwLin = x.lin(x.i.eaSeg, addr, size, true);
                     v = m.read(x.rmwLin, size, x.dataPriv);
                 }
             }
@@ -313,14 +300,13 @@ final class SystemOps {
      * as BSF, as on processors without BMI1.
      */
     private void bitScan(boolean forward) {
-        x.modrm();
-        int size = x.opSize;
+        int size = x.i.opSize;
         long v = x.readE(size);
-        if (x.rep == 0xF3 && !forward) {
+        if (x.i.rep == 0xF3 && !forward) {
             int bits = size * 8;
             int n = v == 0 ? bits
                     : forward ? Long.numberOfTrailingZeros(v) : Long.numberOfLeadingZeros(v) - (64 - bits);
-            x.setReg(x.reg, size, n);
+            x.setReg(x.i.reg, size, n);
             s.rflags = (s.rflags & ~(Alu.CF | Alu.ZF)) | (v == 0 ? Alu.CF : 0) | (n == 0 ? Alu.ZF : 0);
             x.done();
             return;
@@ -328,43 +314,41 @@ final class SystemOps {
         if (v == 0) {
             s.rflags |= Alu.ZF; // destination unchanged
         } else {
-            x.setReg(x.reg, size, forward ? Long.numberOfTrailingZeros(v) : 63 - Long.numberOfLeadingZeros(v));
+            x.setReg(x.i.reg, size, forward ? Long.numberOfTrailingZeros(v) : 63 - Long.numberOfLeadingZeros(v));
             s.rflags &= ~Alu.ZF;
         }
         x.done();
     }
 
     private void xadd(int size) {
-        x.modrm();
-        if (x.lock && x.mod == 3) {
+        if (x.i.lock && x.i.mod == 3) {
             throw ud();
         }
         long d = x.readEW(size);
-        long src = x.getReg(x.reg, size);
+        long src = x.getReg(x.i.reg, size);
         long r = alu.arith(Alu.ADD, d, src, size, s.rflags);
-        if (x.mod == 3) {
-            x.setReg(x.reg, size, d);
-            x.setReg(x.rm, size, r);
+        if (x.i.mod == 3) {
+            x.setReg(x.i.reg, size, d);
+            x.setReg(x.i.rm, size, r);
         } else {
             x.writeEW(size, r);
-            x.setReg(x.reg, size, d);
+            x.setReg(x.i.reg, size, d);
         }
         s.rflags = alu.flags;
         x.done();
     }
 
     private void cmpxchg(int size) {
-        x.modrm();
-        if (x.lock && x.mod == 3) {
+        if (x.i.lock && x.i.mod == 3) {
             throw ud();
         }
         long d = x.readEW(size);
         long acc = x.getReg(RAX, size);
         alu.arith(Alu.CMP, acc, d, size, s.rflags);
         if (acc == d) {
-            x.writeEW(size, x.getReg(x.reg, size));
+            x.writeEW(size, x.getReg(x.i.reg, size));
         } else {
-            if (x.mod != 3) {
+            if (x.i.mod != 3) {
                 x.writeEW(size, d); // the destination is written back when the comparison fails
             }
             x.setReg(RAX, size, d);
@@ -376,21 +360,20 @@ final class SystemOps {
     // ============================================================================================ group 9
 
     private void group9() {
-        x.modrm();
         int o = x.regOp();
-        if (x.lock && !(o == 1 && x.mod != 3)) {
+        if (x.i.lock && !(o == 1 && x.i.mod != 3)) {
             throw ud();
         }
-        if (x.mod == 3) {
-            if (o == 6 || (o == 7 && x.rep == 0)) {
+        if (x.i.mod == 3) {
+            if (o == 6 || (o == 7 && x.i.rep == 0)) {
                 // RDRAND / RDSEED (instruction information: SDM 28.2.5 Table 28-16)
-                s.instructionInformation = ((x.rm & 15) << 3) | ((x.opSize == 2 ? 0 : x.opSize == 4 ? 1 : 2) << 11);
-                hooks.conditional(o == 6 ? ExitReason.RDRAND.number() : ExitReason.RDSEED.number(), x.len);
+                s.instructionInformation = ((x.i.rm & 15) << 3) | ((x.i.opSize == 2 ? 0 : x.i.opSize == 4 ? 1 : 2) << 11);
+                hooks.conditional(o == 6 ? ExitReason.RDRAND.number() : ExitReason.RDSEED.number(), x.i.len);
                 random ^= random >>> 12;
                 random ^= random << 25;
                 random ^= random >>> 27;
                 long v = random * 0x2545_F491_4F6C_DD1DL;
-                x.setReg(x.rm, x.opSize, v);
+                x.setReg(x.i.rm, x.i.opSize, v);
                 s.rflags = (s.rflags & ~Alu.STATUS) | Alu.CF;
                 x.done();
                 return;
@@ -402,13 +385,13 @@ final class SystemOps {
                 cmpxchg8b16b();
                 return;
             case 6:
-                if (x.rep == 0xF2 || (x.opPrefix && x.rep != 0)) {
+                if (x.i.rep == 0xF2 || (x.i.opPrefix && x.i.rep != 0)) {
                     throw ud();
                 }
-                vmxInstruction(x.rep == 0xF3 ? ExitReason.VMXON : x.opPrefix ? ExitReason.VMCLEAR : ExitReason.VMPTRLD);
+                vmxInstruction(x.i.rep == 0xF3 ? ExitReason.VMXON : x.i.opPrefix ? ExitReason.VMCLEAR : ExitReason.VMPTRLD);
                 return;
             case 7:
-                if (x.rep != 0 || x.opPrefix) {
+                if (x.i.rep != 0 || x.i.opPrefix) {
                     throw ud();
                 }
                 vmxInstruction(ExitReason.VMPTRST);
@@ -419,13 +402,13 @@ final class SystemOps {
     }
 
     private void cmpxchg8b16b() {
-        boolean wide = x.opSize == 8;
+        boolean wide = x.i.opSize == 8;
         long off = x.ea();
         if (wide) {
             if ((off & 15) != 0) {
                 throw gp0();
             }
-            long l0 = x.lin(x.eaSeg, off, 16, true);
+            long l0 = x.lin(x.i.eaSeg, off, 16, true);
             long lo = m.read(l0, 8, x.dataPriv);
             long hi = m.read(l0 + 8, 8, x.dataPriv);
             boolean eq = lo == s.gpr[RAX] && hi == s.gpr[RDX];
@@ -440,7 +423,7 @@ final class SystemOps {
             }
             s.rflags = eq ? s.rflags | Alu.ZF : s.rflags & ~Alu.ZF;
         } else {
-            long l0 = x.lin(x.eaSeg, off, 8, true);
+            long l0 = x.lin(x.i.eaSeg, off, 8, true);
             long v = m.read(l0, 8, x.dataPriv);
             long cmp = (x.getReg(RDX, 4) << 32) | x.getReg(RAX, 4);
             boolean eq = v == cmp;
@@ -457,20 +440,19 @@ final class SystemOps {
     // ============================================================================================ group 15
 
     private void group15() {
-        x.modrm();
         int o = x.regOp();
-        if (x.mod == 3) {
-            if (x.rep == 0xF3 && o <= 3) {
+        if (x.i.mod == 3) {
+            if (x.i.rep == 0xF3 && o <= 3) {
                 // RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE
                 if (!x.mode64 || (s.cr4 & Cr4.FSGSBASE) == 0) {
                     throw ud();
                 }
-                int size = x.opSize == 8 ? 8 : 4;
+                int size = x.i.opSize == 8 ? 8 : 4;
                 Segment sd = s.seg[(o & 1) == 0 ? CpuState.FS : CpuState.GS];
                 if (o < 2) {
-                    x.setReg(x.rm, size, sd.base);
+                    x.setReg(x.i.rm, size, sd.base);
                 } else {
-                    long v = x.getReg(x.rm, size);
+                    long v = x.getReg(x.i.rm, size);
                     if (!Executor.canonical(v)) {
                         throw gp0();
                     }
@@ -479,15 +461,15 @@ final class SystemOps {
                 x.done();
                 return;
             }
-            if (o >= 5 && x.rep == 0 && !x.opPrefix) {
+            if (o >= 5 && x.i.rep == 0 && !x.i.opPrefix) {
                 x.done(); // LFENCE, MFENCE, SFENCE: accesses are already in program order
                 return;
             }
             throw ud();
         }
-        if ((o == 7 && x.rep == 0) || (o == 6 && x.opPrefix && x.rep == 0)) {
+        if ((o == 7 && x.i.rep == 0) || (o == 6 && x.i.opPrefix && x.i.rep == 0)) {
             // CLFLUSH / CLFLUSHOPT / CLWB: checked like a byte read; nothing is cached, so nothing to write back
-            m.translate(x.lin(x.eaSeg, x.ea(), 1, false), Mmu.READ, x.dataPriv);
+            m.translate(x.lin(x.i.eaSeg, x.ea(), 1, false), Mmu.READ, x.dataPriv);
             x.done();
             return;
         }
@@ -496,28 +478,26 @@ final class SystemOps {
 
     // ============================================================================================ 0F 38
 
-    private void threeByte38() {
-        int op3 = x.fetch8();
-        if ((op3 == 0x80 || op3 == 0x81) && x.opPrefix && x.rep == 0) {
-            x.modrm();
-            if (x.mod == 3) {
+    /** The three-byte map 0F 38 (SDM Vol. 2D, Table A-4). */
+    void execute0F38(int op3) {
+        if ((op3 == 0x80 || op3 == 0x81) && x.i.opPrefix && x.i.rep == 0) {
+            if (x.i.mod == 3) {
                 throw ud();
             }
             vmxInstruction(op3 == 0x80 ? ExitReason.INVEPT : ExitReason.INVVPID);
             return;
         }
-        if ((op3 == 0xF0 || op3 == 0xF1) && x.rep == 0) {
+        if ((op3 == 0xF0 || op3 == 0xF1) && x.i.rep == 0) {
             // MOVBE (SDM Vol. 2B)
-            x.modrm();
-            if (x.mod == 3) {
+            if (x.i.mod == 3) {
                 throw ud();
             }
-            int size = x.opSize;
+            int size = x.i.opSize;
             if (op3 == 0xF0) {
-                long v = x.readMem(x.eaSeg, x.ea(), size);
-                x.setReg(x.reg, size, swapBytes(v, size));
+                long v = x.readMem(x.i.eaSeg, x.ea(), size);
+                x.setReg(x.i.reg, size, swapBytes(v, size));
             } else {
-                x.writeMem(x.eaSeg, x.ea(), size, swapBytes(x.getReg(x.reg, size), size));
+                x.writeMem(x.i.eaSeg, x.ea(), size, swapBytes(x.getReg(x.i.reg, size), size));
             }
             x.done();
             return;
@@ -538,8 +518,8 @@ final class SystemOps {
                 && reason != ExitReason.VMXOFF;
         s.instructionInformation = operand ? x.instructionInformation(reason == ExitReason.VMREAD
                 || reason == ExitReason.VMWRITE || reason == ExitReason.INVEPT || reason == ExitReason.INVVPID) : 0;
-        s.instructionDisplacement = operand && x.mod != 3 ? x.displacement() : 0;
-        hooks.unconditional(reason.number(), x.len);
+        s.instructionDisplacement = operand && x.i.mod != 3 ? x.displacement() : 0;
+        hooks.unconditional(reason.number(), x.i.len);
         throw ud();
     }
 
@@ -554,7 +534,6 @@ final class SystemOps {
     // ============================================================================================ groups 6 and 7
 
     private void group6() {
-        x.modrm();
         if (x.realMode) {
             throw ud();
         }
@@ -566,10 +545,10 @@ final class SystemOps {
                     throw gp0();
                 }
                 int sel = (o == 0 ? s.ldtr : s.tr).selector & 0xFFFF;
-                if (x.mod == 3) {
-                    x.setReg(x.rm, x.opSize, sel);
+                if (x.i.mod == 3) {
+                    x.setReg(x.i.rm, x.i.opSize, sel);
                 } else {
-                    x.writeMem(x.eaSeg, x.ea(), 2, sel);
+                    x.writeMem(x.i.eaSeg, x.ea(), 2, sel);
                 }
                 x.done();
                 return;
@@ -693,7 +672,6 @@ final class SystemOps {
         if (x.realMode) {
             throw ud();
         }
-        x.modrm();
         int sel = (int) x.readE(2);
         long d = 0;
         boolean ok = (sel & 0xFFFC) != 0;
@@ -726,7 +704,7 @@ final class SystemOps {
         }
         if (ok) {
             long v = lar ? (d >>> 32) & 0x00F0_FF00L : Segmentation.limit(d) & 0xFFFF_FFFFL;
-            x.setReg(x.reg, x.opSize, v);
+            x.setReg(x.i.reg, x.i.opSize, v);
             s.rflags |= Alu.ZF;
         } else {
             s.rflags &= ~Alu.ZF;
@@ -735,13 +713,12 @@ final class SystemOps {
     }
 
     private void group7() {
-        x.modrm();
         int o = x.regOp();
-        if (x.mod == 3) {
-            switch (x.modrm) {
+        if (x.i.mod == 3) {
+            switch (x.i.modrm) {
                 case 0xC1:
                     s.instructionInformation = 0;
-                    hooks.unconditional(ExitReason.VMCALL.number(), x.len);
+                    hooks.unconditional(ExitReason.VMCALL.number(), x.i.len);
                     throw ud();
                 case 0xC2: vmxInstruction(ExitReason.VMLAUNCH); return;
                 case 0xC3: vmxInstruction(ExitReason.VMRESUME); return;
@@ -750,11 +727,11 @@ final class SystemOps {
                     if (x.cpl != 0) {
                         throw ud();
                     }
-                    boolean monitor = x.modrm == 0xC8;
-                    hooks.conditional(monitor ? ExitReason.MONITOR.number() : ExitReason.MWAIT.number(), x.len);
+                    boolean monitor = x.i.modrm == 0xC8;
+                    hooks.conditional(monitor ? ExitReason.MONITOR.number() : ExitReason.MWAIT.number(), x.i.len);
                     if (monitor) {
-                        int sg = x.segOv >= 0 ? x.segOv : CpuState.DS;
-                        m.translate(x.lin(sg, x.getReg(RAX, x.addrSize), 1, false), Mmu.READ, x.dataPriv);
+                        int sg = x.i.segOv >= 0 ? x.i.segOv : CpuState.DS;
+                        m.translate(x.lin(sg, x.getReg(RAX, x.i.addrSize), 1, false), Mmu.READ, x.dataPriv);
                     } else if ((s.gpr[RCX] & 0xFFFF_FFFEL) != 0) {
                         throw gp0();
                     }
@@ -766,11 +743,11 @@ final class SystemOps {
                     if (x.cpl != 0) {
                         throw ud();
                     }
-                    s.rflags = x.modrm == 0xCA ? s.rflags & ~Rflags.AC : s.rflags | Rflags.AC;
+                    s.rflags = x.i.modrm == 0xCA ? s.rflags & ~Rflags.AC : s.rflags | Rflags.AC;
                     x.done();
                     return;
                 case 0xD0:
-                    if ((s.cr4 & Cr4.OSXSAVE) == 0 || x.opPrefix || x.rep != 0) {
+                    if ((s.cr4 & Cr4.OSXSAVE) == 0 || x.i.opPrefix || x.i.rep != 0) {
                         throw ud();
                     }
                     if ((s.gpr[RCX] & 0xFFFF_FFFFL) != 0) {
@@ -783,7 +760,7 @@ final class SystemOps {
                 case 0xD1: xsetbv(); return;
                 case 0xD4:
                     s.instructionInformation = 0;
-                    hooks.unconditional(ExitReason.VMFUNC.number(), x.len);
+                    hooks.unconditional(ExitReason.VMFUNC.number(), x.i.len);
                     throw ud();
                 case 0xF8:
                     if (!x.mode64) {
@@ -819,8 +796,8 @@ final class SystemOps {
                 int limit = o == 0 ? s.gdtrLimit : s.idtrLimit;
                 int bsize = x.mode64 ? 8 : 4;
                 long off = x.ea();
-                x.stage(x.lin(x.eaSeg, off, 2, true), 2, limit & 0xFFFF, x.dataPriv);
-                x.stage(x.lin(x.eaSeg, (off + 2) & x.addrMask(), bsize, true), bsize, base, x.dataPriv);
+                x.stage(x.lin(x.i.eaSeg, off, 2, true), 2, limit & 0xFFFF, x.dataPriv);
+                x.stage(x.lin(x.i.eaSeg, (off + 2) & x.addrMask(), bsize, true), bsize, base, x.dataPriv);
                 x.commitStaged();
                 x.done();
                 return;
@@ -829,9 +806,9 @@ final class SystemOps {
             case 3: {
                 requireCpl0();
                 long off = x.ea();
-                int limit = (int) x.readMem(x.eaSeg, off, 2);
-                long base = x.readMem(x.eaSeg, (off + 2) & x.addrMask(), x.mode64 ? 8 : 4);
-                if (!x.mode64 && x.opSize == 2) {
+                int limit = (int) x.readMem(x.i.eaSeg, off, 2);
+                long base = x.readMem(x.i.eaSeg, (off + 2) & x.addrMask(), x.mode64 ? 8 : 4);
+                if (!x.mode64 && x.i.opSize == 2) {
                     base &= 0xFF_FFFF;
                 }
                 if (x.mode64 && !Executor.canonical(base)) {
@@ -851,8 +828,8 @@ final class SystemOps {
             case 6: lmsw(); return;
             case 7: {
                 requireCpl0();
-                long lin = x.rawLinear(x.eaSeg, x.ea());
-                hooks.invlpg(lin, x.len);
+                long lin = x.rawLinear(x.i.eaSeg, x.ea());
+                hooks.invlpg(lin, x.i.len);
                 m.flush(); // the whole TLB: a large page is cached per 4-KiB piece
                 x.done();
                 return;
@@ -867,10 +844,10 @@ final class SystemOps {
             throw gp0();
         }
         long v = hooks.readShadowedCr(0, s.cr0);
-        if (x.mod == 3) {
-            x.setReg(x.rm, x.opSize, v & mask(Math.min(x.opSize, 4)));
+        if (x.i.mod == 3) {
+            x.setReg(x.i.rm, x.i.opSize, v & mask(Math.min(x.i.opSize, 4)));
         } else {
-            x.writeMem(x.eaSeg, x.ea(), 2, v);
+            x.writeMem(x.i.eaSeg, x.ea(), 2, v);
         }
         x.done();
     }
@@ -878,10 +855,10 @@ final class SystemOps {
     /** LMSW (SDM Vol. 2A; 26.3 for host-owned bits): loads CR0[3:0] but cannot clear PE. */
     private void lmsw() {
         requireCpl0();
-        boolean memory = x.mod != 3;
-        long linear = memory ? x.rawLinear(x.eaSeg, x.ea()) : 0;
+        boolean memory = x.i.mod != 3;
+        long linear = memory ? x.rawLinear(x.i.eaSeg, x.ea()) : 0;
         int src = (int) x.readE(2);
-        hooks.lmsw(src, memory, linear, x.len);
+        hooks.lmsw(src, memory, linear, x.i.len);
         long owned = ownedMask(0) & 0xF;
         long low = (src & 0xF) | (s.cr0 & Cr0.PE);
         long nv = (s.cr0 & ~0xFL) | (low & ~owned) | (s.cr0 & 0xF & owned);
@@ -903,10 +880,10 @@ final class SystemOps {
     }
 
     private void movCrDr(int op) {
-        // the mod field is ignored: always a register operand, no SIB or displacement (SDM Vol. 2B MOV CR)
-        int b = x.fetch8();
-        int n = ((b >>> 3) & 7) | ((x.rex & 4) << 1);
-        int gpr = (b & 7) | ((x.rex & 1) << 3);
+        // the mod field is ignored: always a register operand, no SIB or displacement (SDM Vol. 2B MOV CR); the
+        // decoder has decoded ModRM that way
+        int n = x.i.reg;
+        int gpr = x.i.rm;
         int size = x.mode64 ? 8 : 4;
         if (op == 0x21 || op == 0x23) {
             movDr(op == 0x23, n, gpr, size);
@@ -921,9 +898,9 @@ final class SystemOps {
             switch (n) {
                 case 0: v = hooks.readShadowedCr(0, s.cr0); break;
                 case 2: v = s.cr2; break;
-                case 3: hooks.movFromCr(3, gpr, x.len); v = s.cr3; break;
+                case 3: hooks.movFromCr(3, gpr, x.i.len); v = s.cr3; break;
                 case 4: v = hooks.readShadowedCr(4, s.cr4); break;
-                default: hooks.movFromCr(8, gpr, x.len); v = s.cr8; break;
+                default: hooks.movFromCr(8, gpr, x.i.len); v = s.cr8; break;
             }
             x.setReg(gpr, size, v);
             x.done();
@@ -932,14 +909,14 @@ final class SystemOps {
         long v = x.getReg(gpr, size);
         switch (n) {
             case 0:
-                hooks.movToCr(0, gpr, v, x.len);
+                hooks.movToCr(0, gpr, v, x.i.len);
                 writeCr0(v);
                 break;
             case 2:
                 s.cr2 = v;
                 break;
             case 3:
-                hooks.movToCr(3, gpr, v, x.len);
+                hooks.movToCr(3, gpr, v, x.i.len);
                 if (s.longModeActive() && (v & ~Mmu.PHYS_MASK) != 0) {
                     throw gp0();
                 }
@@ -950,11 +927,11 @@ final class SystemOps {
                 m.flush();
                 break;
             case 4:
-                hooks.movToCr(4, gpr, v, x.len);
+                hooks.movToCr(4, gpr, v, x.i.len);
                 writeCr4(v);
                 break;
             default:
-                hooks.movToCr(8, gpr, v, x.len);
+                hooks.movToCr(8, gpr, v, x.i.len);
                 if ((v & ~0xFL) != 0) {
                     throw gp0();
                 }
@@ -1041,7 +1018,7 @@ final class SystemOps {
         if ((n == 4 || n == 5) && (s.cr4 & Cr4.DE) != 0) {
             throw ud();
         }
-        hooks.movDr(n, gpr, toDr, x.len);
+        hooks.movDr(n, gpr, toDr, x.i.len);
         if (n == 4) {
             n = 6;
         } else if (n == 5) {
@@ -1072,7 +1049,7 @@ final class SystemOps {
     private void rdmsr() {
         requireCpl0();
         int msr = (int) s.gpr[RCX];
-        hooks.rdmsr(msr, x.len);
+        hooks.rdmsr(msr, x.i.len);
         long v = readMsr(msr);
         x.setReg(RAX, 4, v);
         x.setReg(RDX, 4, v >>> 32);
@@ -1083,7 +1060,7 @@ final class SystemOps {
         requireCpl0();
         int msr = (int) s.gpr[RCX];
         long v = (x.getReg(RDX, 4) << 32) | x.getReg(RAX, 4);
-        hooks.wrmsr(msr, v, x.len);
+        hooks.wrmsr(msr, v, x.i.len);
         writeMsr(msr, v);
         x.done();
     }
@@ -1187,9 +1164,9 @@ final class SystemOps {
             throw gp0();
         }
         if (rdtscp) {
-            hooks.rdtscp(x.len);
+            hooks.rdtscp(x.i.len);
         } else {
-            hooks.rdtsc(x.len);
+            hooks.rdtsc(x.i.len);
         }
         long tsc = hooks.guestTsc();
         x.setReg(RAX, 4, tsc);
@@ -1202,11 +1179,11 @@ final class SystemOps {
 
     /** XSETBV (SDM Vol. 2D): the rules of XCR0 (13.3) after the unconditional VM exit. */
     private void xsetbv() {
-        if ((s.cr4 & Cr4.OSXSAVE) == 0 || x.opPrefix || x.rep != 0) {
+        if ((s.cr4 & Cr4.OSXSAVE) == 0 || x.i.opPrefix || x.i.rep != 0) {
             throw ud();
         }
         requireCpl0();
-        hooks.xsetbv(x.len);
+        hooks.xsetbv(x.i.len);
         long v = (x.getReg(RDX, 4) << 32) | x.getReg(RAX, 4);
         if ((s.gpr[RCX] & 0xFFFF_FFFFL) != 0 || (v & Xcr0.X87) == 0 || (v & ~XCR0_SUPPORTED) != 0
                 || ((v & Xcr0.AVX) != 0 && (v & Xcr0.SSE) == 0)) {
@@ -1218,7 +1195,7 @@ final class SystemOps {
 
     void hlt() {
         requireCpl0();
-        hooks.hlt(x.len);
+        hooks.hlt(x.i.len);
         x.done();
         s.activityState = CpuState.ACTIVITY_HLT;
     }
@@ -1257,7 +1234,7 @@ final class SystemOps {
         if (!x.mode64 || (s.efer & Efer.SCE) == 0) {
             throw ud();
         }
-        long next = x.startRip + x.len;
+        long next = x.startRip + x.i.len;
         s.gpr[RCX] = next;
         s.gpr[11] = s.rflags & ~Rflags.RF;
         int sel = (int) (s.star >>> 32) & 0xFFFC;
@@ -1274,7 +1251,7 @@ final class SystemOps {
             throw ud();
         }
         requireCpl0();
-        boolean to64 = x.opSize == 8;
+        boolean to64 = x.i.opSize == 8;
         long target = to64 ? s.gpr[RCX] : s.gpr[RCX] & 0xFFFF_FFFFL;
         if (!Executor.canonical(target)) {
             throw gp0();
@@ -1312,7 +1289,7 @@ final class SystemOps {
             throw gp0();
         }
         int sel = (int) s.sysenterCs & 0xFFFC;
-        boolean to64 = x.opSize == 8;
+        boolean to64 = x.i.opSize == 8;
         long target = to64 ? s.gpr[RDX] : s.gpr[RDX] & 0xFFFF_FFFFL;
         long sp = to64 ? s.gpr[RCX] : s.gpr[RCX] & 0xFFFF_FFFFL;
         if (to64 && (!Executor.canonical(target) || !Executor.canonical(sp))) {

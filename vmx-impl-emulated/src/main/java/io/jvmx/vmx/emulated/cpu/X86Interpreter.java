@@ -11,7 +11,8 @@ import java.util.Objects;
  * {@link NonRootHooks} wherever VMX non-root operation may exit (SDM Vol. 3C, chapter 26) and through the
  * {@link GuestPhysicalBus} for every guest-physical access (EPT).
  *
- * <p>Not thread-safe: one thread runs one processor. Nothing is allocated per instruction.
+ * <p>Not thread-safe: one thread runs one processor. Executing allocates nothing; an instruction seen for the first
+ * time is decoded once into its cached form (see CodeCache).
  */
 public final class X86Interpreter {
     /** CR4 bits the interpreter implements (anything else is #GP on MOV to CR4): a basis for IA32_VMX_CR4_FIXED1. */
@@ -44,9 +45,11 @@ public final class X86Interpreter {
     }
 
     /**
-     * Executes instructions until a hook throws {@link VmExitSignal}; then returns. Calls
-     * {@link NonRootHooks#instructionBoundary()} before every instruction, and repeatedly while the processor is not
-     * active (HLT, shutdown): such a processor leaves that state only when an event is delivered.
+     * Executes instructions until a hook throws {@link VmExitSignal}; then returns. Instructions run in blocks of
+     * at most {@link NonRootHooks#instructionBudget()}: {@link NonRootHooks#instructionBoundary()} is called before
+     * each block (so before every instruction whose boundary can matter, see Executor#runBlock), and repeatedly while
+     * the processor is not active (HLT, shutdown): such a processor leaves that state only when an event is
+     * delivered.
      *
      * @throws IllegalStateException for guest behaviour the interpreter does not implement (virtual-8086 mode) and for
      *                               internal errors; never for guest faults, which are delivered to the guest
@@ -54,24 +57,15 @@ public final class X86Interpreter {
     public void run() {
         try {
             for (;;) {
-                stepInternal();
+                hooks.instructionBoundary();
+                if (state.activityState != CpuState.ACTIVITY_ACTIVE) {
+                    continue;
+                }
+                exec.runBlock(hooks.instructionBudget());
             }
         } catch (VmExitSignal exit) {
             // the VMX layer has recorded the exit
         }
-    }
-
-    /** Executes at most one instruction (after the boundary check); returns normally or throws VmExitSignal. */
-    public void step() {
-        stepInternal();
-    }
-
-    private void stepInternal() {
-        hooks.instructionBoundary();
-        if (state.activityState != CpuState.ACTIVITY_ACTIVE) {
-            return;
-        }
-        exec.executeOne();
     }
 
     /**
@@ -103,6 +97,12 @@ public final class X86Interpreter {
     /** Drops all cached translations (CR3 write by the VMX layer, INVEPT, INVLPG-all, mode changes). */
     public void invalidateTranslations() {
         mmu.flush();
+    }
+
+    /** Releases the memory's write watch (the decoded-instruction cache): the processor is closed. */
+    public void close() {
+        exec.cache.clear();
+        exec.mem.setWriteWatcher(null);
     }
 
     /** The debug registers DR0-DR3 and DR6, which the VMCS does not hold (index 0-3, 6). */

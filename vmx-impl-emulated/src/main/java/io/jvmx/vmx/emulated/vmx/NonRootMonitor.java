@@ -550,6 +550,24 @@ final class NonRootMonitor implements NonRootHooks {
         }
     }
 
+    /** At most this many instructions between two looks at the kick flag (about 20-100 us of guest code). */
+    static final long KICK_POLL_INSTRUCTIONS = 4096;
+
+    @Override
+    public long instructionBudget() {
+        if (pendingMtf || primary(PrimaryProcessorBasedControls.MONITOR_TRAP_FLAG)) {
+            return 1;
+        }
+        long budget = KICK_POLL_INSTRUCTIONS;
+        if (timerActive) {
+            // the timer counts down by 1 each time TSC bit PREEMPTION_TIMER_RATE changes (SDM 26.7.4)
+            long expiry = ((timerStartTsc >>> VmxCapabilities.PREEMPTION_TIMER_RATE) + timerValue)
+                    << VmxCapabilities.PREEMPTION_TIMER_RATE;
+            budget = Math.min(budget, Math.max(1, expiry - state.tsc));
+        }
+        return budget;
+    }
+
     /**
      * In the HLT state the TSC keeps counting and so does the preemption timer (SDM 26.7.4): with a deterministic TSC
      * nothing happens until the timer expires, so the TSC jumps to the expiry. Without an armed timer only a kick can

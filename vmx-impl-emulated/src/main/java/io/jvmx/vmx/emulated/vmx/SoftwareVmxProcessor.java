@@ -689,6 +689,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     @Override
     public void close() {
         closed = true;
+        interpreter.close();
         monitor.kick(); // a guest waiting in HLT on another thread's behalf should not linger
     }
 
