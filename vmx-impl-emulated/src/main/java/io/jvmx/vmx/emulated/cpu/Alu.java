@@ -2,9 +2,12 @@ package io.jvmx.vmx.emulated.cpu;
 
 /**
  * Integer arithmetic with the status flags of SDM Vol. 1, 3.4.3.1 and the instruction pages of Vol. 2. Each
- * operation takes the current RFLAGS and leaves the new RFLAGS in {@link #flags}, so that the caller can commit it
- * only after the destination write succeeded. Flags the SDM calls undefined get a fixed, documented value (AF = 0 for
- * logic, shifts and multiplies; SF/ZF/PF from the result where the SDM leaves them undefined).
+ * operation returns its result and leaves the flags it produces pending in this object, so that the caller can
+ * {@link #commit} them only after the destination write succeeded (a fault leaves the flags as they were). The common
+ * operations (ADD, ADC, SUB, CMP, NEG, AND, OR, XOR, TEST, INC, DEC) leave them as a lazy description that
+ * {@link CpuState} evaluates when someone reads a flag; the others compute them at once. Flags the SDM calls undefined
+ * get a fixed, documented value (AF = 0 for logic, shifts and multiplies; SF/ZF/PF from the result where the SDM
+ * leaves them undefined).
  */
 final class Alu {
     static final long CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
@@ -12,8 +15,43 @@ final class Alu {
 
     static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
 
-    /** The RFLAGS value an operation produced. */
+    /** The RFLAGS value an eager operation produced (valid when {@link #pendingOp} is CpuState.EAGER). */
     long flags;
+    /** The pending flags: a CpuState lazy operation, or CpuState.EAGER for {@link #flags}. */
+    private int pendingOp;
+    private long pa, pb, pr;
+    private int psize;
+    private boolean pdec;
+
+    /** Makes the pending flags the processor's. */
+    void commit(CpuState s) {
+        switch (pendingOp) {
+            case CpuState.EAGER:
+                s.setRflags(flags);
+                break;
+            case CpuState.LAZY_INC:
+            case CpuState.LAZY_DEC:
+                s.lazyIncDec(pdec, pa, pr, psize);
+                break;
+            default:
+                s.lazyFlags(pendingOp, pa, pb, pr, psize);
+                break;
+        }
+    }
+
+    private void pend(int op, long a, long b, long r, int size) {
+        pendingOp = op;
+        pa = a;
+        pb = b;
+        pr = r;
+        psize = size;
+    }
+
+    /** Sets eager pending flags (for operations computed elsewhere, like IMUL and the string compares' callers). */
+    void eager(long rflags) {
+        flags = rflags;
+        pendingOp = CpuState.EAGER;
+    }
 
     static long mask(int size) {
         return size == 8 ? -1L : (1L << (size * 8)) - 1;
@@ -58,68 +96,75 @@ final class Alu {
     }
 
     /** The eight group-1 operations (ADD, OR, ADC, SBB, AND, SUB, XOR, CMP), in opcode order. */
-    long arith(int op, long a, long b, int size, long rflags) {
+    long arith(int op, long a, long b, int size, CpuState s) {
         long m = mask(size);
         a &= m;
         b &= m;
         long r;
-        long f;
         switch (op) {
             case ADD:
                 r = (a + b) & m;
-                f = addFlags(a, b, r, size);
+                pend(CpuState.LAZY_ADD, a, b, r, size);
                 break;
             case ADC:
-                r = (a + b + (rflags & CF)) & m;
-                f = addFlags(a, b, r, size);
+                r = (a + b + s.cf()) & m; // the add-flag formulas hold with a carry in (see CpuState.cf)
+                pend(CpuState.LAZY_ADD, a, b, r, size);
                 break;
-            case SBB:
-                r = (a - b - (rflags & CF)) & m;
-                f = subFlags(a, b, r, size);
+            case SBB: {
+                long cin = s.cf();
+                r = (a - b - cin) & m;
+                // a borrow out when a < b + cin (as unbounded integers); the other flags as for SUB
+                long f = subFlags(a, b, r, size) & ~CF;
+                boolean borrow = Long.compareUnsigned(a, b) < 0 || (cin != 0 && a == b);
+                flags = (s.rflags() & ~STATUS) | f | (borrow ? CF : 0);
+                pendingOp = CpuState.EAGER;
                 break;
+            }
             case SUB:
             case CMP:
                 r = (a - b) & m;
-                f = subFlags(a, b, r, size);
+                pend(CpuState.LAZY_SUB, a, b, r, size);
                 break;
             case OR:
                 r = a | b;
-                f = szp(r, size);
+                pend(CpuState.LAZY_LOGIC, 0, 0, r, size);
                 break;
             case AND:
                 r = a & b;
-                f = szp(r, size);
+                pend(CpuState.LAZY_LOGIC, 0, 0, r, size);
                 break;
             default:
                 r = a ^ b;
-                f = szp(r, size);
+                pend(CpuState.LAZY_LOGIC, 0, 0, r, size);
                 break;
         }
-        flags = (rflags & ~STATUS) | f;
         return r;
     }
 
     /** INC (dec = false) or DEC: like ADD/SUB 1 but CF is preserved. */
-    long incDec(boolean dec, long a, int size, long rflags) {
+    long incDec(boolean dec, long a, int size) {
         long m = mask(size);
         a &= m;
         long r = dec ? (a - 1) & m : (a + 1) & m;
-        long f = dec ? subFlags(a, 1, r, size) : addFlags(a, 1, r, size);
-        flags = (rflags & ~(STATUS & ~CF)) | (f & ~CF);
+        pendingOp = dec ? CpuState.LAZY_DEC : CpuState.LAZY_INC;
+        pdec = dec;
+        pa = a;
+        pr = r;
+        psize = size;
         return r;
     }
 
-    long neg(long a, int size, long rflags) {
+    long neg(long a, int size) {
         long m = mask(size);
         a &= m;
         long r = (-a) & m;
-        flags = (rflags & ~STATUS) | subFlags(0, a, r, size);
+        pend(CpuState.LAZY_SUB, 0, a, r, size);
         return r;
     }
 
     /** Logic flags for TEST. */
-    void logic(long r, int size, long rflags) {
-        flags = (rflags & ~STATUS) | szp(r & mask(size), size);
+    void logic(long r, int size) {
+        pend(CpuState.LAZY_LOGIC, 0, 0, r & mask(size), size);
     }
 
     /**
@@ -128,6 +173,7 @@ final class Alu {
      * this computes it with the count-1 formula, as current processors do.
      */
     long shift(int op, long v, int count, int size, long rflags) {
+        pendingOp = CpuState.EAGER;
         int bits = size * 8;
         long m = mask(size);
         v &= m;
@@ -208,6 +254,7 @@ final class Alu {
 
     /** SHLD (left = true) / SHRD: count masked to 5 (6) bits; 0 changes nothing (SDM Vol. 2B SHLD/SHRD). */
     long doubleShift(boolean left, long dst, long src, int count, int size, long rflags) {
+        pendingOp = CpuState.EAGER;
         int bits = size * 8;
         long m = mask(size);
         dst &= m;

@@ -12,7 +12,31 @@ public final class CpuState {
     /** RAX..R15 by SDM register number; index 4 is RSP. */
     public final long[] gpr = new long[16];
     public long rip;
-    public long rflags = 2;
+    /**
+     * RFLAGS. The six status flags (CF PF AF ZF SF OF) are kept lazily while {@link #lazyOp} is not {@link #EAGER}:
+     * then they are whatever the last arithmetic operation described by the lazy fields produces, and are computed
+     * only when something reads them (SDM Vol. 1, 3.4.3.1 for each flag's definition). Read and write RFLAGS through
+     * {@link #rflags()} and {@link #setRflags(long)}.
+     */
+    private long rflags = 2;
+
+    // ---- lazy status flags: the last flag-setting operation, its operands and result (masked to its size)
+    /** The status bits in {@link #rflags} are current. */
+    static final int EAGER = 0;
+    /** r = a + b (ADD, and ADC with its carry included in r). */
+    static final int LAZY_ADD = 1;
+    /** r = a - b (SUB, CMP, NEG with a = 0); SBB is kept eagerly. */
+    static final int LAZY_SUB = 2;
+    /** AND, OR, XOR, TEST: CF = OF = 0, AF = 0 (undefined by the SDM; 0 as current processors leave it). */
+    static final int LAZY_LOGIC = 3;
+    /** INC (r = a + 1) and DEC (r = a - 1): CF keeps the value in {@link #lazyCf}. */
+    static final int LAZY_INC = 4;
+    static final int LAZY_DEC = 5;
+
+    int lazyOp;
+    int lazySize;
+    long lazyA, lazyB, lazyR;
+    long lazyCf;
 
     /** ES, CS, SS, DS, FS, GS by the indices above. */
     public final Segment[] seg = {new Segment(), new Segment(), new Segment(), new Segment(), new Segment(),
@@ -96,6 +120,117 @@ public final class CpuState {
     public static final int ACTIVITY_ACTIVE = 0;
     public static final int ACTIVITY_HLT = 1;
     public static final int ACTIVITY_SHUTDOWN = 2;
+
+    /** RFLAGS with the status flags computed. */
+    public long rflags() {
+        if (lazyOp != EAGER) {
+            materializeFlags();
+        }
+        return rflags;
+    }
+
+    /** Sets every RFLAGS bit, the status flags included. */
+    public void setRflags(long value) {
+        rflags = value;
+        lazyOp = EAGER;
+    }
+
+    /** RFLAGS without the status flags, which may be stale: for the bits no arithmetic changes (IF, DF, TF, AC...). */
+    long rflagsControl() {
+        return rflags;
+    }
+
+    /** Sets the bits of RFLAGS other than the status flags (IF, DF, TF, RF, ...), keeping the status flags lazy. */
+    void setRflagsControl(long value) {
+        rflags = (value & ~Alu.STATUS) | (rflags & Alu.STATUS);
+    }
+
+    /** Records an operation whose status flags are computed when someone reads them. */
+    void lazyFlags(int op, long a, long b, long r, int size) {
+        lazyOp = op;
+        lazyA = a;
+        lazyB = b;
+        lazyR = r;
+        lazySize = size;
+    }
+
+    /** INC/DEC: CF is not affected, so its current value is kept with the lazy description. */
+    void lazyIncDec(boolean dec, long a, long r, int size) {
+        lazyCf = cf();
+        lazyOp = dec ? LAZY_DEC : LAZY_INC;
+        lazyA = a;
+        lazyB = 1;
+        lazyR = r;
+        lazySize = size;
+    }
+
+    private void materializeFlags() {
+        long a = lazyA, b = lazyB, r = lazyR;
+        int size = lazySize;
+        long f;
+        switch (lazyOp) {
+            case LAZY_ADD: f = Alu.addFlags(a, b, r, size); break;
+            case LAZY_SUB: f = Alu.subFlags(a, b, r, size); break;
+            case LAZY_LOGIC: f = Alu.szp(r, size); break;
+            case LAZY_INC: f = (Alu.addFlags(a, 1, r, size) & ~Alu.CF) | lazyCf; break;
+            default: f = (Alu.subFlags(a, 1, r, size) & ~Alu.CF) | lazyCf; break;
+        }
+        rflags = (rflags & ~Alu.STATUS) | f;
+        lazyOp = EAGER;
+    }
+
+    /** CF as 0 or 1, without computing the other flags. */
+    long cf() {
+        switch (lazyOp) {
+            case EAGER: return rflags & Alu.CF;
+            case LAZY_ADD: return Long.compareUnsigned(lazyR, lazyA) < 0 || (lazyR == lazyA && lazyB != 0) ? 1 : 0;
+            case LAZY_SUB: return Long.compareUnsigned(lazyA, lazyB) < 0 ? 1 : 0;
+            case LAZY_LOGIC: return 0;
+            default: return lazyCf;
+        }
+    }
+
+    /**
+     * Condition code {@code cc} of Jcc/SETcc/CMOVcc (SDM Vol. 1, Table B-1: O NO B AE E NE BE A S NS P NP L GE LE G),
+     * straight from the lazy description for the common operations.
+     */
+    boolean condition(int cc) {
+        boolean r;
+        int op = lazyOp;
+        if (op == LAZY_SUB && (cc & 0xE) != 0 && (cc & 0xE) != 0xA) {
+            long a = lazyA, b = lazyB;
+            int shift = 64 - lazySize * 8;
+            switch (cc >>> 1) {
+                case 1: r = Long.compareUnsigned(a, b) < 0; break;            // B
+                case 2: r = a == b; break;                                     // E
+                case 3: r = Long.compareUnsigned(a, b) <= 0; break;           // BE
+                case 4: r = (lazyR << shift) < 0; break;                       // S
+                case 6: r = (a << shift) < (b << shift); break;                // L
+                default: r = (a << shift) <= (b << shift); break;              // LE
+            }
+        } else if (op == LAZY_LOGIC && (cc & 0xE) != 0xA) {
+            long v = lazyR << (64 - lazySize * 8);
+            switch (cc >>> 1) {
+                case 0: case 1: r = false; break;                             // O, B: OF = CF = 0
+                case 2: case 3: r = v == 0; break;                             // E, BE
+                case 4: case 6: r = v < 0; break;                              // S, L (SF != OF with OF = 0)
+                default: r = v <= 0; break;                                    // LE
+            }
+        } else {
+            long f = rflags();
+            switch (cc >>> 1) {
+                case 0: r = (f & Alu.OF) != 0; break;
+                case 1: r = (f & Alu.CF) != 0; break;
+                case 2: r = (f & Alu.ZF) != 0; break;
+                case 3: r = (f & (Alu.CF | Alu.ZF)) != 0; break;
+                case 4: r = (f & Alu.SF) != 0; break;
+                case 5: r = (f & Alu.PF) != 0; break;
+                case 6: r = ((f & Alu.SF) != 0) != ((f & Alu.OF) != 0); break;
+                default: r = (f & Alu.ZF) != 0 || ((f & Alu.SF) != 0) != ((f & Alu.OF) != 0); break;
+            }
+        }
+        return (cc & 1) != 0 ? !r : r;
+    }
 
     public Segment cs() {
         return seg[CS];

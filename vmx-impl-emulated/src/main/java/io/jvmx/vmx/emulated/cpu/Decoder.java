@@ -322,6 +322,7 @@ final class Decoder {
         i.len = len;
         i.endsBlock = map == Insn.MAP_1 ? ENDS_1[b] || (b == 0xFF && (i.regOp() == 3 || i.regOp() == 5))
                 : map == Insn.MAP_0F && ENDS_0F[b];
+        i.op = OpTable.select(i);
     }
 
     /** ModRM, SIB and displacement (SDM Vol. 2, 2.1.5 Tables 2-1 to 2-3; 2.2.1.6 RIP-relative). */

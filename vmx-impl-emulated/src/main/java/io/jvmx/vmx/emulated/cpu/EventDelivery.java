@@ -156,7 +156,7 @@ final class EventDelivery {
         if (!s.longModeActive() || !s.seg[CpuState.CS].longMode()) {
             ret &= 0xFFFF_FFFFL;
         }
-        long image = s.rflags;
+        long image = s.rflags();
         if (software) {
             image &= ~Rflags.RF; // cleared at the start of the instruction
         } else if (type == HARDWARE_EXCEPTION && faultClass(vector)) {
@@ -193,7 +193,7 @@ final class EventDelivery {
         x.stagePush(6, 2, ret & 0xFFFF);
         x.commitStaged();
         x.addSp(-6);
-        s.rflags &= ~(Rflags.IF | Rflags.TF | Rflags.AC | Rflags.RF);
+        s.setRflags(s.rflags() & (~(Rflags.IF | Rflags.TF | Rflags.AC | Rflags.RF)));
         Segment c = s.seg[CpuState.CS];
         c.selector = cs;
         c.base = (long) cs << 4;
@@ -284,7 +284,7 @@ final class EventDelivery {
         cs.selector = (cs.selector & 0xFFFC) | newCpl;
         Segmentation.copy(cs, s.seg[CpuState.CS]);
         s.rip = target;
-        s.rflags &= ~(Rflags.TF | Rflags.NT | Rflags.RF | Rflags.VM | (trap ? 0 : Rflags.IF));
+        s.setRflags(s.rflags() & (~(Rflags.TF | Rflags.NT | Rflags.RF | Rflags.VM | (trap ? 0 : Rflags.IF))));
     }
 
     private long pushLegacy(Segment ss, long sp, long sm, int w, long value, int err, int priv) {
@@ -412,7 +412,7 @@ final class EventDelivery {
         Segmentation.copy(cs, s.seg[CpuState.CS]);
         s.gpr[Executor.RSP] = sp;
         s.rip = target;
-        s.rflags &= ~(Rflags.TF | Rflags.NT | Rflags.RF | Rflags.VM | (trap ? 0 : Rflags.IF));
+        s.setRflags(s.rflags() & (~(Rflags.TF | Rflags.NT | Rflags.RF | Rflags.VM | (trap ? 0 : Rflags.IF))));
     }
 
     private long push64(long sp, long value, int ext, int priv) {

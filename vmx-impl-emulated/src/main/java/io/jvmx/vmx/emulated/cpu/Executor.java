@@ -44,6 +44,11 @@ final class Executor {
     long rmwLin;
 
     // ---- retirement
+    /**
+     * How many more instructions the current block may retire after the current one: a REP string instruction may
+     * run that many further iterations at once (each retires on its own, as on the processor, SDM Vol. 2B REP).
+     */
+    long spareIterations;
     int newShadow;
     boolean keepRf;
     /** The last retired instruction was a REP iteration that left more iterations (RF for interrupts, SDM 18.3.1.1). */
@@ -79,80 +84,84 @@ final class Executor {
      * attributes ({@link #refreshMode}) are computed once per block: nothing inside a block changes them.
      */
     void runBlock(long budget) {
-        if ((s.rflags & Rflags.VM) != 0 && (s.cr0 & Cr0.PE) != 0) {
+        if ((s.rflagsControl() & Rflags.VM) != 0 && (s.cr0 & Cr0.PE) != 0) {
             throw new IllegalStateException("virtual-8086 mode is not implemented by the interpreter");
         }
         refreshMode();
+        events.clearDelivering();
         int mode = decodeMode();
         // CS cannot change inside a block: the next instruction in the same linear page is found in the decodings of
-        // the page the last full fetch translated it to (a block's translations are stable, as a TLB's are)
+        // the page the last full fetch translated it to (a block's translations are stable, as a TLB's are); once
+        // found it is linked to its predecessor, so that the next time no lookup is needed at all
         Segment cs = s.seg[CS];
         long csBase = mode64 ? 0 : cs.base;
         long csLimit = cs.limit & 0xFFFF_FFFFL;
-        long linPage = -1;
-        CodeCache.Page page = null;
         try {
+            startRip = s.rip;
+            Insn insn = fetchInstruction(mode);
+            CodeCache.Page page = cachedPage;
+            long linPage = page != null ? linearRip(csBase, startRip) >>> 12 : -1;
             for (;;) {
-                long rip = s.rip;
-                startRip = rip;
-                Insn insn = null;
-                long lin = mode64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;
-                if ((lin >>> 12) == linPage && page.valid) {
-                    Insn c = page.at[(int) lin & 0xFFF];
-                    if (c != null && c.mode == mode && (mode64 || rip + c.len - 1 <= csLimit)) {
-                        insn = c;
-                    }
-                }
-                if (insn == null) {
-                    insn = fetchInstruction(mode);
-                    page = cachedPage;
-                    linPage = page != null ? lin >>> 12 : -1;
-                }
                 boolean shadowed = (s.interruptibility & 3) != 0;
+                spareIterations = shadowed ? 0 : budget - 1;
                 execute(insn);
-                if (--budget <= 0 || insn.endsBlock || shadowed) {
+                budget -= 1 + (shadowed ? 0 : budget - 1 - spareIterations);
+                if (budget <= 0 || insn.endsBlock || shadowed) {
                     return;
                 }
+                long rip = s.rip;
+                long last = startRip;
+                startRip = rip;
+                Insn next;
+                if (rip == last + insn.len) {
+                    next = insn.next;
+                } else if (rip == last) {
+                    next = insn; // a REP string iteration
+                } else if (rip == insn.jumpRip) {
+                    next = insn.jump;
+                } else {
+                    next = null;
+                }
+                if (next == null || !page.valid || next.mode != mode || (!mode64 && rip + next.len - 1 > csLimit)) {
+                    long lin = linearRip(csBase, rip);
+                    next = null;
+                    if ((lin >>> 12) == linPage && page.valid) {
+                        Insn c = page.at[(int) lin & 0xFFF];
+                        if (c != null && c.mode == mode && (mode64 || rip + c.len - 1 <= csLimit)) {
+                            next = c;
+                            if (rip == last + insn.len) {
+                                insn.next = c;
+                            } else if (rip != last) {
+                                insn.jumpRip = rip;
+                                insn.jump = c;
+                            }
+                        }
+                    }
+                    if (next == null) {
+                        next = fetchInstruction(mode);
+                        page = cachedPage;
+                        linPage = page != null ? lin >>> 12 : -1;
+                    }
+                }
+                insn = next;
             }
         } catch (CpuFault f) {
             events.deliverFault(f);
         }
     }
 
+    private long linearRip(long csBase, long rip) {
+        return mode64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;
+    }
+
     /** Executes one decoded instruction at {@link #startRip}: everything it does, up to its retirement. */
     private void execute(Insn insn) {
-        events.clearDelivering();
         newShadow = 0;
         keepRf = false;
         repIncomplete = false;
         stCount = 0;
         i = insn;
-        int op = insn.opcode;
-        if (insn.vex) {
-            throw ud(); // no AVX or VEX-encoded BMI yet: CPUID does not advertise them
-        }
-        switch (insn.map) {
-            case Insn.MAP_1:
-                if (insn.lock && !LOCKABLE_1B[op]) {
-                    throw ud();
-                }
-                execute1(op);
-                return;
-            case Insn.MAP_0F:
-                if (insn.lock && !LOCKABLE_0F[op]) {
-                    throw ud();
-                }
-                sys.execute0F(op);
-                return;
-            case Insn.MAP_0F38:
-                if (insn.lock) {
-                    throw ud();
-                }
-                sys.execute0F38(op);
-                return;
-            default:
-                throw ud(); // 0F 3A and reserved VEX maps: nothing implemented there yet
-        }
+        insn.op.run(this, insn);
     }
 
     /** Computes the mode-dependent attributes of the current state (also used by event delivery). */
@@ -161,23 +170,10 @@ final class Executor {
         Segment cs = s.seg[CS];
         mode64 = s.longModeActive() && cs.longMode();
         cpl = realMode ? 0 : s.cpl();
-        boolean ac = (s.rflags & Rflags.AC) != 0;
+        boolean ac = (s.rflagsControl() & Rflags.AC) != 0;
         dataPriv = cpl == 3 ? Mmu.USER : ac ? Mmu.SUP_NOSMAP : Mmu.SUP;
         sysPriv = cpl == 3 || !ac ? Mmu.SUP : Mmu.SUP_NOSMAP;
         fetchPriv = cpl == 3 ? Mmu.USER : Mmu.SUP;
-    }
-
-    private static final boolean[] LOCKABLE_1B = new boolean[256];
-    private static final boolean[] LOCKABLE_0F = new boolean[256];
-
-    static {
-        for (int b : new int[] {0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31,
-                0x80, 0x81, 0x82, 0x83, 0x86, 0x87, 0xF6, 0xF7, 0xFE, 0xFF}) {
-            LOCKABLE_1B[b] = true;
-        }
-        for (int b : new int[] {0xAB, 0xB3, 0xBB, 0xBA, 0xB0, 0xB1, 0xC0, 0xC1, 0xC7}) {
-            LOCKABLE_0F[b] = true;
-        }
     }
 
     /** Completes the instruction: RIP to the next instruction, retire. */
@@ -195,9 +191,11 @@ final class Executor {
         s.instructionsRetired++;
         s.tsc++;
         // blocking by STI / MOV SS lasts until the instruction after the one that set it retires (SDM 25.4.2)
-        s.interruptibility = (s.interruptibility & ~3) | newShadow;
-        if (!keepRf) {
-            s.rflags &= ~Rflags.RF;
+        if (((s.interruptibility & 3) | newShadow) != 0) {
+            s.interruptibility = (s.interruptibility & ~3) | newShadow;
+        }
+        if (!keepRf && (s.rflagsControl() & Rflags.RF) != 0) {
+            s.setRflagsControl(s.rflagsControl() & ~Rflags.RF);
         }
     }
 
@@ -546,24 +544,12 @@ final class Executor {
     }
 
     boolean cond(int cc) {
-        long f = s.rflags;
-        boolean r;
-        switch (cc >>> 1) {
-            case 0: r = (f & Alu.OF) != 0; break;
-            case 1: r = (f & Alu.CF) != 0; break;
-            case 2: r = (f & Alu.ZF) != 0; break;
-            case 3: r = (f & (Alu.CF | Alu.ZF)) != 0; break;
-            case 4: r = (f & Alu.SF) != 0; break;
-            case 5: r = (f & Alu.PF) != 0; break;
-            case 6: r = ((f & Alu.SF) != 0) != ((f & Alu.OF) != 0); break;
-            default: r = (f & Alu.ZF) != 0 || ((f & Alu.SF) != 0) != ((f & Alu.OF) != 0); break;
-        }
-        return (cc & 1) != 0 ? !r : r;
+        return s.condition(cc);
     }
 
     /** IOPL from RFLAGS. */
     int iopl() {
-        return (int) (s.rflags >>> 12) & 3;
+        return (int) (s.rflagsControl() >>> 12) & 3;
     }
 
     /** The reg field without REX.R: the opcode extension of group opcodes. */
@@ -594,9 +580,9 @@ final class Executor {
             case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F: {
                 // INC/DEC r (the REX prefixes in 64-bit mode never get here)
                 int r = op & 7;
-                long v = alu.incDec(op >= 0x48, getReg(r, i.opSize), i.opSize, s.rflags);
+                long v = alu.incDec(op >= 0x48, getReg(r, i.opSize), i.opSize);
                 setReg(r, i.opSize, v);
-                s.rflags = alu.flags;
+                alu.commit(s);
                 done();
                 return;
             }
@@ -625,7 +611,7 @@ final class Executor {
                 long src = readE(i.opSize);
                 long r = imul(src, iv, i.opSize);
                 setReg(i.reg, i.opSize, r);
-                s.rflags = alu.flags;
+                alu.commit(s);
                 done();
                 return;
             }
@@ -651,8 +637,8 @@ final class Executor {
             case 0x84: case 0x85: {
                 int size = op == 0x84 ? 1 : i.opSize;
                 long d = readE(size);
-                alu.logic(d & getReg(i.reg, size), size, s.rflags);
-                s.rflags = alu.flags;
+                alu.logic(d & getReg(i.reg, size), size);
+                alu.commit(s);
                 done();
                 return;
             }
@@ -750,18 +736,18 @@ final class Executor {
                 return;
             case 0x9C: {
                 int size = stackOpSize();
-                push(s.rflags & 0x00FC_FFFFL, size); // VM and RF are cleared in the image
+                push(s.rflags() & 0x00FC_FFFFL, size); // VM and RF are cleared in the image
                 done();
                 return;
             }
             case 0x9D: popf(); return;
             case 0x9E:
-                s.rflags = (s.rflags & ~(Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF))
-                        | (getReg(RAX, 8) >>> 8 & (Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF));
+                s.setRflags((s.rflags() & ~(Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF))
+                        | (getReg(RAX, 8) >>> 8 & (Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF)));
                 done();
                 return;
             case 0x9F:
-                s.gpr[RAX] = (s.gpr[RAX] & ~0xFF00L) | ((s.rflags & 0xD5 | 2) << 8);
+                s.gpr[RAX] = (s.gpr[RAX] & ~0xFF00L) | ((s.rflags() & 0xD5 | 2) << 8);
                 done();
                 return;
             case 0xA0: case 0xA1: case 0xA2: case 0xA3: {
@@ -784,8 +770,8 @@ final class Executor {
             case 0xA8: case 0xA9: {
                 int size = op == 0xA8 ? 1 : i.opSize;
                 long iv = i.imm;
-                alu.logic(getReg(RAX, size) & iv, size, s.rflags);
-                s.rflags = alu.flags;
+                alu.logic(getReg(RAX, size) & iv, size);
+                alu.commit(s);
                 done();
                 return;
             }
@@ -801,10 +787,10 @@ final class Executor {
                 int size = (op & 1) == 0 ? 1 : i.opSize;
                 int count = op <= 0xC1 ? (int) i.imm & 0xFF : op <= 0xD1 ? 1 : (int) s.gpr[RCX] & 0xFF;
                 long d = readEW(size);
-                long r = alu.shift(regOp(), d, count, size, s.rflags);
+                long r = alu.shift(regOp(), d, count, size, s.rflags());
                 if ((count & (size == 8 ? 0x3F : 0x1F)) != 0) {
                     writeEW(size, r);
-                    s.rflags = alu.flags;
+                    alu.commit(s);
                 }
                 done();
                 return;
@@ -853,7 +839,7 @@ final class Executor {
             case 0xCD: events.instructionEvent((int) i.imm & 0xFF, EventDelivery.SOFTWARE_INTERRUPT); return;
             case 0xCE:
                 noLong();
-                if ((s.rflags & Alu.OF) != 0) {
+                if ((s.rflags() & Alu.OF) != 0) {
                     events.instructionEvent(Exceptions.OF, EventDelivery.SOFTWARE_EXCEPTION);
                 } else {
                     done();
@@ -869,7 +855,7 @@ final class Executor {
                 int al = (int) s.gpr[RAX] & 0xFF;
                 int r = al % base;
                 setReg(RAX, 2, ((al / base) << 8) | r);
-                s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(r, 1);
+                s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(r, 1));
                 done();
                 return;
             }
@@ -879,13 +865,13 @@ final class Executor {
                 int ax = (int) s.gpr[RAX];
                 int r = ((ax & 0xFF) + ((ax >>> 8) & 0xFF) * base) & 0xFF;
                 setReg(RAX, 2, r);
-                s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(r, 1);
+                s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(r, 1));
                 done();
                 return;
             }
             case 0xD6:
                 noLong();
-                setReg(RAX, 1, (s.rflags & Alu.CF) != 0 ? 0xFF : 0); // SALC
+                setReg(RAX, 1, (s.rflags() & Alu.CF) != 0 ? 0xFF : 0); // SALC
                 done();
                 return;
             case 0xD7: {
@@ -904,7 +890,7 @@ final class Executor {
             case 0xE0: case 0xE1: case 0xE2: {
                 long rel = i.imm;
                 long c = (getReg(RCX, i.addrSize) - 1) & addrMask();
-                boolean zf = (s.rflags & Alu.ZF) != 0;
+                boolean zf = s.condition(4); // E: ZF = 1
                 boolean taken = c != 0 && (op == 0xE2 || (op == 0xE1 ? zf : !zf));
                 long target = taken ? nearTarget(startRip + i.len + rel, branchSize()) : startRip + i.len;
                 setReg(RCX, i.addrSize, c);
@@ -952,38 +938,38 @@ final class Executor {
             }
             case 0xF1: events.instructionEvent(Exceptions.DB, EventDelivery.PRIVILEGED_SOFTWARE_EXCEPTION); return;
             case 0xF4: sys.hlt(); return;
-            case 0xF5: s.rflags ^= Alu.CF; done(); return;
+            case 0xF5: s.setRflags(s.rflags() ^ (Alu.CF)); done(); return;
             case 0xF6: case 0xF7: group3(op == 0xF6 ? 1 : i.opSize); return;
-            case 0xF8: s.rflags &= ~Alu.CF; done(); return;
-            case 0xF9: s.rflags |= Alu.CF; done(); return;
+            case 0xF8: s.setRflags(s.rflags() & (~Alu.CF)); done(); return;
+            case 0xF9: s.setRflags(s.rflags() | (Alu.CF)); done(); return;
             case 0xFA:
                 if (!realMode && cpl > iopl()) {
                     throw gp(0);
                 }
-                s.rflags &= ~Rflags.IF;
+                s.setRflagsControl(s.rflagsControl() & ~Rflags.IF);
                 done();
                 return;
             case 0xFB:
                 if (!realMode && cpl > iopl()) {
                     throw gp(0);
                 }
-                if ((s.rflags & Rflags.IF) == 0) {
+                if ((s.rflagsControl() & Rflags.IF) == 0) {
                     newShadow |= CpuState.INTERRUPTIBILITY_STI;
                 }
-                s.rflags |= Rflags.IF;
+                s.setRflagsControl(s.rflagsControl() | Rflags.IF);
                 done();
                 return;
-            case 0xFC: s.rflags &= ~Rflags.DF; done(); return;
-            case 0xFD: s.rflags |= Rflags.DF; done(); return;
+            case 0xFC: s.setRflagsControl(s.rflagsControl() & ~Rflags.DF); done(); return;
+            case 0xFD: s.setRflagsControl(s.rflagsControl() | Rflags.DF); done(); return;
             case 0xFE: {
                 int o = regOp();
                 if (o > 1 || (i.lock && i.mod == 3)) {
                     throw ud();
                 }
                 long d = readEW(1);
-                long r = alu.incDec(o == 1, d, 1, s.rflags);
+                long r = alu.incDec(o == 1, d, 1);
                 writeEW(1, r);
-                s.rflags = alu.flags;
+                alu.commit(s);
                 done();
                 return;
             }
@@ -1019,22 +1005,22 @@ final class Executor {
             case 3: {
                 int size = form == 2 ? 1 : i.opSize;
                 long src = readE(size);
-                long r = alu.arith(aop, getReg(i.reg, size), src, size, s.rflags);
+                long r = alu.arith(aop, getReg(i.reg, size), src, size, s);
                 if (aop != Alu.CMP) {
                     setReg(i.reg, size, r);
                 }
-                s.rflags = alu.flags;
+                alu.commit(s);
                 done();
                 return;
             }
             default: {
                 int size = form == 4 ? 1 : i.opSize;
                 long iv = i.imm;
-                long r = alu.arith(aop, getReg(RAX, size), iv, size, s.rflags);
+                long r = alu.arith(aop, getReg(RAX, size), iv, size, s);
                 if (aop != Alu.CMP) {
                     setReg(RAX, size, r);
                 }
-                s.rflags = alu.flags;
+                alu.commit(s);
                 done();
             }
         }
@@ -1043,13 +1029,13 @@ final class Executor {
     /** ALU operation with the r/m operand as destination; the flags are committed after the write. */
     private void arithOnE(int aop, int size, long src) {
         if (aop == Alu.CMP) {
-            alu.arith(aop, readE(size), src, size, s.rflags);
+            alu.arith(aop, readE(size), src, size, s);
         } else {
             long d = readEW(size);
-            long r = alu.arith(aop, d, src, size, s.rflags);
+            long r = alu.arith(aop, d, src, size, s);
             writeEW(size, r);
         }
-        s.rflags = alu.flags;
+        alu.commit(s);
         done();
     }
 
@@ -1127,7 +1113,7 @@ final class Executor {
             changeable &= 0xFFFF;
         }
         addSp(size);
-        s.rflags = ((s.rflags & ~changeable) | (v & changeable) | Rflags.FIXED_1) & ~Rflags.RF;
+        s.setRflags(((s.rflags() & ~changeable) | (v & changeable) | Rflags.FIXED_1) & ~Rflags.RF);
         done();
     }
 
@@ -1191,9 +1177,9 @@ final class Executor {
         long src = getReg(i.reg, 2);
         if ((d & 3) < (src & 3)) {
             writeEW(2, (d & ~3L) | (src & 3));
-            s.rflags |= Alu.ZF;
+            s.setRflags(s.rflags() | (Alu.ZF));
         } else {
-            s.rflags &= ~Alu.ZF;
+            s.setRflags(s.rflags() & (~Alu.ZF));
         }
         done();
     }
@@ -1242,8 +1228,8 @@ final class Executor {
             case 0:
             case 1: {
                 long iv = i.imm;
-                alu.logic(readE(size) & iv, size, s.rflags);
-                s.rflags = alu.flags;
+                alu.logic(readE(size) & iv, size);
+                alu.commit(s);
                 break;
             }
             case 2: {
@@ -1253,9 +1239,9 @@ final class Executor {
             }
             case 3: {
                 long d = readEW(size);
-                long r = alu.neg(d, size, s.rflags);
+                long r = alu.neg(d, size);
                 writeEW(size, r);
-                s.rflags = alu.flags;
+                alu.commit(s);
                 break;
             }
             case 4:
@@ -1278,9 +1264,9 @@ final class Executor {
             case 0:
             case 1: {
                 long d = readEW(i.opSize);
-                long r = alu.incDec(o == 1, d, i.opSize, s.rflags);
+                long r = alu.incDec(o == 1, d, i.opSize);
                 writeEW(i.opSize, r);
-                s.rflags = alu.flags;
+                alu.commit(s);
                 done();
                 return;
             }
@@ -1335,7 +1321,7 @@ final class Executor {
             r = p & mask(size);
             overflow = signExtend(r, size) != p;
         }
-        alu.flags = (s.rflags & ~Alu.STATUS) | (overflow ? Alu.CF | Alu.OF : 0) | Alu.szp(r, size);
+        alu.eager((s.rflags() & ~Alu.STATUS) | (overflow ? Alu.CF | Alu.OF : 0) | Alu.szp(r, size));
         return r;
     }
 
@@ -1378,7 +1364,7 @@ final class Executor {
                 break;
             }
         }
-        s.rflags = (s.rflags & ~Alu.STATUS) | (overflow ? Alu.CF | Alu.OF : 0) | Alu.szp(low, size);
+        s.setRflags((s.rflags() & ~Alu.STATUS) | (overflow ? Alu.CF | Alu.OF : 0) | Alu.szp(low, size));
     }
 
     static long unsignedMultiplyHigh(long a, long b) {
@@ -1502,7 +1488,7 @@ final class Executor {
     // ========================================================================================== BCD
 
     private void daa() {
-        long f = s.rflags;
+        long f = s.rflags();
         int al = (int) s.gpr[RAX] & 0xFF;
         int oldAl = al;
         boolean oldCf = (f & Alu.CF) != 0;
@@ -1524,7 +1510,7 @@ final class Executor {
     }
 
     private void das() {
-        long f = s.rflags;
+        long f = s.rflags();
         int al = (int) s.gpr[RAX] & 0xFF;
         int oldAl = al;
         boolean oldCf = (f & Alu.CF) != 0;
@@ -1544,25 +1530,25 @@ final class Executor {
 
     private void bcdCommit(int al, boolean cf, boolean af) {
         setReg(RAX, 1, al);
-        s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(al, 1) | (cf ? Alu.CF : 0) | (af ? Alu.AF : 0);
+        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(al, 1) | (cf ? Alu.CF : 0) | (af ? Alu.AF : 0));
         done();
     }
 
     private void aaa() {
         int ax = (int) s.gpr[RAX] & 0xFFFF;
-        boolean adjust = (ax & 0xF) > 9 || (s.rflags & Alu.AF) != 0;
+        boolean adjust = (ax & 0xF) > 9 || (s.rflags() & Alu.AF) != 0;
         if (adjust) {
             ax = (ax + 0x106) & 0xFFFF;
         }
         ax &= 0xFF0F;
         setReg(RAX, 2, ax);
-        s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0);
+        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0));
         done();
     }
 
     private void aas() {
         int ax = (int) s.gpr[RAX] & 0xFFFF;
-        boolean adjust = (ax & 0xF) > 9 || (s.rflags & Alu.AF) != 0;
+        boolean adjust = (ax & 0xF) > 9 || (s.rflags() & Alu.AF) != 0;
         if (adjust) {
             int al = (ax - 6) & 0xFF;
             int ah = ((ax >>> 8) - 1) & 0xFF;
@@ -1570,7 +1556,7 @@ final class Executor {
         }
         ax &= 0xFF0F;
         setReg(RAX, 2, ax);
-        s.rflags = (s.rflags & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0);
+        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0));
         done();
     }
 
@@ -1606,6 +1592,13 @@ final class Executor {
      * come between iterations with rCX, rSI and rDI up to date.
      */
     void string(int op) {
+        while (stringIteration(op)) {
+            // the next iteration belongs to the same block
+        }
+    }
+
+    /** One iteration; true if another one is to run right away (it retired, and the block has room for more). */
+    private boolean stringIteration(int op) {
         boolean io = op < 0x70;
         int size = (op & 1) == 0 ? 1 : io ? ioSize() : i.opSize;
         boolean repeated = i.rep != 0;
@@ -1614,11 +1607,11 @@ final class Executor {
             count = getReg(RCX, i.addrSize);
             if (count == 0) {
                 done();
-                return;
+                return false;
             }
         }
         long am = addrMask();
-        long delta = (s.rflags & Rflags.DF) != 0 ? -size : size;
+        long delta = (s.rflagsControl() & Rflags.DF) != 0 ? -size : size;
         int src = i.segOv >= 0 ? i.segOv : DS;
         long si = getReg(RSI, i.addrSize);
         long di = getReg(RDI, i.addrSize);
@@ -1633,7 +1626,7 @@ final class Executor {
             case 0xA6: case 0xA7: {
                 long a = readMem(src, si, size);
                 long b = readMem(ES, di, size);
-                alu.arith(Alu.CMP, a, b, size, s.rflags);
+                alu.arith(Alu.CMP, a, b, size, s);
                 advSi = advDi = compare = true;
                 break;
             }
@@ -1649,7 +1642,7 @@ final class Executor {
             }
             case 0xAE: case 0xAF: {
                 long b = readMem(ES, di, size);
-                alu.arith(Alu.CMP, getReg(RAX, size), b, size, s.rflags);
+                alu.arith(Alu.CMP, getReg(RAX, size), b, size, s);
                 advDi = compare = true;
                 break;
             }
@@ -1675,7 +1668,7 @@ final class Executor {
             }
         }
         if (compare) {
-            s.rflags = alu.flags;
+            alu.commit(s);
         }
         if (advSi) {
             setReg(RSI, i.addrSize, (si + delta) & am);
@@ -1686,14 +1679,21 @@ final class Executor {
         if (repeated) {
             count = (count - 1) & am;
             setReg(RCX, i.addrSize, count);
-            boolean zf = (s.rflags & Alu.ZF) != 0;
+            boolean zf = s.condition(4); // E: ZF = 1
             boolean more = count != 0 && !(compare && (i.rep == 0xF3 ? !zf : zf));
             if (more) {
                 repIncomplete = true;
                 finish(startRip);
-                return;
+                if (spareIterations > 0 && !io) {
+                    spareIterations--;
+                    newShadow = 0;
+                    keepRf = false;
+                    return true;
+                }
+                return false;
             }
         }
         done();
+        return false;
     }
 }

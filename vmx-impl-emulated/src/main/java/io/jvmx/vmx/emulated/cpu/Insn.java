@@ -62,6 +62,16 @@ final class Insn {
 
     /** Executing this instruction ends a block of instructions (see Executor#runBlock and Decoder). */
     boolean endsBlock;
+    /** What executing it does (chosen by {@link OpTable} when decoded). */
+    Op op;
+
+    // ---- successor links (see Executor#runBlock): decoded instructions of the same page, found once and kept, so
+    // that going on to the next instruction needs no address computation and no lookup
+    /** The instruction right after this one, if it starts in the same page. */
+    Insn next;
+    /** The last instruction this one transferred control to (a taken branch, a return) in the same page, at RIP jumpRip. */
+    Insn jump;
+    long jumpRip;
 
     // ---- immediates (sign-extended where the opcode map says so; see Decoder)
     long imm;
@@ -77,7 +87,7 @@ final class Insn {
         return hasModrm && mod != 3;
     }
 
-    /** Copies every field of {@code o} (so that a scratch decoding can be kept). */
+    /** Copies every decoded field of {@code o}, not its links (so that a scratch decoding can be kept). */
     void copyFrom(Insn o) {
         mode = o.mode;
         len = o.len;
@@ -110,5 +120,6 @@ final class Insn {
         imm = o.imm;
         imm2 = o.imm2;
         endsBlock = o.endsBlock;
+        op = o.op;
     }
 }

@@ -355,7 +355,7 @@ final class Segmentation {
         long ip = x.peek(0, size);
         int csSel = (int) x.peek(size, size) & 0xFFFF;
         long fl = x.peek(2 * size, size);
-        long old = s.rflags;
+        long old = s.rflags();
         if (x.realMode) {
             ip &= mask(size);
             if (ip > (s.seg[CpuState.CS].limit & 0xFFFF_FFFFL)) {
@@ -364,7 +364,7 @@ final class Segmentation {
             long changeable = size == 2 ? 0x7FD5L : 0x25_7FD5L; // VM, VIF, VIP unchanged in real mode
             x.addSp(3L * size);
             realModeCs(csSel);
-            s.rflags = (old & ~changeable) | (fl & changeable) | Rflags.FIXED_1;
+            s.setRflags((old & ~changeable) | (fl & changeable) | Rflags.FIXED_1);
             finishIret(ip);
             return;
         }
@@ -403,7 +403,7 @@ final class Segmentation {
             x.addSp(3L * size);
             copy(tmpCs, s.seg[CpuState.CS]);
         }
-        s.rflags = newFlags;
+        s.setRflags(newFlags);
         finishIret(target);
     }
 

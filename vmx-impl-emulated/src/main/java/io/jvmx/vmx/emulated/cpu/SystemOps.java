@@ -178,10 +178,10 @@ final class SystemOps {
             case 0xA4: case 0xA5: case 0xAC: case 0xAD: {
                 int count = (op & 1) == 0 ? (int) x.i.imm & 0xFF : (int) s.gpr[RCX] & 0xFF;
                 long d = x.readEW(x.i.opSize);
-                long r = alu.doubleShift(op < 0xAC, d, x.getReg(x.i.reg, x.i.opSize), count, x.i.opSize, s.rflags);
+                long r = alu.doubleShift(op < 0xAC, d, x.getReg(x.i.reg, x.i.opSize), count, x.i.opSize, s.rflags());
                 if ((count & (x.i.opSize == 8 ? 0x3F : 0x1F)) != 0) {
                     x.writeEW(x.i.opSize, r);
-                    s.rflags = alu.flags;
+                    alu.commit(s);
                 }
                 x.done();
                 return;
@@ -190,7 +190,7 @@ final class SystemOps {
             case 0xAF: {
                 long r = x.imul(x.getReg(x.i.reg, x.i.opSize), x.readE(x.i.opSize), x.i.opSize);
                 x.setReg(x.i.reg, x.i.opSize, r);
-                s.rflags = alu.flags;
+                alu.commit(s);
                 x.done();
                 return;
             }
@@ -220,7 +220,7 @@ final class SystemOps {
                 }
                 long v = x.readE(x.i.opSize);
                 x.setReg(x.i.reg, x.i.opSize, Long.bitCount(v));
-                s.rflags = (s.rflags & ~Alu.STATUS) | (v == 0 ? Alu.ZF : 0);
+                s.setRflags((s.rflags() & ~Alu.STATUS) | (v == 0 ? Alu.ZF : 0));
                 x.done();
                 return;
             }
@@ -291,7 +291,7 @@ final class SystemOps {
             }
             x.writeEW(size, r);
         }
-        s.rflags = (s.rflags & ~Alu.CF) | cf;
+        s.setRflags((s.rflags() & ~Alu.CF) | cf);
         x.done();
     }
 
@@ -307,15 +307,15 @@ final class SystemOps {
             int n = v == 0 ? bits
                     : forward ? Long.numberOfTrailingZeros(v) : Long.numberOfLeadingZeros(v) - (64 - bits);
             x.setReg(x.i.reg, size, n);
-            s.rflags = (s.rflags & ~(Alu.CF | Alu.ZF)) | (v == 0 ? Alu.CF : 0) | (n == 0 ? Alu.ZF : 0);
+            s.setRflags((s.rflags() & ~(Alu.CF | Alu.ZF)) | (v == 0 ? Alu.CF : 0) | (n == 0 ? Alu.ZF : 0));
             x.done();
             return;
         }
         if (v == 0) {
-            s.rflags |= Alu.ZF; // destination unchanged
+            s.setRflags(s.rflags() | (Alu.ZF)); // destination unchanged
         } else {
             x.setReg(x.i.reg, size, forward ? Long.numberOfTrailingZeros(v) : 63 - Long.numberOfLeadingZeros(v));
-            s.rflags &= ~Alu.ZF;
+            s.setRflags(s.rflags() & (~Alu.ZF));
         }
         x.done();
     }
@@ -326,7 +326,7 @@ final class SystemOps {
         }
         long d = x.readEW(size);
         long src = x.getReg(x.i.reg, size);
-        long r = alu.arith(Alu.ADD, d, src, size, s.rflags);
+        long r = alu.arith(Alu.ADD, d, src, size, s);
         if (x.i.mod == 3) {
             x.setReg(x.i.reg, size, d);
             x.setReg(x.i.rm, size, r);
@@ -334,7 +334,7 @@ final class SystemOps {
             x.writeEW(size, r);
             x.setReg(x.i.reg, size, d);
         }
-        s.rflags = alu.flags;
+        alu.commit(s);
         x.done();
     }
 
@@ -344,7 +344,7 @@ final class SystemOps {
         }
         long d = x.readEW(size);
         long acc = x.getReg(RAX, size);
-        alu.arith(Alu.CMP, acc, d, size, s.rflags);
+        alu.arith(Alu.CMP, acc, d, size, s);
         if (acc == d) {
             x.writeEW(size, x.getReg(x.i.reg, size));
         } else {
@@ -353,7 +353,7 @@ final class SystemOps {
             }
             x.setReg(RAX, size, d);
         }
-        s.rflags = alu.flags;
+        alu.commit(s);
         x.done();
     }
 
@@ -374,7 +374,7 @@ final class SystemOps {
                 random ^= random >>> 27;
                 long v = random * 0x2545_F491_4F6C_DD1DL;
                 x.setReg(x.i.rm, x.i.opSize, v);
-                s.rflags = (s.rflags & ~Alu.STATUS) | Alu.CF;
+                s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.CF);
                 x.done();
                 return;
             }
@@ -421,7 +421,7 @@ final class SystemOps {
                 s.gpr[RAX] = lo;
                 s.gpr[RDX] = hi;
             }
-            s.rflags = eq ? s.rflags | Alu.ZF : s.rflags & ~Alu.ZF;
+            s.setRflags(eq ? s.rflags() | Alu.ZF : s.rflags() & ~Alu.ZF);
         } else {
             long l0 = x.lin(x.i.eaSeg, off, 8, true);
             long v = m.read(l0, 8, x.dataPriv);
@@ -432,7 +432,7 @@ final class SystemOps {
                 x.setReg(RAX, 4, v);
                 x.setReg(RDX, 4, v >>> 32);
             }
-            s.rflags = eq ? s.rflags | Alu.ZF : s.rflags & ~Alu.ZF;
+            s.setRflags(eq ? s.rflags() | Alu.ZF : s.rflags() & ~Alu.ZF);
         }
         x.done();
     }
@@ -569,7 +569,7 @@ final class SystemOps {
             case 5: {
                 int sel = (int) x.readE(2);
                 boolean ok = verify(sel, o == 5);
-                s.rflags = ok ? s.rflags | Alu.ZF : s.rflags & ~Alu.ZF;
+                s.setRflags(ok ? s.rflags() | Alu.ZF : s.rflags() & ~Alu.ZF);
                 x.done();
                 return;
             }
@@ -705,9 +705,9 @@ final class SystemOps {
         if (ok) {
             long v = lar ? (d >>> 32) & 0x00F0_FF00L : Segmentation.limit(d) & 0xFFFF_FFFFL;
             x.setReg(x.i.reg, x.i.opSize, v);
-            s.rflags |= Alu.ZF;
+            s.setRflags(s.rflags() | (Alu.ZF));
         } else {
-            s.rflags &= ~Alu.ZF;
+            s.setRflags(s.rflags() & (~Alu.ZF));
         }
         x.done();
     }
@@ -743,7 +743,7 @@ final class SystemOps {
                     if (x.cpl != 0) {
                         throw ud();
                     }
-                    s.rflags = x.i.modrm == 0xCA ? s.rflags & ~Rflags.AC : s.rflags | Rflags.AC;
+                    s.setRflags(x.i.modrm == 0xCA ? s.rflags() & ~Rflags.AC : s.rflags() | Rflags.AC);
                     x.done();
                     return;
                 case 0xD0:
@@ -1236,11 +1236,11 @@ final class SystemOps {
         }
         long next = x.startRip + x.i.len;
         s.gpr[RCX] = next;
-        s.gpr[11] = s.rflags & ~Rflags.RF;
+        s.gpr[11] = s.rflags() & ~Rflags.RF;
         int sel = (int) (s.star >>> 32) & 0xFFFC;
         s.seg[CpuState.CS].set(sel, 0, 0xFFFF_FFFF, 0xA09B);
         s.seg[CpuState.SS].set(sel + 8, 0, 0xFFFF_FFFF, 0xC093);
-        s.rflags = (s.rflags & ~s.fmask & ~Rflags.RF) | Rflags.FIXED_1;
+        s.setRflags((s.rflags() & ~s.fmask & ~Rflags.RF) | Rflags.FIXED_1);
         s.rip = s.lstar;
         x.retire();
     }
@@ -1263,7 +1263,7 @@ final class SystemOps {
             s.seg[CpuState.CS].set(base | 3, 0, 0xFFFF_FFFF, 0xC0FB);
         }
         s.seg[CpuState.SS].set((base + 8) | 3, 0, 0xFFFF_FFFF, 0xC0F3);
-        s.rflags = (s.gpr[11] & 0x3C_7FD7L) | Rflags.FIXED_1;
+        s.setRflags((s.gpr[11] & 0x3C_7FD7L) | Rflags.FIXED_1);
         s.rip = target;
         x.retire();
     }
@@ -1275,7 +1275,7 @@ final class SystemOps {
         }
         int sel = (int) s.sysenterCs & 0xFFFC;
         boolean lma = s.longModeActive();
-        s.rflags &= ~(Rflags.VM | Rflags.IF | Rflags.RF);
+        s.setRflags(s.rflags() & (~(Rflags.VM | Rflags.IF | Rflags.RF)));
         s.seg[CpuState.CS].set(sel, 0, 0xFFFF_FFFF, lma ? 0xA09B : 0xC09B);
         s.seg[CpuState.SS].set(sel + 8, 0, 0xFFFF_FFFF, 0xC093);
         x.setReg(RSP, lma ? 8 : 4, s.sysenterEsp);

@@ -531,7 +531,7 @@ final class NonRootMonitor implements NonRootHooks {
                 && (interruptibility & CpuState.INTERRUPTIBILITY_NMI) == 0 && !movSs) {
             exit(ExitReason.NMI_WINDOW, 0, 0);
         }
-        if (primary(PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING) && (state.rflags & Rflags.IF) != 0
+        if (primary(PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING) && (state.rflags() & Rflags.IF) != 0
                 && !sti && !movSs) {
             exit(ExitReason.INTERRUPT_WINDOW, 0, 0);
         }

@@ -101,7 +101,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         state.idtrLimit = 0xFFF;
         state.rip = HOST_RIP_VALUE;
         state.gpr[4] = HOST_RSP_VALUE;
-        state.rflags = Rflags.FIXED_1;
+        state.setRflags(Rflags.FIXED_1);
         state.xcr0 = Xcr0.X87;
     }
 
@@ -305,7 +305,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     }
 
     private void requireRootMode(String instruction) {
-        if ((state.rflags & Rflags.VM) != 0 || ((state.efer & Efer.LMA) != 0 && !state.cs().longMode())
+        if ((state.rflags() & Rflags.VM) != 0 || ((state.efer & Efer.LMA) != 0 && !state.cs().longMode())
                 || (state.cr0 & Cr0.PE) == 0) {
             throw ProcessorFault.ud(instruction + " in real, virtual-8086 or compatibility mode");
         }

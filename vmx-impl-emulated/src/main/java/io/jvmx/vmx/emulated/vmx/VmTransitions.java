@@ -79,7 +79,7 @@ final class VmTransitions {
         s.idtrLimit = (int) v.get(GUEST_IDTR_LIMIT);
         s.rip = v.get(GUEST_RIP);
         s.gpr[4] = v.get(GUEST_RSP);
-        s.rflags = v.get(GUEST_RFLAGS);
+        s.setRflags(v.get(GUEST_RFLAGS));
         s.interruptibility = (int) v.get(GUEST_INTERRUPTIBILITY_STATE);
         s.activityState = (int) v.get(GUEST_ACTIVITY_STATE);
         s.pendingDebugExceptions = v.get(GUEST_PENDING_DEBUG_EXCEPTIONS);
@@ -182,7 +182,7 @@ final class VmTransitions {
         v.put(GUEST_IDTR_LIMIT, s.idtrLimit);
         v.put(GUEST_RIP, s.rip);
         v.put(GUEST_RSP, s.gpr[4]);
-        v.put(GUEST_RFLAGS, s.rflags);
+        v.put(GUEST_RFLAGS, s.rflags());
         v.put(GUEST_INTERRUPTIBILITY_STATE, s.interruptibility);
         v.put(GUEST_ACTIVITY_STATE, s.activityState);
         // 28.3.4: saved as clear except for exits such as MTF that keep debug exceptions pending.
@@ -253,7 +253,7 @@ final class VmTransitions {
         // 28.5.3 RIP, RSP, RFLAGS
         s.rip = v.get(HOST_RIP);
         s.gpr[4] = v.get(HOST_RSP);
-        s.rflags = 2;
+        s.setRflags(2);
         s.interruptibility = 0;
         s.activityState = CpuState.ACTIVITY_ACTIVE;
         s.pendingDebugExceptions = 0;

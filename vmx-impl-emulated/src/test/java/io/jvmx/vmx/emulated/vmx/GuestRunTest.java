@@ -70,7 +70,7 @@ public class GuestRunTest {
         assertEquals("GPRs come back to the VMM (xor ax, ax kept the upper half)", 0x1234_0000L,
                 fx.guestRegisters.get(GeneralRegisters.RAX));
         assertEquals("host state loaded (SDM 28.5.3)", fx.read(HOST_RIP), fx.cpu.state().rip);
-        assertEquals(2, fx.cpu.state().rflags);
+        assertEquals(2, fx.cpu.state().rflags());
 
         skipAndResume();
         assertEquals(ExitReason.IO_INSTRUCTION.number(), fx.exitReason());

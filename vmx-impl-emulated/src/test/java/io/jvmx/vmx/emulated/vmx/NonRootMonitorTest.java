@@ -328,9 +328,9 @@ public class NonRootMonitorTest {
         setControl(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS,
                 PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
         arm();
-        s.rflags = 2;
+        s.setRflags(2);
         assertFalse(exits(ExitReason.INTERRUPT_WINDOW, m::instructionBoundary));
-        s.rflags = 2 | Rflags.IF;
+        s.setRflags(2 | Rflags.IF);
         s.interruptibility = CpuState.INTERRUPTIBILITY_STI;
         assertFalse(exits(ExitReason.INTERRUPT_WINDOW, m::instructionBoundary));
         s.interruptibility = CpuState.INTERRUPTIBILITY_MOV_SS;
@@ -359,7 +359,7 @@ public class NonRootMonitorTest {
         arm();
         assertFalse(exits(ExitReason.EXTERNAL_INTERRUPT, m::instructionBoundary));
         fx.cpu.kick();
-        s.rflags = 2; // IF = 0 does not block an exiting external interrupt
+        s.setRflags(2); // IF = 0 does not block an exiting external interrupt
         assertTrue(exits(ExitReason.EXTERNAL_INTERRUPT, m::instructionBoundary));
         assertEquals(InterruptionInfo.VALID | NonRootMonitor.KICK_VECTOR, m.exitInterruptionInformation);
         assertFalse("the kick is consumed", m.kickPending());
@@ -488,7 +488,7 @@ public class NonRootMonitorTest {
                 PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
         fx.write(VMX_PREEMPTION_TIMER_VALUE, 0);
         arm();
-        s.rflags = 2 | Rflags.IF;
+        s.setRflags(2 | Rflags.IF);
         fx.cpu.kick();
         assertTrue(exits(ExitReason.VMX_PREEMPTION_TIMER_EXPIRED, m::instructionBoundary));
         fx.write(VMX_PREEMPTION_TIMER_VALUE, 100);

@@ -52,7 +52,7 @@ public class VmEntryChecksTest {
         assertTrue(detail, detail.contains(detailPart));
         // SDM 27.8: host state is loaded as on a VM exit, and the VMCS stays "clear" (not launched).
         assertEquals(hostRip, fx.cpu.state().rip);
-        assertEquals(0x2, fx.cpu.state().rflags);
+        assertEquals(0x2, fx.cpu.state().rflags());
         try {
             fx.cpu.vmresume(fx.guestRegisters);
             fail("a failed VM entry must not launch the VMCS");

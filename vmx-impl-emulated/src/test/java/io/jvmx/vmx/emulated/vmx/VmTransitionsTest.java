@@ -30,7 +30,7 @@ public class VmTransitionsTest {
         VmTransitions.loadGuestState(v, s);
         assertEquals(VmxFixture.GUEST_ENTRY, s.rip);
         assertEquals(0x6FF0, s.gpr[4]);
-        assertEquals(2, s.rflags);
+        assertEquals(2, s.rflags());
         assertEquals(Cr0.ET | Cr0.NE, s.cr0);
         assertEquals(0x9B, s.seg[CpuState.CS].accessRights);
         assertEquals(0xFFFF, s.seg[CpuState.DS].limit);
@@ -100,7 +100,7 @@ public class VmTransitionsTest {
         VmTransitions.loadHostState(v, s);
         assertEquals(fx.read(HOST_RIP), s.rip);
         assertEquals(fx.read(HOST_RSP), s.gpr[4]);
-        assertEquals(2, s.rflags);
+        assertEquals(2, s.rflags());
         assertEquals(0x400, s.dr7); // 28.5.1
         assertEquals(0x8, s.seg[CpuState.CS].selector);
         assertTrue(s.seg[CpuState.CS].longMode());
