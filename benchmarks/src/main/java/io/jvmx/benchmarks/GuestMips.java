@@ -2,6 +2,7 @@ package io.jvmx.benchmarks;
 
 import io.jvmx.benchmarks.SoftwareGuestRunner.GuestRun;
 
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -129,17 +130,25 @@ public final class GuestMips {
                 allOk = false;
             }
         }
+        System.out.printf(Locale.ROOT, "%nload average at the end: %s%n", loadAverage());
         return allOk;
+    }
+
+    /** The 1-minute load average; above the number of cores, other processes took part of the time measured. */
+    static String loadAverage() {
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f (1 min)", load);
     }
 
     /** The JVM, the machine and the date, so that a pasted report says where and when it was measured. */
     static String environment() {
         Runtime rt = Runtime.getRuntime();
-        return String.format(Locale.ROOT, "date: %s  JVM: %s %s (%s)  os: %s %s  cores: %d  max heap: %d MiB",
+        return String.format(Locale.ROOT,
+                "date: %s  JVM: %s %s (%s)  os: %s %s  cores: %d  max heap: %d MiB  load average: %s",
                 Instant.now().truncatedTo(ChronoUnit.SECONDS), System.getProperty("java.vm.name"),
                 System.getProperty("java.vm.version"), System.getProperty("java.vm.vendor"),
                 System.getProperty("os.name"), System.getProperty("os.arch"), rt.availableProcessors(),
-                rt.maxMemory() >> 20);
+                rt.maxMemory() >> 20, loadAverage());
     }
 
     static long median(long[] values) {
