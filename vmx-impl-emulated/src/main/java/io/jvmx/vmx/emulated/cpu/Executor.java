@@ -45,11 +45,14 @@ final class Executor {
 
     // ---- retirement
     /**
-     * How many more instructions the current block may retire after the current one: a REP string instruction may
-     * run that many further iterations at once (each retires on its own, as on the processor, SDM Vol. 2B REP).
+     * How many instructions the current block may still retire, the current one included: a REP string instruction
+     * may run further iterations while more than one is left, each retiring on its own as on the processor (SDM
+     * Vol. 2B REP), and each taking one from here.
      */
-    long spareIterations;
+    long budgetLeft;
+    /** Blocking by STI or MOV SS that the current instruction sets (only block-ending instructions set it). */
     int newShadow;
+    /** The current instruction keeps RF (IRET, which loads it: block-ending). */
     boolean keepRf;
     /** The last retired instruction was a REP iteration that left more iterations (RF for interrupts, SDM 18.3.1.1). */
     boolean repIncomplete;
@@ -101,12 +104,17 @@ final class Executor {
             Insn insn = fetchInstruction(mode);
             CodeCache.Page page = cachedPage;
             long linPage = page != null ? linearRip(csBase, startRip) >>> 12 : -1;
+            // in an STI or MOV SS shadow only one instruction: its end may open an interrupt window (SDM 25.4.2);
+            // the instructions that set a shadow end their block, so only a block's first one can be in one
+            budgetLeft = (s.interruptibility & 3) != 0 ? 1 : budget;
+            newShadow = 0;
+            keepRf = false;
+            repIncomplete = false;
+            stCount = 0;
             for (;;) {
-                boolean shadowed = (s.interruptibility & 3) != 0;
-                spareIterations = shadowed ? 0 : budget - 1;
-                execute(insn);
-                budget -= 1 + (shadowed ? 0 : budget - 1 - spareIterations);
-                if (budget <= 0 || insn.endsBlock || shadowed) {
+                i = insn;
+                insn.op.run(this, insn);
+                if (--budgetLeft <= 0 || insn.endsBlock) {
                     return;
                 }
                 long rip = s.rip;
@@ -152,16 +160,6 @@ final class Executor {
 
     private long linearRip(long csBase, long rip) {
         return mode64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;
-    }
-
-    /** Executes one decoded instruction at {@link #startRip}: everything it does, up to its retirement. */
-    private void execute(Insn insn) {
-        newShadow = 0;
-        keepRf = false;
-        repIncomplete = false;
-        stCount = 0;
-        i = insn;
-        insn.op.run(this, insn);
     }
 
     /** Computes the mode-dependent attributes of the current state (also used by event delivery). */
@@ -1597,6 +1595,62 @@ final class Executor {
         }
     }
 
+    private final byte[] bulk = new byte[4096];
+
+    /**
+     * REP MOVS / REP STOS in 64-bit mode, counting upwards: all but the last of the iterations that stay within the
+     * current source and destination pages (and the block's budget) at once, as whole-page-range copies between the
+     * translated pages; the last one then runs the ordinary way and decides RIP. Each iteration still retires on its
+     * own account (TSC, retired-instruction count), and the registers end as after that many single iterations.
+     * Overlapping ranges are copied element by element, upwards, as the processor does (a source byte written by an
+     * earlier iteration is read again).
+     */
+    private void bulkMoveOrStore(boolean move, int size, long count) {
+        if (!mode64 || i.addrSize != 8 || (s.rflagsControl() & Rflags.DF) != 0) {
+            return;
+        }
+        long di = s.gpr[RDI];
+        long dLin = lin(ES, di, size, true);
+        long n = Math.min(Math.min(count, budgetLeft), (4096 - (dLin & 0xFFF)) / size);
+        long sLin = 0;
+        if (move) {
+            sLin = lin(i.segOv >= 0 ? i.segOv : DS, s.gpr[RSI], size, false);
+            n = Math.min(n, (4096 - (sLin & 0xFFF)) / size);
+        }
+        long k = n - 1; // the last one runs the ordinary way
+        if (k < 1) {
+            return;
+        }
+        long hd = m.translate(dLin, Mmu.WRITE, dataPriv);
+        long hs = move ? m.translate(sLin, Mmu.READ, dataPriv) : 0;
+        if (hd < 0 || hs < 0) {
+            return; // no memory behind one of them: the ordinary path knows what that means
+        }
+        int bytes = (int) (k * size);
+        if (move) {
+            if (hd > hs && hd < hs + bytes) {
+                for (int b = 0; b < bytes; b++) {
+                    mem.write8(hd + b, mem.read8(hs + b));
+                }
+            } else {
+                mem.read(hs, bulk, 0, bytes);
+                mem.write(hd, bulk, 0, bytes);
+            }
+            s.gpr[RSI] += bytes;
+        } else {
+            long v = s.gpr[RAX];
+            for (int b = 0; b < bytes; b++) {
+                bulk[b] = (byte) (v >>> (8 * (b % size)));
+            }
+            mem.write(hd, bulk, 0, bytes);
+        }
+        s.gpr[RDI] += bytes;
+        s.gpr[RCX] -= k;
+        s.instructionsRetired += k;
+        s.tsc += k;
+        budgetLeft -= k;
+    }
+
     /** One iteration; true if another one is to run right away (it retired, and the block has room for more). */
     private boolean stringIteration(int op) {
         boolean io = op < 0x70;
@@ -1609,6 +1663,10 @@ final class Executor {
                 done();
                 return false;
             }
+        }
+        if (count > 1 && budgetLeft > 1 && (op == 0xA4 || op == 0xA5 || op == 0xAA || op == 0xAB)) {
+            bulkMoveOrStore(op == 0xA4 || op == 0xA5, size, count);
+            count = getReg(RCX, i.addrSize);
         }
         long am = addrMask();
         long delta = (s.rflagsControl() & Rflags.DF) != 0 ? -size : size;
@@ -1684,15 +1742,14 @@ final class Executor {
             if (more) {
                 repIncomplete = true;
                 finish(startRip);
-                if (spareIterations > 0 && !io) {
-                    spareIterations--;
-                    newShadow = 0;
-                    keepRf = false;
+                if (budgetLeft > 1 && !io) {
+                    budgetLeft--;
                     return true;
                 }
                 return false;
             }
         }
+        repIncomplete = false;
         done();
         return false;
     }
