@@ -32,6 +32,14 @@ public final class CpuState {
     /** INC (r = a + 1) and DEC (r = a - 1): CF keeps the value in {@link #lazyCf}. */
     static final int LAZY_INC = 4;
     static final int LAZY_DEC = 5;
+    /**
+     * SHL/SAL, SHR, SAR by a masked count of at least 1 (a count of 0 changes no flag): a = the value shifted, b = the
+     * count, r = the result. CF is the last bit shifted out; OF is defined for a count of 1 and computed with the
+     * same formula for larger counts, as current processors do; AF = 0 (undefined). SDM Vol. 2B SAL/SAR/SHL/SHR.
+     */
+    static final int LAZY_SHL = 6;
+    static final int LAZY_SHR = 7;
+    static final int LAZY_SAR = 8;
 
     int lazyOp;
     int lazySize;
@@ -173,7 +181,14 @@ public final class CpuState {
             case LAZY_SUB: f = Alu.subFlags(a, b, r, size); break;
             case LAZY_LOGIC: f = Alu.szp(r, size); break;
             case LAZY_INC: f = (Alu.addFlags(a, 1, r, size) & ~Alu.CF) | lazyCf; break;
-            default: f = (Alu.subFlags(a, 1, r, size) & ~Alu.CF) | lazyCf; break;
+            case LAZY_DEC: f = (Alu.subFlags(a, 1, r, size) & ~Alu.CF) | lazyCf; break;
+            default: {
+                long cf = shiftCarry();
+                long of = lazyOp == LAZY_SHL ? ((r >>> (size * 8 - 1)) & 1) ^ cf
+                        : lazyOp == LAZY_SHR ? (a >>> (size * 8 - 1)) & 1 : 0;
+                f = cf | (of << 11) | Alu.szp(r, size);
+                break;
+            }
         }
         rflags = (rflags & ~Alu.STATUS) | f;
         lazyOp = EAGER;
@@ -186,7 +201,19 @@ public final class CpuState {
             case LAZY_ADD: return Long.compareUnsigned(lazyR, lazyA) < 0 || (lazyR == lazyA && lazyB != 0) ? 1 : 0;
             case LAZY_SUB: return Long.compareUnsigned(lazyA, lazyB) < 0 ? 1 : 0;
             case LAZY_LOGIC: return 0;
-            default: return lazyCf;
+            case LAZY_INC: case LAZY_DEC: return lazyCf;
+            default: return shiftCarry();
+        }
+    }
+
+    /** The last bit a lazy shift shifted out. */
+    private long shiftCarry() {
+        int cnt = (int) lazyB;
+        int bits = lazySize * 8;
+        switch (lazyOp) {
+            case LAZY_SHL: return cnt > bits ? 0 : (lazyA >>> (bits - cnt)) & 1;
+            case LAZY_SHR: return (lazyA >>> (cnt - 1)) & 1;
+            default: return (Alu.signExtend(lazyA, lazySize) >> (cnt - 1)) & 1;
         }
     }
 

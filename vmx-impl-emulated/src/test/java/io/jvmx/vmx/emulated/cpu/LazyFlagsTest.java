@@ -36,6 +36,35 @@ public class LazyFlagsTest {
         }
     }
 
+    /** SHL/SHR/SAR: the lazy description against the eager shift of Alu, for every byte and count 1-31. */
+    @Test
+    public void shifts() {
+        Alu alu = new Alu();
+        int[] kinds = {CpuState.LAZY_SHL, CpuState.LAZY_SHR, CpuState.LAZY_SAR};
+        int[] group2 = {4, 5, 7}; // ModRM.reg of SHL, SHR, SAR
+        for (int size : new int[] {1, 2, 4, 8}) {
+            long[] values = size == 1 ? java.util.stream.LongStream.range(0, 256).toArray() : EDGES;
+            for (long v0 : values) {
+                long v = v0 & Alu.mask(size);
+                for (int cnt = 1; cnt < (size == 8 ? 64 : 32); cnt++) {
+                    for (int k = 0; k < 3; k++) {
+                        long before = 0x202 | Alu.CF | Alu.OF;
+                        long r = alu.shift(group2[k], v, cnt, size, before);
+                        CpuState s = new CpuState();
+                        s.setRflags(before);
+                        s.lazyFlags(kinds[k], v, cnt, r, size);
+                        String ctx = "kind " + k + " size " + size + " v=" + Long.toHexString(v) + " count " + cnt;
+                        assertEquals(ctx + ": CF", alu.flags & Alu.CF, s.cf());
+                        for (int cc = 0; cc < 16; cc++) {
+                            assertEquals(ctx + ": condition " + cc, eagerCondition(alu.flags, cc), s.condition(cc));
+                        }
+                        assertEquals(ctx, alu.flags, s.rflags());
+                    }
+                }
+            }
+        }
+    }
+
     private static void check(long a, long b, int size) {
         long m = Alu.mask(size);
         long other = 0x202; // IF and the fixed bit stay as they are
