@@ -43,10 +43,15 @@ import java.util.Arrays;
  * expected HLT exit, the processor is rebuilt, so a misbehaving instruction cannot leak state into the next case.
  */
 final class InterpreterCpu implements AutoCloseable {
-    /** The outcome of one case: the state after the instruction, or why the run did not reach the HLT after it. */
-    record Outcome(MachineState state, String failure) {
+    /**
+     * The outcome of one case. {@code failure} is null if the guest exited on the HLT after the instruction, else what
+     * happened instead; {@code state} is the guest's registers, flags and data page at the exit either way (null only
+     * if the software processor threw); {@code exceptionVector} is the vector of an exception exit, else -1;
+     * {@code atInstruction} says whether the exit's RIP is the instruction's (as for a fault).
+     */
+    record Outcome(MachineState state, String failure, int exceptionVector, boolean atInstruction) {
         boolean halted() {
-            return state != null;
+            return failure == null;
         }
     }
 
@@ -119,7 +124,6 @@ final class InterpreterCpu implements AutoCloseable {
         write(GUEST_RFLAGS, input.rflags | Flags.FIXED_1);
         write(GUEST_ACTIVITY_STATE, 0);
         write(GUEST_INTERRUPTIBILITY_STATE, 0);
-        String failure;
         try {
             if (launched) {
                 cpu.vmresume(registers);
@@ -127,14 +131,14 @@ final class InterpreterCpu implements AutoCloseable {
                 cpu.vmlaunch(registers);
                 launched = true;
             }
-            failure = checkExit(haltAt);
         } catch (IllegalStateException interpreterError) {
-            failure = "the software processor threw: " + interpreterError.getMessage();
-        }
-        if (failure != null) {
             discardProcessor();
-            return new Outcome(null, failure);
+            return new Outcome(null, "the software processor threw: " + interpreterError.getMessage(), -1, false);
         }
+        String failure = checkExit(haltAt);
+        boolean exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
+        int vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
+        boolean atInstruction = read(GUEST_RIP) == rip;
         MachineState out = new MachineState(input.data.length);
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             out.gpr[i] = registers.get(i);
@@ -142,9 +146,13 @@ final class InterpreterCpu implements AutoCloseable {
         out.gpr[MachineState.RSP] = read(GUEST_RSP) - rspBefore;
         out.rflags = read(GUEST_RFLAGS);
         memory.read(guestRam + DATA_GPA, out.data, 0, out.data.length);
-        // put the INT3 filler back where the instruction and the HLT were
-        memory.write(codePage + instructionOffset, codeFill, 0, instruction.length + 1);
-        return new Outcome(out, null);
+        if (failure != null) {
+            discardProcessor();
+        } else {
+            // put the INT3 filler back where the instruction and the HLT were
+            memory.write(codePage + instructionOffset, codeFill, 0, instruction.length + 1);
+        }
+        return new Outcome(out, failure, vector, atInstruction);
     }
 
     /** Null if the guest exited on the HLT that follows the instruction; otherwise what happened instead. */
