@@ -20,6 +20,7 @@ final class FormTable {
     private static List<InstructionForm> build() {
         List<InstructionForm> forms = new ArrayList<>();
         ArithmeticForms.addTo(forms);
+        ShiftForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {
