@@ -21,6 +21,7 @@ final class FormTable {
         List<InstructionForm> forms = new ArrayList<>();
         ArithmeticForms.addTo(forms);
         ShiftForms.addTo(forms);
+        BitForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {
