@@ -22,6 +22,7 @@ final class FormTable {
         ArithmeticForms.addTo(forms);
         ShiftForms.addTo(forms);
         BitForms.addTo(forms);
+        DataMovementForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {
