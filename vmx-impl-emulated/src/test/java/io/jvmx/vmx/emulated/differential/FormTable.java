@@ -23,6 +23,7 @@ final class FormTable {
         ShiftForms.addTo(forms);
         BitForms.addTo(forms);
         DataMovementForms.addTo(forms);
+        StringForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {
