@@ -155,7 +155,7 @@ final class BitForms {
         }
     }
 
-    // ---- BMI1 and BMI2: VEX.LZ (L = 0), W0 for 32-bit and W1 for 64-bit operands --------------------------------------
+    // ---- BMI1 and BMI2: VEX.LZ (L = 0), W0 for 32-bit and W1 for 64-bit operands ------------------------------------
 
     private static final int MAP_0F38 = 2, MAP_0F3A = 3;
     private static final int PP_NONE = 0, PP_66 = 1, PP_F3 = 2, PP_F2 = 3;

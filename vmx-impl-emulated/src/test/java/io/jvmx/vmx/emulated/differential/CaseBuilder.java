@@ -67,16 +67,12 @@ final class CaseBuilder {
         legacyByteRegisters = random.nextBoolean();
     }
 
-    boolean legacyByteRegisters() {
-        return legacyByteRegisters;
-    }
-
     TestCase build(byte[] code) {
         return new TestCase(code, operands.toString(), input, definedFlags, undefinedRegisters, undefinedDataFrom,
                 undefinedDataTo, memOffset);
     }
 
-    // ---- registers ----------------------------------------------------------------------------------------------------
+    // ---- registers --------------------------------------------------------------------------------------------------
 
     /** A new encoder; for a byte form in REX mode it carries the empty REX that selects SPL..DIL. */
     Encoder encoder(int operandSize) {
@@ -155,7 +151,7 @@ final class CaseBuilder {
         input.gpr[number] = value;
     }
 
-    // ---- memory -------------------------------------------------------------------------------------------------------
+    // ---- memory -----------------------------------------------------------------------------------------------------
 
     /**
      * A memory operand of {@code size} bytes at a random offset of the data page, addressed through a fresh base
@@ -207,11 +203,6 @@ final class CaseBuilder {
         return n;
     }
 
-    /** The data-page offset of the last memory operand. */
-    int memOffset() {
-        return memOffset;
-    }
-
     void setMem(int size, long value) {
         setData(memOffset, size, value);
     }
@@ -230,7 +221,7 @@ final class CaseBuilder {
         }
     }
 
-    // ---- values -------------------------------------------------------------------------------------------------------
+    // ---- values -----------------------------------------------------------------------------------------------------
 
     /** An operand value: an edge value half of the time, otherwise uniformly random. */
     long value(int size) {
@@ -267,7 +258,7 @@ final class CaseBuilder {
         return switch (size) { case 1 -> "byte"; case 2 -> "word"; case 4 -> "dword"; default -> "qword"; };
     }
 
-    // ---- what the SDM leaves undefined --------------------------------------------------------------------------------
+    // ---- what the SDM leaves undefined ------------------------------------------------------------------------------
 
     void undefinedFlags(long flags) {
         definedFlags &= ~flags;
@@ -280,9 +271,5 @@ final class CaseBuilder {
     void undefinedMemoryResult(int size) {
         undefinedDataFrom = memOffset;
         undefinedDataTo = memOffset + size;
-    }
-
-    void setFlag(long flag, boolean on) {
-        input.rflags = on ? input.rflags | flag : input.rflags & ~flag;
     }
 }

@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.util.Random;
 
 import org.junit.AfterClass;
+import org.junit.Assume;
 import org.junit.BeforeClass;
 import org.junit.Test;
 
@@ -24,6 +25,7 @@ public class HarnessTest {
 
     @BeforeClass
     public static void open() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
         nativeCpu = NativeCpu.open();
         interpreter = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
                 nativeCpu.dataAddress());
@@ -31,8 +33,10 @@ public class HarnessTest {
 
     @AfterClass
     public static void close() {
-        interpreter.close();
-        nativeCpu.close();
+        if (nativeCpu != null) {
+            interpreter.close();
+            nativeCpu.close();
+        }
     }
 
     private static MachineState randomState(long seed) {

@@ -170,8 +170,8 @@ final class InterpreterCpu implements AutoCloseable {
         }
         if (basic == ExitReason.EXCEPTION_OR_NMI.number()) {
             InterruptionInfo info = InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION));
-            String error = info.errorCodeValid() ? String.format(" error code %#x", read(VM_EXIT_INTERRUPTION_ERROR_CODE))
-                    : "";
+            String error = info.errorCodeValid()
+                    ? String.format(" error code %#x", read(VM_EXIT_INTERRUPTION_ERROR_CODE)) : "";
             String address = info.vector() == 14 ? String.format(" (linear address %#x)", read(EXIT_QUALIFICATION))
                     : "";
             return "exception " + exceptionName(info.vector()) + error + address + " at " + where;

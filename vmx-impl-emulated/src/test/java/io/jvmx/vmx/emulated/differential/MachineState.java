@@ -2,8 +2,6 @@ package io.jvmx.vmx.emulated.differential;
 
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 
-import java.util.Arrays;
-
 /**
  * What one execution reads and writes: the 16 general-purpose registers in the SDM's numbering (0 = RAX ... 15 = R15,
  * as {@link GeneralRegisters}), RFLAGS, and the contents of the data page (see {@link NativeCpu#DATA_PAGE_BYTES}).
@@ -21,25 +19,6 @@ final class MachineState {
 
     MachineState(int dataBytes) {
         data = new byte[dataBytes];
-    }
-
-    MachineState copy() {
-        MachineState c = new MachineState(data.length);
-        System.arraycopy(gpr, 0, c.gpr, 0, REGISTERS);
-        c.rflags = rflags;
-        System.arraycopy(data, 0, c.data, 0, data.length);
-        return c;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof MachineState m && Arrays.equals(gpr, m.gpr) && rflags == m.rflags
-                && Arrays.equals(data, m.data);
-    }
-
-    @Override
-    public int hashCode() {
-        return Arrays.hashCode(gpr) * 31 + Long.hashCode(rflags);
     }
 
     static String registerName(int index) {

@@ -114,7 +114,10 @@ final class NativeCpu implements AutoCloseable {
         int munmap(Pointer address, long length);
     }
 
-    private static final LibC LIBC = Native.load(Platform.C_LIBRARY_NAME, LibC.class);
+    /** Loaded on first use, so that {@link #supported()} can be asked on any platform. */
+    private static final class Libc {
+        static final LibC LIBC = Native.load(Platform.C_LIBRARY_NAME, LibC.class);
+    }
 
     private final Pointer pages;
     private final Pointer code;
@@ -135,19 +138,26 @@ final class NativeCpu implements AutoCloseable {
         stub = Function.getFunction(code);
     }
 
+    static final String UNSUPPORTED = "executing x86-64 instructions natively needs Linux on x86-64, not "
+            + System.getProperty("os.name") + " on " + System.getProperty("os.arch");
+
+    /** Linux on x86-64: the stub is x86-64 code for the System V ABI, mapped with Linux's mmap flags. */
+    static boolean supported() {
+        return Platform.isLinux() && Platform.isIntel() && Platform.is64Bit();
+    }
+
     /**
      * Maps the pages, below 4 GiB if the kernel can (MAP_32BIT), so that forms with a 32-bit address size (67 prefix)
      * can reach the data page; see {@link #dataBelow4GiB()}.
      */
     static NativeCpu open() {
-        if (!Platform.isLinux() || !Platform.isIntel() || !Platform.is64Bit()) {
-            throw new IllegalStateException("NativeCpu needs Linux on x86-64, not " + System.getProperty("os.name")
-                    + " " + System.getProperty("os.arch"));
+        if (!supported()) {
+            throw new IllegalStateException(UNSUPPORTED);
         }
         int prot = PROT_READ | PROT_WRITE | PROT_EXEC;
-        Pointer p = LIBC.mmap(null, 2 * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+        Pointer p = Libc.LIBC.mmap(null, 2 * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
         if (failed(p)) {
-            p = LIBC.mmap(null, 2 * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            p = Libc.LIBC.mmap(null, 2 * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         }
         if (failed(p)) {
             throw new IllegalStateException("mmap of an executable page failed: errno " + Native.getLastError());
@@ -226,7 +236,7 @@ final class NativeCpu implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            LIBC.munmap(pages, 2 * PAGE);
+            Libc.LIBC.munmap(pages, 2 * PAGE);
         }
     }
 

@@ -13,7 +13,7 @@ final class ShiftForms {
     private ShiftForms() {
     }
 
-    /** The /digit of group 2 (C0 C1 D0-D3): ROL 0, ROR 1, RCL 2, RCR 3, SHL/SAL 4, SHR 5, SAR 7 (6 is not an SDM form). */
+    /** The /digit of group 2 (C0 C1 D0-D3): ROL 0, ROR 1, RCL 2, RCR 3, SHL/SAL 4, SHR 5, SAR 7 (/6 has no SDM form). */
     private static final String[] GROUP2 = {"ROL", "ROR", "RCL", "RCR", "SHL", "SHR", null, "SAR"};
 
     /** The largest count tried through CL: past 64, so the count masking (to 5 or 6 bits) is exercised. */
@@ -103,8 +103,8 @@ final class ShiftForms {
     /**
      * SHLD (0F A4 /r ib, 0F A5 /r with CL) and SHRD (0F AC /r ib, 0F AD /r): shift r/m, filling from r. Count masked
      * to 5 bits (6 with REX.W). Count 0: nothing changes. A count greater than the operand size (possible for 16 bits)
-     * leaves the result and the flags undefined. Otherwise CF is the last bit out, SF ZF PF from the result, OF only for
-     * a count of 1, AF undefined (SDM Vol. 2B, SHLD and SHRD).
+     * leaves the result and the flags undefined. Otherwise CF is the last bit out, SF ZF PF from the result, OF only
+     * for a count of 1, AF undefined (SDM Vol. 2B, SHLD and SHRD).
      */
     private static void doublePrecision(List<InstructionForm> forms) {
         for (String n : new String[] {"SHLD", "SHRD"}) {
