@@ -116,6 +116,7 @@ final class ArithmeticForms {
                 }
                 forms.add(of(n + " " + accumulator(size) + ", " + imm(size) + " (" + sdm(size, hex(accImm) + " "
                         + immCode(size)) + ")", b -> {
+                    b.byteOperands(); // 04 ib with and without an (empty) REX prefix
                     b.set(b.fixed(0, size), b.value(size));
                     aluFlags(b, op);
                     return b.encoder(size).operandSize(size).opcode(accImm).imm(b.value(immBytes), immBytes).bytes();
@@ -158,6 +159,7 @@ final class ArithmeticForms {
             }
             forms.add(of("TEST " + accumulator(size) + ", " + imm(size) + " (" + sdm(size, hex(accImm) + " "
                     + immCode(size)) + ")", b -> {
+                b.byteOperands(); // A8 ib with and without an (empty) REX prefix
                 b.set(b.fixed(0, size), b.value(size));
                 b.undefinedFlags(Flags.AF);
                 return b.encoder(size).operandSize(size).opcode(accImm).imm(b.value(immBytes), immBytes).bytes();
