@@ -10,7 +10,7 @@ import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
 import java.util.List;
 
 /**
- * Data movement and flag instructions: MOVSX MOVZX MOVSXD, CMOVcc, SETcc, XCHG, CBW/CWDE/CDQE CWD/CDQ/CQO, LEA,
+ * Data movement and flag instructions: MOV, MOVSX MOVZX MOVSXD, CMOVcc, SETcc, XCHG, CBW/CWDE/CDQE CWD/CDQ/CQO, LEA,
  * MOVBE, LAHF SAHF, CLC STC CMC CLD STD (SDM Vol. 2, each instruction's page). None of them changes a flag except
  * SAHF and the flag instructions, so every flag is compared.
  */
@@ -23,6 +23,7 @@ final class DataMovementForms {
             "LE", "G"};
 
     static void addTo(List<InstructionForm> forms) {
+        move(forms);
         extend(forms);
         conditionalMove(forms);
         setByte(forms);
@@ -31,6 +32,63 @@ final class DataMovementForms {
         loadEffectiveAddress(forms);
         moveBigEndian(forms);
         flagInstructions(forms);
+    }
+
+    /**
+     * MOV (88/89 /r: r/m, r; 8A/8B /r: r, r/m; C6/C7 /0: r/m, imm; B0+rb ib, B8+rw/rd iw/id, REX.W B8+rd io: r, imm).
+     * A 32-bit destination register is zero-extended; 8- and 16-bit ones keep the other bits (SDM Vol. 2B, MOV;
+     * Vol. 1, 3.4.1.1).
+     */
+    private static void move(List<InstructionForm> forms) {
+        for (int size : SIZES) {
+            int rmR = size == 1 ? 0x88 : 0x89;
+            int rRm = size == 1 ? 0x8A : 0x8B;
+            int rmImm = size == 1 ? 0xC6 : 0xC7;
+            int immBytes = Math.min(size, 4);
+            for (boolean memory : BOTH) {
+                forms.add(of(name("MOV", rm(size), r(size), sdm(size, hex(rmR) + " /r"), memory), b -> {
+                    b.byteOperands();
+                    Mem m = memory ? b.mem(size) : null;
+                    Reg dst = memory ? null : b.reg(size);
+                    Reg src = memory ? b.reg(size) : b.regOrSame(size, dst);
+                    b.set(src, b.value(size));
+                    Encoder e = b.encoder(size).operandSize(size).opcode(rmR);
+                    return (memory ? e.modrm(src, m) : e.modrm(src, dst)).bytes();
+                }));
+                forms.add(of(name("MOV", r(size), rm(size), sdm(size, hex(rRm) + " /r"), memory), b -> {
+                    b.byteOperands();
+                    Mem m = memory ? b.mem(size) : null;
+                    Reg dst = b.reg(size);
+                    Encoder e = b.encoder(size).operandSize(size).opcode(rRm);
+                    if (memory) {
+                        b.setMem(size, b.value(size));
+                        return e.modrm(dst, m).bytes();
+                    }
+                    Reg src = b.regOrSame(size, dst);
+                    b.set(src, b.value(size));
+                    return e.modrm(dst, src).bytes();
+                }));
+                forms.add(of(name("MOV", rm(size), imm(size), sdm(size, hex(rmImm) + " /0 " + immCode(size)),
+                        memory), b -> {
+                    b.byteOperands();
+                    Encoder e = b.encoder(size).operandSize(size).opcode(rmImm);
+                    if (memory) {
+                        e.modrm(0, b.mem(size));
+                    } else {
+                        e.modrm(0, b.reg(size));
+                    }
+                    return e.imm(b.value(immBytes), immBytes).bytes();
+                }));
+            }
+            int plusRegister = size == 1 ? 0xB0 : 0xB8;
+            String code = size == 1 ? "B0+rb ib" : size == 2 ? "B8+rw iw" : size == 4 ? "B8+rd id" : "B8+rd io";
+            forms.add(of("MOV " + r(size) + ", imm" + 8 * size + " (" + sdm(size, code) + ")", b -> {
+                b.byteOperands();
+                Reg dst = b.reg(size);
+                return b.encoder(size).operandSize(size).opcodePlusRegister(plusRegister, dst)
+                        .imm(b.value(size), size).bytes();
+            }));
+        }
     }
 
     /**

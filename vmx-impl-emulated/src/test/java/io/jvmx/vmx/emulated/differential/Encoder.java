@@ -174,7 +174,7 @@ final class Encoder {
         }
     }
 
-    /** An immediate of 1, 2 or 4 bytes (8 only for MOV r64, imm64, not used here), little-endian. */
+    /** An immediate of 1, 2, 4 or (MOV r64, imm64 only) 8 bytes, little-endian. */
     Encoder imm(long value, int bytes) {
         disp(value, bytes);
         return this;
