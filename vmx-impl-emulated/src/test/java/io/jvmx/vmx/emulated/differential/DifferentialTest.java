@@ -47,8 +47,8 @@ public class DifferentialTest {
                      nativeCpu.dataAddress())) {
             HostCpu host = HostCpu.of(nativeCpu);
             HostCpu model = HostCpu.of(interpreter);
-            // Undefined flags and results differ between vendors (and models); the software processor follows
-            // Intel's, so they are compared only against an Intel processor.
+            // Undefined flags and results differ between vendors (and models). They are compared only against an
+            // Intel processor, the one the SDM describes; elsewhere only what the SDM defines is compared.
             boolean compareUndefined = host.intel() || Boolean.getBoolean("jvmx.differential.compareUndefined");
             System.out.printf("Differential tests on %s (%s): %s%n", host.brand(), host.vendor(), host.intel()
                     ? "flags and results the SDM leaves undefined are compared too"
