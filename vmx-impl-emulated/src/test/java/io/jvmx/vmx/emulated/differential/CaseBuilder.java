@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
  *
  * <p>Registers: RSP is never an operand (both executors need their stack). Byte forms use either the legacy byte
  * registers (AL..BL and AH..BH, no REX prefix anywhere in the instruction) or, with a REX prefix, the low bytes of all
- * registers (SPL excluded), chosen at random per case so that both decodings are exercised (SDM Vol. 2A, 3.7.2.1):
+ * registers (SPL excluded), chosen at random per case so that both decodings are exercised (SDM Vol. 1, 3.7.2.1):
  * see {@link #byteOperands()}. A case without REX uses only registers 0-7 for all its operands and pointers.
  */
 final class CaseBuilder {

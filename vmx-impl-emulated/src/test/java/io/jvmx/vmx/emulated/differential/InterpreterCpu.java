@@ -67,7 +67,10 @@ final class InterpreterCpu implements AutoCloseable {
     private static final long PTE_ADDRESS = 0x000F_FFFF_FFFF_F000L;
     private static final int HLT = 0xF4;
     private static final byte INT3 = (byte) 0xCC;
-    /** Generous: the longest case (a REP string instruction of a few dozen iterations) needs a few hundred ticks. */
+    /**
+     * VMX-preemption timer value for each run: far beyond any case (the longest, a REP string instruction, has 12
+     * iterations), so it fires only for a guest that never reaches the HLT (a misdecoded jump, say).
+     */
     private static final long PREEMPTION_TIMER = 1L << 20;
 
     /** CS: 64-bit code (L), present, DPL 0, execute/read accessed (SDM Vol. 3C, 25.4.1 access-rights format). */
