@@ -1,0 +1,275 @@
+package io.jvmx.vmx.emulated.differential;
+
+import io.jvmx.vmx.emulated.differential.Encoder.Mem;
+import io.jvmx.vmx.emulated.differential.Encoder.Reg;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * Builds one {@link TestCase} for a form's generator: every register and the data page start random, the flags start
+ * as a random choice of CF PF AF ZF SF OF DF; the generator picks its operand registers and memory operand here, puts
+ * operand values (edge values half of the time) into them, says which flags and results the SDM leaves undefined,
+ * and encodes the instruction.
+ *
+ * <p>Registers: RSP is never an operand (both executors need their stack). Byte forms use either the legacy byte
+ * registers (AL..BL and AH..BH, no REX prefix anywhere in the instruction) or, with a REX prefix, the low bytes of all
+ * registers (SPL excluded), chosen at random per case so that both decodings are exercised (SDM Vol. 1, 3.7.2.1):
+ * see {@link #byteOperands()}. A case without REX uses only registers 0-7 for all its operands and pointers.
+ */
+final class CaseBuilder {
+    private static final int RSP = MachineState.RSP;
+
+    final Random random;
+    final MachineState input;
+    final long dataAddress;
+    /** This case encodes byte registers without REX (AH..BH possible) rather than with an empty REX (SPL..DIL). */
+    private boolean legacyByteRegisters;
+
+    private long definedFlags = Flags.OBSERVED;
+    private int undefinedRegisters;
+    private int undefinedDataFrom, undefinedDataTo;
+    /** Registers that must not be chosen again: RSP, pointers, implicit operands, operands already chosen. */
+    private int reserved = 1 << RSP;
+    private final List<Reg> operandRegisters = new ArrayList<>();
+    private final StringBuilder operands = new StringBuilder();
+    private int memOffset = -1;
+
+    CaseBuilder(Random random, long dataAddress) {
+        this.random = random;
+        this.dataAddress = dataAddress;
+        input = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+        for (int i = 0; i < MachineState.REGISTERS; i++) {
+            input.gpr[i] = i == RSP ? 0 : random.nextLong();
+        }
+        // java.util.Random is slow for a whole page: a SplittableRandom seeded from it fills the page
+        SplittableRandom fill = new SplittableRandom(random.nextLong());
+        for (int i = 0; i < input.data.length; i += 8) {
+            long v = fill.nextLong();
+            for (int j = 0; j < 8; j++) {
+                input.data[i + j] = (byte) (v >>> (8 * j));
+            }
+        }
+        input.rflags = Flags.FIXED_1 | (random.nextLong() & NativeCpu.SETTABLE_FLAGS);
+    }
+
+    /**
+     * Called first by generators with byte-register operands that can be encoded without REX: picks, at random,
+     * whether this case uses AH..BH (no REX, registers 0-7 only) or SPL..DIL-style low bytes (REX). Without this call
+     * a case uses the REX style (any register; byte registers never AH..BH).
+     */
+    void byteOperands() {
+        if (reserved != 1 << RSP || !operandRegisters.isEmpty()) {
+            throw new IllegalStateException("byteOperands() comes before any register is chosen");
+        }
+        legacyByteRegisters = random.nextBoolean();
+    }
+
+    TestCase build(byte[] code) {
+        return new TestCase(code, operands.toString(), input, definedFlags, undefinedRegisters, undefinedDataFrom,
+                undefinedDataTo, memOffset);
+    }
+
+    // ---- registers --------------------------------------------------------------------------------------------------
+
+    /** A new encoder; for a byte form in REX mode it carries the empty REX that selects SPL..DIL. */
+    Encoder encoder(int operandSize) {
+        Encoder e = new Encoder();
+        if (operandSize == 1 && !legacyByteRegisters) {
+            e.rex();
+        }
+        return e;
+    }
+
+    /** A register operand of {@code size} bytes not chosen before in this case. */
+    Reg reg(int size) {
+        List<Reg> candidates = new ArrayList<>();
+        if (size == 1 && legacyByteRegisters) {
+            for (int n = 0; n < 4; n++) {
+                for (boolean high : new boolean[] {false, true}) {
+                    Reg r = new Reg(n, 1, high);
+                    if ((reserved & 1 << n) == 0 && !operandRegisters.contains(r)) {
+                        candidates.add(r);
+                    }
+                }
+            }
+        } else {
+            for (int n = 0; n < (legacyByteRegisters ? 8 : 16); n++) {
+                if ((reserved & 1 << n) == 0 && (size != 1 || n != RSP)) {
+                    candidates.add(new Reg(n, size, false));
+                }
+            }
+        }
+        Reg r = candidates.get(random.nextInt(candidates.size()));
+        take(r);
+        return r;
+    }
+
+    /** Usually another register, sometimes {@code other} again (e.g. XOR EAX, EAX; XCHG with itself). */
+    Reg regOrSame(int size, Reg other) {
+        return random.nextInt(8) == 0 ? other : reg(size);
+    }
+
+    /** A register the instruction names implicitly (RAX of MUL, RCX of a shift by CL ...), at {@code size}. */
+    Reg fixed(int number, int size) {
+        Reg r = new Reg(number, size, false);
+        reserved |= 1 << number;
+        return r;
+    }
+
+    /** Keeps {@code number} out of every later choice (an implicit operand the generator sets itself). */
+    void reserve(int number) {
+        reserved |= 1 << number;
+    }
+
+    private void take(Reg r) {
+        operandRegisters.add(r);
+        if (!(r.size() == 1 && legacyByteRegisters)) {
+            reserved |= 1 << r.number();
+        }
+        note(r.name());
+    }
+
+    void note(String operand) {
+        operands.append(operands.length() == 0 ? "" : ", ").append(operand);
+    }
+
+    /** Puts {@code value} into the bits of {@code r}; the rest of the register keeps its random contents. */
+    void set(Reg r, long value) {
+        int shift = r.highByte() ? 8 : 0;
+        long mask = mask(r.size()) << shift;
+        input.gpr[r.number()] = input.gpr[r.number()] & ~mask | (value << shift & mask);
+    }
+
+    long get(Reg r) {
+        return input.gpr[r.number()] >>> (r.highByte() ? 8 : 0) & mask(r.size());
+    }
+
+    void setFull(int number, long value) {
+        input.gpr[number] = value;
+    }
+
+    // ---- memory -----------------------------------------------------------------------------------------------------
+
+    /**
+     * A memory operand of {@code size} bytes at a random offset of the data page, addressed through a fresh base
+     * register (and sometimes an index register and a displacement), so ModRM/SIB decoding is exercised too.
+     */
+    Mem mem(int size) {
+        int offset = 0x100 + random.nextInt(NativeCpu.DATA_PAGE_BYTES - 0x200);
+        return memAt(offset, size);
+    }
+
+    Mem memAt(int offset, int size) {
+        memOffset = offset;
+        int base = freeNumber();
+        int index = Mem.NONE;
+        int scale = 1;
+        long indexValue = 0;
+        if (random.nextInt(4) == 0) {
+            index = freeNumber();
+            scale = 1 << random.nextInt(4);
+            indexValue = random.nextInt(32) - 8;
+            input.gpr[index] = indexValue;
+        }
+        int dispBytes = new int[] {0, 1, 4}[random.nextInt(3)];
+        long disp = dispBytes == 0 ? 0 : dispBytes == 1 ? random.nextInt(256) - 128 : random.nextInt(0x2000) - 0x1000;
+        input.gpr[base] = dataAddress + offset - disp - indexValue * scale;
+        Mem m = new Mem(base, index, scale, disp, dispBytes);
+        note(String.format("%s [%s%s%s] (data+%#x)", sizeName(size), MachineState.registerName(base),
+                index == Mem.NONE ? "" : "+" + MachineState.registerName(index) + "*" + scale,
+                dispBytes == 0 ? "" : signedHex(disp), offset));
+        return m;
+    }
+
+    static String signedHex(long v) {
+        return v < 0 ? String.format("-%#x", -v) : String.format("+%#x", v);
+    }
+
+    /** A register number for a pointer: not RSP, not an operand; below 8 when the case has AH..BH (no REX). */
+    private int freeNumber() {
+        List<Integer> candidates = new ArrayList<>();
+        int limit = legacyByteRegisters ? 8 : 16;
+        for (int n = 0; n < limit; n++) {
+            int number = n;
+            if ((reserved & 1 << n) == 0 && operandRegisters.stream().noneMatch(r -> r.number() == number)) {
+                candidates.add(n);
+            }
+        }
+        int n = candidates.get(random.nextInt(candidates.size()));
+        reserved |= 1 << n;
+        return n;
+    }
+
+    void setMem(int size, long value) {
+        setData(memOffset, size, value);
+    }
+
+    long getMem(int size) {
+        long v = 0;
+        for (int i = size - 1; i >= 0; i--) {
+            v = v << 8 | (input.data[memOffset + i] & 0xFF);
+        }
+        return v;
+    }
+
+    void setData(int offset, int size, long value) {
+        for (int i = 0; i < size; i++) {
+            input.data[offset + i] = (byte) (value >>> (8 * i));
+        }
+    }
+
+    // ---- values -----------------------------------------------------------------------------------------------------
+
+    /** An operand value: an edge value half of the time, otherwise uniformly random. */
+    long value(int size) {
+        return random.nextBoolean() ? edge(size) : random.nextLong() & mask(size);
+    }
+
+    /** 0, 1, 2, -1, -2, the sign boundaries, single bits and their complements, alternating bits, small numbers. */
+    long edge(int size) {
+        int bits = 8 * size;
+        long m = mask(size);
+        long sign = 1L << (bits - 1);
+        return switch (random.nextInt(13)) {
+            case 0 -> 0;
+            case 1 -> 1;
+            case 2 -> 2;
+            case 3 -> m;
+            case 4 -> m - 1;
+            case 5 -> sign;
+            case 6 -> sign - 1;
+            case 7 -> sign + 1;
+            case 8 -> 1L << random.nextInt(bits);
+            case 9 -> ~(1L << random.nextInt(bits)) & m;
+            case 10 -> 0x5555_5555_5555_5555L & m;
+            case 11 -> 0xAAAA_AAAA_AAAA_AAAAL & m;
+            default -> random.nextInt(17);
+        };
+    }
+
+    static long mask(int size) {
+        return size == 8 ? -1L : (1L << (8 * size)) - 1;
+    }
+
+    static String sizeName(int size) {
+        return switch (size) { case 1 -> "byte"; case 2 -> "word"; case 4 -> "dword"; default -> "qword"; };
+    }
+
+    // ---- what the SDM leaves undefined ------------------------------------------------------------------------------
+
+    void undefinedFlags(long flags) {
+        definedFlags &= ~flags;
+    }
+
+    void undefinedResult(Reg r) {
+        undefinedRegisters |= 1 << r.number();
+    }
+
+    void undefinedMemoryResult(int size) {
+        undefinedDataFrom = memOffset;
+        undefinedDataTo = memOffset + size;
+    }
+}

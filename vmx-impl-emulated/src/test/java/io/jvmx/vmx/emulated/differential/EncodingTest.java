@@ -1,0 +1,148 @@
+package io.jvmx.vmx.emulated.differential;
+
+import static org.junit.Assert.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.Assume;
+import org.junit.Test;
+
+/**
+ * The encodings the forms generate are the instructions their names say: a few cases of every form go through GNU
+ * objdump, which must decode each one at its length, with the form's mnemonic, and with a memory operand exactly
+ * when the form is a memory form. Without this, a wrong encoding would still agree natively and in the interpreter
+ * and the form would silently test something else. Skipped where objdump is not installed; the tests themselves
+ * never need it.
+ */
+public class EncodingTest {
+    private static final int CASES_PER_FORM = 3;
+    private static final Pattern LINE = Pattern.compile("^\\s*([0-9a-f]+):\\t([0-9a-f ]+?)\\s*(?:\\t(.*))?$");
+
+    private record Sample(InstructionForm form, byte[] code, int offset) {
+    }
+
+    @Test
+    public void objdumpDecodesEveryFormAsNamed() throws IOException, InterruptedException {
+        Assume.assumeTrue("GNU objdump is not installed", objdumpAvailable());
+        List<Sample> samples = new ArrayList<>();
+        ByteArrayOutputStream blob = new ByteArrayOutputStream();
+        for (InstructionForm form : FormTable.all()) {
+            Random random = new Random(form.name().hashCode());
+            for (int i = 0; i < CASES_PER_FORM; i++) {
+                byte[] code = null;
+                while (code == null) {
+                    code = form.generator().generate(new CaseBuilder(random, 0x4000_0000L));
+                }
+                samples.add(new Sample(form, code, blob.size()));
+                blob.writeBytes(code);
+            }
+        }
+        Path file = Files.createTempFile("jvmx-forms", ".bin");
+        try {
+            Files.write(file, blob.toByteArray());
+            Map<Integer, String> decoded = disassemble(file);
+            List<String> wrong = new ArrayList<>();
+            for (Sample s : samples) {
+                String text = decoded.get(s.offset());
+                String problem = text == null ? "objdump did not decode an instruction at its start"
+                        : check(s.form().name(), text);
+                if (problem == null && !decoded.containsKey(s.offset() + s.code().length)
+                        && s.offset() + s.code().length < blob.size()) {
+                    problem = "objdump decoded a different length";
+                }
+                if (problem != null) {
+                    wrong.add(s.form().name() + ": " + DifferentialRunner.hex(s.code()) + " -> " + text + ": "
+                            + problem);
+                }
+            }
+            assertTrue(wrong.size() + " encodings are not what their forms say:\n" + String.join("\n", wrong),
+                    wrong.isEmpty());
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** Null if the disassembly fits the form's name, else why not. */
+    private static String check(String formName, String disassembly) {
+        if (disassembly.contains("(bad)")) {
+            return "objdump cannot decode it";
+        }
+        String[] words = formName.split(" ");
+        String expected = words[0].toLowerCase(Locale.ROOT);
+        List<String> tokens = new ArrayList<>(List.of(disassembly.trim().split("\\s+")));
+        String repeat = switch (expected) {
+            case "rep" -> "rep";
+            case "repe" -> "repz";
+            case "repne" -> "repnz";
+            default -> null;
+        };
+        if (repeat != null) {
+            if (!tokens.get(0).equals(repeat)) {
+                return "the repeat prefix should be " + repeat;
+            }
+            expected = words[1].toLowerCase(Locale.ROOT);
+        }
+        if (expected.matches("(movs|cmps|stos|lods|scas)[bwdq]")) {
+            expected = expected.substring(0, 4); // objdump names the size in the operands
+        }
+        while (!tokens.isEmpty() && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|addr32")) {
+            tokens.remove(0);
+        }
+        String mnemonic = tokens.isEmpty() ? "" : tokens.get(0);
+        if (mnemonic.equals("movabs")) {
+            mnemonic = "mov"; // objdump's name for MOV r64, imm64
+        }
+        if (!mnemonic.equals(expected)) {
+            return "the mnemonic should be " + expected;
+        }
+        boolean memoryOperand = disassembly.contains("[");
+        if (formName.endsWith(", memory") && !memoryOperand) {
+            return "a memory form without a memory operand";
+        }
+        if (formName.endsWith(", register") && memoryOperand) {
+            return "a register form with a memory operand";
+        }
+        return null;
+    }
+
+    /** Offset of each decoded instruction -> its text (continuation lines of long instructions have none). */
+    private static Map<Integer, String> disassemble(Path file) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("objdump", "-D", "-b", "binary", "-m", "i386:x86-64", "-M", "intel",
+                file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("objdump failed: " + out);
+        }
+        Map<Integer, String> decoded = new HashMap<>();
+        for (String line : out.split("\n")) {
+            Matcher m = LINE.matcher(line);
+            if (m.matches() && m.group(3) != null) {
+                decoded.put(Integer.parseInt(m.group(1), 16), m.group(3).trim());
+            }
+        }
+        return decoded;
+    }
+
+    private static boolean objdumpAvailable() {
+        try {
+            Process p = new ProcessBuilder("objdump", "--version").redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package io.jvmx.vmx.emulated.differential;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Every instruction form the differential tests run, in SDM groups. */
+final class FormTable {
+    private static final List<InstructionForm> ALL = build();
+
+    private FormTable() {
+    }
+
+    static List<InstructionForm> all() {
+        return ALL;
+    }
+
+    private static List<InstructionForm> build() {
+        List<InstructionForm> forms = new ArrayList<>();
+        ArithmeticForms.addTo(forms);
+        ShiftForms.addTo(forms);
+        BitForms.addTo(forms);
+        DataMovementForms.addTo(forms);
+        StringForms.addTo(forms);
+        Set<String> names = new HashSet<>();
+        for (InstructionForm f : forms) {
+            if (!names.add(f.name())) {
+                throw new IllegalStateException("two forms are named " + f.name());
+            }
+        }
+        return Collections.unmodifiableList(forms);
+    }
+}
