@@ -1602,8 +1602,8 @@ final class Executor {
      * current source and destination pages (and the block's budget) at once, as whole-page-range copies between the
      * translated pages; the last one then runs the ordinary way and decides RIP. Each iteration still retires on its
      * own account (TSC, retired-instruction count), and the registers end as after that many single iterations.
-     * Overlapping ranges are copied element by element, upwards, as the processor does (a source byte written by an
-     * earlier iteration is read again).
+     * Overlapping ranges are copied element by element, upwards, as the iterations do (a source element written in
+     * part by an earlier iteration is read again; the differential tests' long REP MOVS forms check this).
      */
     private void bulkMoveOrStore(boolean move, int size, long count) {
         if (!mode64 || i.addrSize != 8 || (s.rflagsControl() & Rflags.DF) != 0) {
@@ -1629,8 +1629,14 @@ final class Executor {
         int bytes = (int) (k * size);
         if (move) {
             if (hd > hs && hd < hs + bytes) {
-                for (int b = 0; b < bytes; b++) {
-                    mem.write8(hd + b, mem.read8(hs + b));
+                // an element's source may hold what an earlier iteration wrote: element by element, upwards
+                for (int b = 0; b < bytes; b += size) {
+                    switch (size) {
+                        case 1: mem.write8(hd + b, mem.read8(hs + b)); break;
+                        case 2: mem.write16(hd + b, mem.read16(hs + b)); break;
+                        case 4: mem.write32(hd + b, mem.read32(hs + b)); break;
+                        default: mem.write64(hd + b, mem.read64(hs + b)); break;
+                    }
                 }
             } else {
                 mem.read(hs, bulk, 0, bytes);

@@ -63,9 +63,28 @@ final class StringForms {
         forms.add(form(Op.LODS, 8, Prefix.NONE, true));
         forms.add(form(Op.CMPS, 1, Prefix.REPE, true));
         forms.add(form(Op.SCAS, 2, Prefix.REPNE, true));
+        // long REP MOVS / STOS: the interpreter copies whole page ranges at once for these, so counts up to the
+        // size of the data page, and for MOVS destinations that often overlap the source by a few bytes either way
+        // (the processor re-reads bytes earlier iterations wrote: REP MOVSB with RDI = RSI + 1 replicates a byte)
+        for (int size : FormNames.SIZES) {
+            forms.add(form(Op.MOVS, size, Prefix.REP, false, true));
+            forms.add(form(Op.STOS, size, Prefix.REP, false, true));
+        }
+    }
+
+    /**
+     * How many elements the long forms copy or store at most: 1.75 KiB, so that from about the middle of the 4-KiB
+     * data page the range stays inside it in either direction.
+     */
+    private static int longCount(int size) {
+        return 0x700 / size;
     }
 
     private static InstructionForm form(Op op, int size, Prefix prefix, boolean address32) {
+        return form(op, size, prefix, address32, false);
+    }
+
+    private static InstructionForm form(Op op, int size, Prefix prefix, boolean address32, boolean longCounts) {
         int opcode = op.byteOpcode + (size == 1 ? 0 : 1);
         String suffix = switch (size) { case 1 -> "B"; case 2 -> "W"; case 4 -> "D"; default -> "Q"; };
         StringBuilder code = new StringBuilder();
@@ -76,12 +95,19 @@ final class StringForms {
             code.append("67 ");
         }
         code.append(FormNames.sdm(size, (size == 2 ? "66 " : "") + hex(opcode)));
-        String name = prefix.text + op + suffix + " (" + code + ")" + (address32 ? ", 32-bit address" : "");
+        String name = prefix.text + op + suffix + " (" + code + ")" + (address32 ? ", 32-bit address" : "")
+                + (longCounts ? ", counts up to " + longCount(size) : "");
         InstructionForm.Generator g = b -> {
             boolean repeated = prefix != Prefix.NONE;
             // pointers into the middle of the data page: 12 elements of 8 bytes either way stay inside it
             int sourceOffset = 0x400 + b.random.nextInt(0x800);
             int destinationOffset = 0x400 + b.random.nextInt(0x800);
+            if (longCounts) {
+                // near the middle of the page (see longCount), the destination often a few bytes off the source
+                sourceOffset = 0x800 + b.random.nextInt(0x10) * size;
+                destinationOffset = b.random.nextBoolean() ? sourceOffset + (b.random.nextInt(33) - 16)
+                        : 0x800 + b.random.nextInt(0x10) * size;
+            }
             long upper = address32 ? b.random.nextLong() & 0xFFFF_FFFF_0000_0000L : 0;
             b.reserve(RSI);
             b.reserve(RDI);
@@ -90,7 +116,7 @@ final class StringForms {
             b.setFull(RSI, upper ^ (b.dataAddress + sourceOffset));
             b.setFull(RDI, (address32 ? b.random.nextLong() & 0xFFFF_FFFF_0000_0000L : 0)
                     ^ (b.dataAddress + destinationOffset));
-            int count = b.random.nextInt(MAX_COUNT + 1);
+            int count = b.random.nextInt((longCounts ? longCount(size) : MAX_COUNT) + 1);
             if (repeated) {
                 // the count register is RCX, or ECX with a 32-bit address size (its upper half then ignored)
                 b.setFull(RCX, address32 ? b.random.nextLong() & 0xFFFF_FFFF_0000_0000L | count : count);
