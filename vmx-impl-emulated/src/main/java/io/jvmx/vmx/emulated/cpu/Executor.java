@@ -431,6 +431,17 @@ final class Executor {
         }
     }
 
+    /**
+     * A shift or rotate whose masked count is 0 changes neither the operand nor the flags, but a 32-bit register
+     * operand is still written: its bits 63:32 become 0, as for every 32-bit result (SDM Vol. 1, 3.4.1.1; seen on
+     * the processor by the differential tests).
+     */
+    void zeroExtendOnCountZero(int size, long value) {
+        if (size == 4 && i.mod == 3) {
+            setReg(i.rm, 4, value);
+        }
+    }
+
     /** Writes the r/m operand (no prior read). */
     void storeE(int size, long v) {
         if (i.mod == 3) {
@@ -789,6 +800,8 @@ final class Executor {
                 if ((count & (size == 8 ? 0x3F : 0x1F)) != 0) {
                     writeEW(size, r);
                     alu.commit(s);
+                } else {
+                    zeroExtendOnCountZero(size, d);
                 }
                 done();
                 return;

@@ -5,7 +5,7 @@ import static io.jvmx.vmx.emulated.cpu.Alu.mask;
 /**
  * Dedicated ops for the shifts of group 2 (SDM Vol. 2B SAL/SAR/SHL/SHR; opcodes C0, C1, D0-D3 with ModRM.reg 4, 5,
  * 6, 7) by 1, by CL and by an immediate. The count is masked to 5 bits (6 with 64-bit operands); a masked count of 0
- * changes neither the operand nor the flags. Flags are recorded lazily ({@link CpuState#LAZY_SHL}): most code
+ * changes neither the operand nor the flags (but a 32-bit register is zero-extended). Flags are recorded lazily ({@link CpuState#LAZY_SHL}): most code
  * overwrites them before it reads them. The rotates stay with the general implementation.
  */
 final class ShiftOps {
@@ -84,6 +84,8 @@ final class ShiftOps {
                     x.m.write(lin, size, r, x.dataPriv);
                 }
                 x.s.lazyFlags(lazy, v, cnt, r, size);
+            } else {
+                x.zeroExtendOnCountZero(size, v);
             }
             x.done();
         }

@@ -182,6 +182,8 @@ final class SystemOps {
                 if ((count & (x.i.opSize == 8 ? 0x3F : 0x1F)) != 0) {
                     x.writeEW(x.i.opSize, r);
                     alu.commit(s);
+                } else {
+                    x.zeroExtendOnCountZero(x.i.opSize, d);
                 }
                 x.done();
                 return;

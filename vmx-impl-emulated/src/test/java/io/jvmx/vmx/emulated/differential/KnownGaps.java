@@ -19,9 +19,6 @@ final class KnownGaps {
     private KnownGaps() {
     }
 
-    private static final String COUNT_0_KEEPS_BITS_63_32 = "a 32-bit shift/rotate of a register by a masked count of 0 "
-            + "leaves bits 63:32 of the register; the processor zero-extends the 32-bit result even then "
-            + "(SDM Vol. 1, 3.4.1.1: 32-bit operands give a 32-bit result zero-extended to 64 bits)";
     private static final String UD_ADX = "#UD: not implemented (its CPUID does not report ADX)";
     private static final String TZCNT_AS_BSF = "runs as BSF (F3 ignored), which is right for a processor without BMI1 "
             + "(its CPUID does not report BMI1): ZF and the result for a zero source differ from TZCNT";
@@ -30,25 +27,6 @@ final class KnownGaps {
 
     /** Form name (as in {@link FormTable}) -> what differs. */
     static final Map<String, String> FORMS = new TreeMap<>(Map.ofEntries(
-            // 32-bit register destinations of shifts and rotates by CL or imm8 (a count of 0 is possible only there)
-            Map.entry("ROL r/m32, CL (D3 /0), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("ROL r/m32, imm8 (C1 /0 ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("ROR r/m32, CL (D3 /1), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("ROR r/m32, imm8 (C1 /1 ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("RCL r/m32, CL (D3 /2), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("RCL r/m32, imm8 (C1 /2 ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("RCR r/m32, CL (D3 /3), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("RCR r/m32, imm8 (C1 /3 ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SHL r/m32, CL (D3 /4), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SHL r/m32, imm8 (C1 /4 ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SHR r/m32, CL (D3 /5), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SHR r/m32, imm8 (C1 /5 ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SAR r/m32, CL (D3 /7), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SAR r/m32, imm8 (C1 /7 ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SHLD r/m32, r32, imm8 (0F A4 /r ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SHLD r/m32, r32, CL (0F A5 /r), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SHRD r/m32, r32, imm8 (0F AC /r ib), register", COUNT_0_KEEPS_BITS_63_32),
-            Map.entry("SHRD r/m32, r32, CL (0F AD /r), register", COUNT_0_KEEPS_BITS_63_32),
             // ADX
             Map.entry("ADCX r32, r/m32 (66 0F 38 F6 /r), register", UD_ADX),
             Map.entry("ADCX r32, r/m32 (66 0F 38 F6 /r), memory", UD_ADX),
