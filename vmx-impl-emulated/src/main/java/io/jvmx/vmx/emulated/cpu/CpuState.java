@@ -89,6 +89,11 @@ public final class CpuState {
     /** Instructions retired since reset. */
     public long instructionsRetired;
 
+    /** The x87 FPU (and MMX) state. */
+    final X87State x87 = new X87State();
+    /** The SSE state: XMM registers and MXCSR. */
+    final SseState sse = new SseState();
+
     /**
      * PAE paging's four PDPTE registers (SDM Vol. 3A, 4.4.1): loaded by MOV to CR0/CR3/CR4 when the result is PAE
      * paging, and by VM entry from GUEST_PDPTE0-3 when EPT is on (SDM Vol. 3C, 27.3.2.4); the PAE walk uses them.

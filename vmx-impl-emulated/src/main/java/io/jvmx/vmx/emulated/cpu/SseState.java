@@ -1,0 +1,11 @@
+package io.jvmx.vmx.emulated.cpu;
+
+/**
+ * The SSE state (SDM Vol. 1, 10.2): sixteen 128-bit XMM registers (XMM8-15 in 64-bit mode only) and MXCSR.
+ * XMMi is {@code xmm[2i]} (bits 63:0) and {@code xmm[2i + 1]} (bits 127:64).
+ */
+final class SseState {
+    final long[] xmm = new long[32];
+    /** MXCSR; 0x1F80 after reset (all exceptions masked, round to nearest; Vol. 1, 10.2.3). */
+    int mxcsr = 0x1F80;
+}
