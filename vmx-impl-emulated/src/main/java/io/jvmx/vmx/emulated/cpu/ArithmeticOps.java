@@ -116,6 +116,34 @@ final class ArithmeticOps {
         }
     }
 
+    /**
+     * Group-1 operation {@code aop} with the r/m operand as destination and {@code b} as source: a register, or a
+     * read-modify-write of memory whose flags are recorded only after the write succeeded (CMP only reads).
+     */
+    static void onE(Executor x, Insn i, int aop, int size, long b) {
+        CpuState s = x.s;
+        if (i.mod == 3) {
+            long a = x.getReg(i.rm, size);
+            long cin = carryIn(s, aop);
+            long r = compute(aop, a, b, size, cin);
+            if (aop != Alu.CMP) {
+                x.setReg(i.rm, size, r);
+            }
+            flags(s, aop, a, b, r, size, cin);
+        } else if (aop == Alu.CMP) {
+            long a = x.readMem(i.eaSeg, x.ea(), size);
+            flags(s, aop, a, b, (a - b) & mask(size), size, 0);
+        } else {
+            long lin = x.lin(i.eaSeg, x.ea(), size, true);
+            long a = x.m.read(lin, size, x.dataPriv);
+            long cin = carryIn(s, aop);
+            long r = compute(aop, a, b, size, cin);
+            x.m.write(lin, size, r, x.dataPriv);
+            flags(s, aop, a, b, r, size, cin);
+        }
+        x.done();
+    }
+
     /** Op Eb,Gb / Ev,Gv (00, 01, 08, 09, ..., 38, 39): the r/m operand is the destination. */
     static final class AluEG extends Op {
         private final int aop;
@@ -130,31 +158,7 @@ final class ArithmeticOps {
         @Override
         void run(Executor x, Insn i) {
             int size = bytes ? 1 : i.opSize;
-            CpuState s = x.s;
-            long b = x.getReg(i.reg, size);
-            if (i.mod == 3) {
-                long a = x.getReg(i.rm, size);
-                long cin = carryIn(s, aop);
-                long r = compute(aop, a, b, size, cin);
-                if (aop != Alu.CMP) {
-                    x.setReg(i.rm, size, r);
-                }
-                flags(s, aop, a, b, r, size, cin);
-            } else {
-                long off = x.ea();
-                if (aop == Alu.CMP) {
-                    long a = x.readMem(i.eaSeg, off, size);
-                    flags(s, aop, a, b, (a - b) & mask(size), size, 0);
-                } else {
-                    long lin = x.lin(i.eaSeg, off, size, true);
-                    long a = x.m.read(lin, size, x.dataPriv);
-                    long cin = carryIn(s, aop);
-                    long r = compute(aop, a, b, size, cin);
-                    x.m.write(lin, size, r, x.dataPriv);
-                    flags(s, aop, a, b, r, size, cin);
-                }
-            }
-            x.done();
+            onE(x, i, aop, size, x.getReg(i.reg, size));
         }
     }
 
@@ -226,31 +230,7 @@ final class ArithmeticOps {
         @Override
         void run(Executor x, Insn i) {
             int size = bytes ? 1 : i.opSize;
-            CpuState s = x.s;
-            long b = i.imm & mask(size); // 83's Ib is sign-extended to the operand size
-            if (i.mod == 3) {
-                long a = x.getReg(i.rm, size);
-                long cin = carryIn(s, aop);
-                long r = compute(aop, a, b, size, cin);
-                if (aop != Alu.CMP) {
-                    x.setReg(i.rm, size, r);
-                }
-                flags(s, aop, a, b, r, size, cin);
-            } else {
-                long off = x.ea();
-                if (aop == Alu.CMP) {
-                    long a = x.readMem(i.eaSeg, off, size);
-                    flags(s, aop, a, b, (a - b) & mask(size), size, 0);
-                } else {
-                    long lin = x.lin(i.eaSeg, off, size, true);
-                    long a = x.m.read(lin, size, x.dataPriv);
-                    long cin = carryIn(s, aop);
-                    long r = compute(aop, a, b, size, cin);
-                    x.m.write(lin, size, r, x.dataPriv);
-                    flags(s, aop, a, b, r, size, cin);
-                }
-            }
-            x.done();
+            onE(x, i, aop, size, i.imm & mask(size)); // 83's Ib is sign-extended to the operand size
         }
     }
 
