@@ -111,7 +111,29 @@ final class Executor {
             keepRf = false;
             repIncomplete = false;
             stCount = 0;
+            // compiled blocks leave out the CS limit checks: only where the limit cannot be reached
+            boolean compiledOk = translate && (mode64 || (csBase == 0 && csLimit == 0xFFFF_FFFFL));
             for (;;) {
+                CompiledBlock compiled = insn.compiled;
+                if (compiled != null && compiledOk && compiled.run(this)) {
+                    if (budgetLeft <= 0) {
+                        return;
+                    }
+                    long rip = s.rip;
+                    startRip = rip;
+                    long lin = linearRip(csBase, rip);
+                    Insn c = (lin >>> 12) == linPage && page.valid ? page.at[(int) lin & 0xFFF] : null;
+                    if (c == null || c.mode != mode) {
+                        c = fetchInstruction(mode);
+                        page = cachedPage;
+                        linPage = page != null ? lin >>> 12 : -1;
+                    }
+                    if (page != null && ++c.heat == HOT_BLOCK) {
+                        c.compiled = translate(c, page, (int) lin & 0xFFF);
+                    }
+                    insn = c;
+                    continue;
+                }
                 i = insn;
                 insn.op.run(this, insn);
                 if (--budgetLeft <= 0 || insn.endsBlock) {
@@ -151,12 +173,34 @@ final class Executor {
                         linPage = page != null ? lin >>> 12 : -1;
                     }
                 }
+                if (rip != last + insn.len && rip != last && page != null && ++next.heat == HOT_BLOCK && translate) {
+                    // a hot jump target: translate the block from here
+                    next.compiled = translate(next, page, (int) linearRip(csBase, rip) & 0xFFF);
+                }
                 insn = next;
             }
         } catch (CpuFault f) {
             events.deliverFault(f);
         }
     }
+
+    private CompiledBlock translate(Insn head, CodeCache.Page page, int pageOffset) {
+        CompiledBlock b = BlockCompiler.compile(head, page, pageOffset);
+        if (b != null) {
+            translatedBlocks++;
+        }
+        return b;
+    }
+
+    /** After how many arrivals by a jump the block from an instruction is translated (see BlockCompiler). */
+    static final int HOT_BLOCK = 500;
+    /**
+     * Translate hot blocks to bytecode (see BlockCompiler); off, every instruction runs through its op. On unless
+     * -Djvmx.translate=false; per processor through X86Interpreter#setBlockTranslation.
+     */
+    boolean translate = !"false".equals(System.getProperty("jvmx.translate"));
+    /** Blocks translated so far (a statistic). */
+    long translatedBlocks;
 
     private long linearRip(long csBase, long rip) {
         return mode64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;

@@ -73,6 +73,12 @@ final class Insn {
     Insn jump;
     long jumpRip;
 
+    // ---- translation to bytecode (see BlockCompiler)
+    /** How many times execution arrived here by a jump: when it is hot, the block from here is compiled. */
+    int heat;
+    /** The compiled block that starts here, or null. */
+    CompiledBlock compiled;
+
     // ---- immediates (sign-extended where the opcode map says so; see Decoder)
     long imm;
     /** A second immediate: the selector of a far pointer (ptr16:16/32), the nesting level of ENTER. */

@@ -99,6 +99,19 @@ public final class X86Interpreter {
         mmu.flush();
     }
 
+    /**
+     * Whether hot blocks of guest code are translated to JVM bytecode (the default) or every instruction runs through
+     * the interpreter; both give the same results, the first faster. For comparing the two, and for debugging.
+     */
+    public void setBlockTranslation(boolean enabled) {
+        exec.translate = enabled;
+    }
+
+    /** How many blocks have been translated to bytecode so far. */
+    public long translatedBlocks() {
+        return exec.translatedBlocks;
+    }
+
     /** Releases the memory's write watch (the decoded-instruction cache): the processor is closed. */
     public void close() {
         exec.cache.clear();

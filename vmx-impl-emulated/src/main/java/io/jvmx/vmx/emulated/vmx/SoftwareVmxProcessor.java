@@ -693,6 +693,20 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         monitor.kick(); // a guest waiting in HLT on another thread's behalf should not linger
     }
 
+    /**
+     * Whether the interpreter translates hot blocks of guest code to JVM bytecode (default: yes, unless
+     * -Djvmx.translate=false). Off, every instruction runs through the interpreter: the results are the same, which
+     * the tests check by running guests both ways.
+     */
+    public void setBlockTranslation(boolean enabled) {
+        interpreter.setBlockTranslation(enabled);
+    }
+
+    /** How many blocks of guest code the interpreter has translated to bytecode so far. */
+    public long translatedBlocks() {
+        return interpreter.translatedBlocks();
+    }
+
     /** The processor's architectural state, for tests in this package. */
     CpuState state() {
         return state;

@@ -47,9 +47,10 @@ final class InterpreterCpu implements AutoCloseable {
      * The outcome of one case. {@code failure} is null if the guest exited on the HLT after the instruction, else what
      * happened instead; {@code state} is the guest's registers, flags and data page at the exit either way (null only
      * if the software processor threw); {@code exceptionVector} is the vector of an exception exit, else -1;
-     * {@code atInstruction} says whether the exit's RIP is the instruction's (as for a fault).
+     * {@code atInstruction} says whether the exit's RIP is the instruction's (as for a fault); {@code retired} is how
+     * many instructions the guest retired.
      */
-    record Outcome(MachineState state, String failure, int exceptionVector, boolean atInstruction) {
+    record Outcome(MachineState state, String failure, int exceptionVector, boolean atInstruction, long retired) {
         boolean halted() {
             return failure == null;
         }
@@ -91,15 +92,42 @@ final class InterpreterCpu implements AutoCloseable {
     private long nextTableGpa;
     private boolean launched;
     private final GeneralRegisters registers = new GeneralRegisters();
+    private final boolean blockTranslation;
+    /** Blocks translated by processors discarded after a run that did not end on the HLT. */
+    private long translatedByDiscarded;
     private final byte[] codeFill = new byte[NativeCpu.PAGE];
 
     InterpreterCpu(long codeLinear, int instructionOffset, long dataLinear) {
+        this(codeLinear, instructionOffset, dataLinear, true);
+    }
+
+    /**
+     * @param blockTranslation whether the processor translates hot blocks to bytecode (its default) or interprets
+     *                         every instruction: TranslatedBlockTest runs code both ways
+     */
+    InterpreterCpu(long codeLinear, int instructionOffset, long dataLinear, boolean blockTranslation) {
+        this.blockTranslation = blockTranslation;
         this.codeLinear = codeLinear;
         this.instructionOffset = instructionOffset;
         this.dataLinear = dataLinear;
         long stack = codeLinear + 2 * NativeCpu.PAGE;
         this.stackLinear = stack == dataLinear ? codeLinear + 3 * NativeCpu.PAGE : stack;
         Arrays.fill(codeFill, INT3);
+    }
+
+    /**
+     * The VMX-preemption timer value the next runs start with (default 2^20 ticks, a bound against runaway guests):
+     * a smaller value ends a run with a VMX_PREEMPTION_TIMER_EXPIRED exit, reported as the run's failure.
+     */
+    void preemptionTimer(long ticks) {
+        ensureProcessor();
+        write(VMX_PREEMPTION_TIMER_VALUE, ticks);
+    }
+
+    /** How many blocks the processors of this harness have translated to bytecode so far. */
+    long translatedBlocks() {
+        ensureProcessor();
+        return translatedByDiscarded + cpu.translatedBlocks();
     }
 
     /** The software processor's own CPUID (what it claims to implement), through the SPI. */
@@ -127,6 +155,7 @@ final class InterpreterCpu implements AutoCloseable {
         write(GUEST_RFLAGS, input.rflags | Flags.FIXED_1);
         write(GUEST_ACTIVITY_STATE, 0);
         write(GUEST_INTERRUPTIBILITY_STATE, 0);
+        long retiredBefore = cpu.guestInstructionsRetired();
         try {
             if (launched) {
                 cpu.vmresume(registers);
@@ -136,8 +165,9 @@ final class InterpreterCpu implements AutoCloseable {
             }
         } catch (IllegalStateException interpreterError) {
             discardProcessor();
-            return new Outcome(null, "the software processor threw: " + interpreterError.getMessage(), -1, false);
+            return new Outcome(null, "the software processor threw: " + interpreterError.getMessage(), -1, false, 0);
         }
+        long retired = cpu.guestInstructionsRetired() - retiredBefore;
         String failure = checkExit(haltAt);
         boolean exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
         int vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
@@ -155,7 +185,7 @@ final class InterpreterCpu implements AutoCloseable {
             // put the INT3 filler back where the instruction and the HLT were
             memory.write(codePage + instructionOffset, codeFill, 0, instruction.length + 1);
         }
-        return new Outcome(out, failure, vector, atInstruction);
+        return new Outcome(out, failure, vector, atInstruction, retired);
     }
 
     /** Null if the guest exited on the HLT that follows the instruction; otherwise what happened instead. */
@@ -209,6 +239,7 @@ final class InterpreterCpu implements AutoCloseable {
         }
         memory = ByteBufferPhysicalMemory.allocate(PHYSICAL_BYTES);
         cpu = new SoftwareVmxProcessor(memory);
+        cpu.setBlockTranslation(blockTranslation);
         launched = false;
         // SDM Vol. 3C, 24.7: enable VMX in IA32_FEATURE_CONTROL and CR4, then VMXON; VMCLEAR and VMPTRLD a VMCS.
         cpu.wrmsr(Msr.IA32_FEATURE_CONTROL, Msr.FEATURE_CONTROL_LOCK | Msr.FEATURE_CONTROL_VMX_OUTSIDE_SMX);
@@ -232,6 +263,7 @@ final class InterpreterCpu implements AutoCloseable {
 
     private void discardProcessor() {
         if (cpu != null) {
+            translatedByDiscarded += cpu.translatedBlocks();
             cpu.close();
             cpu = null;
         }

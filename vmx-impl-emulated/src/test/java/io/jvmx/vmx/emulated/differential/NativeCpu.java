@@ -193,6 +193,17 @@ final class NativeCpu implements AutoCloseable {
      * {@code input}; returns the registers, RFLAGS and data page afterwards (RSP: its change).
      */
     MachineState execute(byte[] instruction, MachineState input) {
+        if (instruction.length == 0 || instruction.length > 15) {
+            throw new IllegalArgumentException("an instruction has 1 to 15 bytes, not " + instruction.length);
+        }
+        return executeCode(instruction, input);
+    }
+
+    /**
+     * Executes a sequence of instructions (that ends by falling through its last byte, with no access beyond the
+     * data page and the registers the stub saves) as {@link #execute} does one instruction.
+     */
+    MachineState executeCode(byte[] instruction, MachineState input) {
         if (closed) {
             throw new IllegalStateException("closed");
         }
@@ -200,8 +211,8 @@ final class NativeCpu implements AutoCloseable {
             throw new IllegalArgumentException(String.format("RFLAGS %#x: only CF PF AF ZF SF OF DF may be set",
                     input.rflags));
         }
-        if (instruction.length == 0 || instruction.length > 15) {
-            throw new IllegalArgumentException("an instruction has 1 to 15 bytes, not " + instruction.length);
+        if (instructionOffset() + instruction.length + EPILOGUE.length > PAGE) {
+            throw new IllegalArgumentException(instruction.length + " bytes of code do not fit the code page");
         }
         int at = instructionOffset();
         code.write(at, instruction, 0, instruction.length);

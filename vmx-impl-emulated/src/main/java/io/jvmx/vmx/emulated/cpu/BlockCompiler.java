@@ -1,0 +1,787 @@
+package io.jvmx.vmx.emulated.cpu;
+
+import static org.objectweb.asm.Opcodes.*;
+
+import io.jvmx.vmx.api.arch.Rflags;
+
+import org.objectweb.asm.ClassWriter;
+import org.objectweb.asm.Label;
+import org.objectweb.asm.MethodVisitor;
+import org.objectweb.asm.Type;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Translates hot runs of decoded instructions into JVM bytecode: one hidden class per block ({@link CompiledBlock}).
+ *
+ * <p>A block is the fall-through chain of instructions from a hot jump target, as far as the successor links go
+ * within one page, before any instruction that ends a block ({@link Insn#endsBlock}), at most
+ * {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/OR/AND/SUB/XOR/CMP/TEST, INC/DEC, LEA, MOVZX, shifts
+ * by an immediate, Jcc and JMP; 32- and 64-bit operands) become inline bytecode with their registers and immediates
+ * as constants; a conditional jump right after the compare that set its flags tests the compare's operands directly;
+ * jumps to an instruction of the block stay in the method (a loop stays a loop). Every other instruction calls its op,
+ * as the interpreter does. Between the calls, RIP, the retired-instruction count, the TSC and the block budget are
+ * brought up to date only where something can see them (before an op that may fault or exit, at every way out), so
+ * faults and exits find the state of the interpreter; the lazy flags record is written by every flag-setting
+ * instruction, as in the interpreter.
+ *
+ * <p>The budget stays exact: a block runs only if the budget left covers all its instructions, and goes round again
+ * only if it still does. RIPs are relative to the RIP the block was entered with (one page may be mapped at several
+ * linear addresses; the decodings do not depend on where). The compiled code reads and writes the same fields as the
+ * ops, so it and the interpreter can take turns at any instruction boundary.
+ */
+final class BlockCompiler {
+    /** The longest run of instructions one block holds. */
+    static final int MAX_INSTRUCTIONS = 64;
+    /** Blocks shorter than this are not worth a class. */
+    static final int MIN_INSTRUCTIONS = 2;
+
+    private static final MethodHandles.Lookup LOOKUP = MethodHandles.lookup();
+    private static final String BLOCK = Type.getInternalName(CompiledBlock.class);
+    private static final String EXECUTOR = Type.getInternalName(Executor.class);
+    private static final String STATE = Type.getInternalName(CpuState.class);
+    private static final String INSN = Type.getInternalName(Insn.class);
+    private static final String PAGE = Type.getInternalName(CodeCache.Page.class);
+    private static final String OP_RUN = Type.getMethodDescriptor(Type.VOID_TYPE, Type.getType(Executor.class),
+            Type.getType(Insn.class));
+
+    // what the translator does with an instruction
+    private static final int CALL = 0, MOV_RR = 1, MOV_RI = 2, ALU_RR = 3, ALU_RI = 4, INC_DEC = 5, LEA = 6, JCC = 7,
+            JMP = 8, MOVZX = 9, SHIFT_I = 10;
+    /** TEST, as an ALU operation of the translator (not a group-1 number). */
+    private static final int TEST = 8;
+
+    // locals of run(Executor x)
+    private static final int X = 1, S = 2, ENTRY = 3, G = 5, A = 6, B = 8, R = 10, T = 12;
+
+    private BlockCompiler() {
+    }
+
+    /** The instructions a block from {@code head} would hold, in order. */
+    static List<Insn> chain(Insn head) {
+        List<Insn> run = new ArrayList<>();
+        for (Insn i = head; i != null && !i.endsBlock && run.size() < MAX_INSTRUCTIONS; i = i.next) {
+            run.add(i);
+        }
+        return run;
+    }
+
+    /**
+     * Compiles the block that starts at {@code head}, decoded in {@code page} at offset {@code pageOffset}; null if
+     * it is too short.
+     */
+    static CompiledBlock compile(Insn head, CodeCache.Page page, int pageOffset) {
+        List<Insn> run = chain(head);
+        if (run.size() < MIN_INSTRUCTIONS) {
+            return null;
+        }
+        Generator g = new Generator(run, page, pageOffset);
+        byte[] bytes = g.generate();
+        try {
+            MethodHandles.Lookup hidden = LOOKUP.defineHiddenClassWithClassData(bytes, List.copyOf(g.constants), true);
+            return (CompiledBlock) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class))
+                    .invoke();
+        } catch (Throwable e) {
+            throw new IllegalStateException("translating a block of " + run.size() + " instructions failed", e);
+        }
+    }
+
+    /** What the translator does with {@code i}: an inline form, or CALL its op. */
+    static int form(Insn i) {
+        if (i.lock || i.vex) {
+            return CALL;
+        }
+        int op = i.opcode;
+        boolean wide = i.opSize == 4 || i.opSize == 8;
+        boolean reg = i.mod == 3;
+        boolean branches = i.mode == Insn.MODE64 || i.opSize == 4; // a 16-bit IP would wrap at 64 KiB
+        if (i.map == Insn.MAP_0F) {
+            if (op >= 0x80 && op <= 0x8F) {
+                return branches ? JCC : CALL;
+            }
+            if ((op == 0xB6 || op == 0xB7) && reg && wide && !(op == 0xB6 && i.rex == 0 && i.rm >= 4 && i.rm < 8)) {
+                return MOVZX; // not AH..BH: those need the high-byte view
+            }
+            return CALL;
+        }
+        if (i.map != Insn.MAP_1) {
+            return CALL;
+        }
+        if (op >= 0x70 && op <= 0x7F) {
+            return branches ? JCC : CALL;
+        }
+        if (op == 0xEB || op == 0xE9) {
+            return branches ? JMP : CALL;
+        }
+        if (!wide) {
+            return CALL;
+        }
+        if (op < 0x40 && aluSupported(op >>> 3)) {
+            switch (op & 7) {
+                case 1: case 3: return reg ? ALU_RR : CALL;
+                case 5: return ALU_RI;
+                default: return CALL;
+            }
+        }
+        switch (op) {
+            case 0x89: case 0x8B: return reg ? MOV_RR : CALL;
+            case 0x85: return reg ? ALU_RR : CALL;
+            case 0xA9: return ALU_RI;
+            case 0x81: case 0x83: return reg && aluSupported(i.regOp()) ? ALU_RI : CALL;
+            case 0xF7: return reg && i.regOp() <= 1 ? ALU_RI : CALL;
+            case 0xC7: return reg && i.regOp() == 0 ? MOV_RI : CALL;
+            case 0xFF: return reg && i.regOp() <= 1 ? INC_DEC : CALL;
+            case 0x8D: return reg ? CALL : LEA;
+            case 0xC1: return reg && i.regOp() >= 4 && i.regOp() != 6 ? SHIFT_I : reg && i.regOp() == 6 ? SHIFT_I : CALL;
+            default:
+                return op >= 0xB8 && op <= 0xBF ? MOV_RI : CALL;
+        }
+    }
+
+    /** ADD, OR, AND, SUB, XOR, CMP: not ADC and SBB, which need the carry in. */
+    private static boolean aluSupported(int aop) {
+        return aop != Alu.ADC && aop != Alu.SBB;
+    }
+
+    /** Generates the hidden class of one block. */
+    private static final class Generator {
+        final List<Insn> run;
+        final int n;
+        final int[] offset;
+        final boolean mode64;
+        final CodeCache.Page page;
+        final int pageOffset;
+        final List<Object> constants = new ArrayList<>();
+        final String name = Type.getInternalName(BlockCompiler.class) + "$Block";
+        /** Offsets of instructions that a translated jump of the block goes to: their labels can be entered twice. */
+        final Map<Integer, Integer> jumpTargets = new HashMap<>();
+        MethodVisitor m;
+        Label[] at;
+        Label exitTrue;
+        /** Instructions retired since RIP, the counters and the budget were last brought up to date. */
+        int pending;
+        /** The lazy-flags kind the previous instruction recorded with its operands in locals A, B, R (0: none). */
+        int lastFlags;
+        int lastSize;
+
+        Generator(List<Insn> run, CodeCache.Page page, int pageOffset) {
+            this.run = run;
+            this.n = run.size();
+            this.page = page;
+            this.pageOffset = pageOffset;
+            this.mode64 = run.get(0).mode == Insn.MODE64;
+            this.offset = new int[n + 1];
+            for (int k = 0; k < n; k++) {
+                offset[k + 1] = offset[k] + run.get(k).len;
+            }
+            for (int k = 0; k < n; k++) {
+                Insn i = run.get(k);
+                int f = formAt(k);
+                if (f == JCC || f == JMP) {
+                    int target = offset[k + 1] + (int) i.imm;
+                    for (int j = 0; j <= n - 1; j++) {
+                        if (offset[j] == target) {
+                            jumpTargets.put(target, j);
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * The form of instruction k in this block: a jump whose target is outside the page is left to its op, which
+         * checks the target (canonical form, CS limit) and may fault with the jump's state.
+         */
+        int formAt(int k) {
+            Insn i = run.get(k);
+            int f = form(i);
+            if (f == JCC || f == JMP) {
+                long inPage = pageOffset + (long) offset[k + 1] + i.imm;
+                if (inPage < 0 || inPage >= 4096) {
+                    return CALL;
+                }
+            }
+            return f;
+        }
+
+        byte[] generate() {
+            ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_FRAMES | ClassWriter.COMPUTE_MAXS);
+            cw.visit(V17, ACC_FINAL, name, null, BLOCK, null);
+            // constants: [insn 0..n-1, op 0..n-1, page]
+            for (int k = 0; k < n; k++) {
+                constants.add(run.get(k));
+            }
+            for (int k = 0; k < n; k++) {
+                constants.add(run.get(k).op);
+            }
+            constants.add(page);
+            for (int k = 0; k < 2 * n + 1; k++) {
+                cw.visitField(ACC_PRIVATE | ACC_STATIC | ACC_FINAL, constantName(k), constantDesc(k), null, null)
+                        .visitEnd();
+            }
+            MethodVisitor clinit = cw.visitMethod(ACC_STATIC, "<clinit>", "()V", null, null);
+            clinit.visitCode();
+            for (int k = 0; k < 2 * n + 1; k++) {
+                clinit.visitMethodInsn(INVOKESTATIC, "java/lang/invoke/MethodHandles", "lookup",
+                        "()Ljava/lang/invoke/MethodHandles$Lookup;", false);
+                clinit.visitLdcInsn("_");
+                clinit.visitLdcInsn(Type.getType(Object.class));
+                clinit.visitLdcInsn(k);
+                clinit.visitMethodInsn(INVOKESTATIC, "java/lang/invoke/MethodHandles", "classDataAt",
+                        "(Ljava/lang/invoke/MethodHandles$Lookup;Ljava/lang/String;Ljava/lang/Class;I)Ljava/lang/Object;",
+                        false);
+                clinit.visitTypeInsn(CHECKCAST, Type.getType(constantDesc(k)).getInternalName());
+                clinit.visitFieldInsn(PUTSTATIC, name, constantName(k), constantDesc(k));
+            }
+            clinit.visitInsn(RETURN);
+            clinit.visitMaxs(0, 0);
+            clinit.visitEnd();
+
+            MethodVisitor init = cw.visitMethod(0, "<init>", "()V", null, null);
+            init.visitCode();
+            init.visitVarInsn(ALOAD, 0);
+            init.visitMethodInsn(INVOKESPECIAL, BLOCK, "<init>", "()V", false);
+            init.visitInsn(RETURN);
+            init.visitMaxs(0, 0);
+            init.visitEnd();
+
+            m = cw.visitMethod(0, "run", "(L" + EXECUTOR + ";)Z", null, null);
+            m.visitCode();
+            generateRun();
+            m.visitMaxs(0, 0);
+            m.visitEnd();
+            cw.visitEnd();
+            return cw.toByteArray();
+        }
+
+        private String constantName(int k) {
+            return k < n ? "i" + k : k < 2 * n ? "op" + (k - n) : "page";
+        }
+
+        private String constantDesc(int k) {
+            return k < n ? "L" + INSN + ";" : k < 2 * n ? Type.getDescriptor(run.get(k - n).op.getClass())
+                    : "L" + PAGE + ";";
+        }
+
+        private void generateRun() {
+            exitTrue = new Label();
+            Label refuse = new Label();
+            // s = x.s; entry = s.rip; g = s.gpr
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETFIELD, EXECUTOR, "s", "L" + STATE + ";");
+            m.visitVarInsn(ASTORE, S);
+            m.visitVarInsn(ALOAD, S);
+            m.visitFieldInsn(GETFIELD, STATE, "rip", "J");
+            m.visitVarInsn(LSTORE, ENTRY);
+            m.visitVarInsn(ALOAD, S);
+            m.visitFieldInsn(GETFIELD, STATE, "gpr", "[J");
+            m.visitVarInsn(ASTORE, G);
+            // run only if the budget covers the whole block, and not with RF set (the interpreter clears it)
+            budgetCheck(refuse);
+            m.visitVarInsn(ALOAD, S);
+            m.visitMethodInsn(INVOKEVIRTUAL, STATE, "rflagsControl", "()J", false);
+            m.visitLdcInsn(Rflags.RF);
+            m.visitInsn(LAND);
+            m.visitInsn(LCONST_0);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(IFNE, refuse);
+
+            at = new Label[n];
+            for (int k = 0; k < n; k++) {
+                at[k] = new Label();
+            }
+            for (int k = 0; k < n; k++) {
+                boolean target = jumpTargets.containsKey(offset[k]);
+                if (target) {
+                    flush(offset[k]); // arrivals by a jump come flushed: so must the one that falls through
+                }
+                m.visitLabel(at[k]);
+                if (target) {
+                    lastFlags = 0; // reached from elsewhere too: what the previous instruction left is not known
+                }
+                Insn i = run.get(k);
+                switch (formAt(k)) {
+                    case MOV_RR: movRR(i); break;
+                    case MOV_RI: movRI(i); break;
+                    case ALU_RR: aluRR(i); break;
+                    case ALU_RI: aluRI(i); break;
+                    case INC_DEC: incDec(i); break;
+                    case LEA: lea(k, i); break;
+                    case MOVZX: movzx(i); break;
+                    case SHIFT_I: shift(i); break;
+                    case JCC: jcc(k, i); break;
+                    case JMP: jmp(k, i); break;
+                    default: call(k, i); break;
+                }
+            }
+            // fell through past the last instruction
+            flush(offset[n]);
+            m.visitLabel(exitTrue);
+            m.visitInsn(ICONST_1);
+            m.visitInsn(IRETURN);
+            m.visitLabel(refuse);
+            m.visitInsn(ICONST_0);
+            m.visitInsn(IRETURN);
+        }
+
+        /** if (x.budgetLeft < n) goto fail */
+        private void budgetCheck(Label fail) {
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETFIELD, EXECUTOR, "budgetLeft", "J");
+            m.visitLdcInsn((long) n);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(IFLT, fail);
+        }
+
+        /** Pushes entry + delta as a RIP (wrapped to 32 bits outside 64-bit mode, as Executor.finish does). */
+        private void pushRip(long delta) {
+            m.visitVarInsn(LLOAD, ENTRY);
+            if (delta != 0) {
+                m.visitLdcInsn(delta);
+                m.visitInsn(LADD);
+            }
+            if (!mode64) {
+                m.visitLdcInsn(0xFFFF_FFFFL);
+                m.visitInsn(LAND);
+            }
+        }
+
+        /** RIP = entry + delta; the pending instructions retire (count, TSC) and leave the budget. */
+        private void flush(long delta) {
+            m.visitVarInsn(ALOAD, S);
+            pushRip(delta);
+            m.visitFieldInsn(PUTFIELD, STATE, "rip", "J");
+            if (pending > 0) {
+                addLongField(S, STATE, "instructionsRetired", pending);
+                addLongField(S, STATE, "tsc", pending);
+                addLongField(X, EXECUTOR, "budgetLeft", -pending);
+                pending = 0;
+            }
+        }
+
+        private void addLongField(int local, String owner, String field, long delta) {
+            m.visitVarInsn(ALOAD, local);
+            m.visitInsn(DUP);
+            m.visitFieldInsn(GETFIELD, owner, field, "J");
+            m.visitLdcInsn(delta);
+            m.visitInsn(LADD);
+            m.visitFieldInsn(PUTFIELD, owner, field, "J");
+        }
+
+        // ------------------------------------------------------------------ registers
+
+        /** Pushes register r, masked to size (4 or 8). */
+        private void loadReg(int r, int size) {
+            m.visitVarInsn(ALOAD, G);
+            m.visitLdcInsn(r);
+            m.visitInsn(LALOAD);
+            if (size == 4) {
+                m.visitLdcInsn(0xFFFF_FFFFL);
+                m.visitInsn(LAND);
+            }
+        }
+
+        /** Register r = local (already masked to the size; a 32-bit write zero-extends, SDM Vol. 1 3.4.1.1). */
+        private void storeReg(int r, int local) {
+            m.visitVarInsn(ALOAD, G);
+            m.visitLdcInsn(r);
+            m.visitVarInsn(LLOAD, local);
+            m.visitInsn(LASTORE);
+        }
+
+        private void mask(int size) {
+            if (size == 4) {
+                m.visitLdcInsn(0xFFFF_FFFFL);
+                m.visitInsn(LAND);
+            }
+        }
+
+        /** s.lazyOp = op; s.lazySize = size; s.lazyA/B/R = locals A, B, R. */
+        private void recordFlags(int op, int size) {
+            m.visitVarInsn(ALOAD, S);
+            m.visitLdcInsn(op);
+            m.visitFieldInsn(PUTFIELD, STATE, "lazyOp", "I");
+            m.visitVarInsn(ALOAD, S);
+            m.visitLdcInsn(size);
+            m.visitFieldInsn(PUTFIELD, STATE, "lazySize", "I");
+            for (String f : new String[] {"lazyA", "lazyB", "lazyR"}) {
+                m.visitVarInsn(ALOAD, S);
+                m.visitVarInsn(LLOAD, f.equals("lazyA") ? A : f.equals("lazyB") ? B : R);
+                m.visitFieldInsn(PUTFIELD, STATE, f, "J");
+            }
+            lastFlags = op;
+            lastSize = size;
+        }
+
+        // ------------------------------------------------------------------ the inline forms
+
+        private void movRR(Insn i) {
+            int dst = i.opcode == 0x89 ? i.rm : i.reg;
+            int src = i.opcode == 0x89 ? i.reg : i.rm;
+            loadReg(src, i.opSize);
+            m.visitVarInsn(LSTORE, T);
+            storeReg(dst, T);
+            pending++;
+        }
+
+        private void movRI(Insn i) {
+            int dst = i.opcode == 0xC7 ? i.rm : (i.opcode & 7) | ((i.rex & 1) << 3);
+            m.visitLdcInsn(i.opSize == 4 ? i.imm & 0xFFFF_FFFFL : i.imm);
+            m.visitVarInsn(LSTORE, T);
+            storeReg(dst, T);
+            pending++;
+        }
+
+        private void aluRR(Insn i) {
+            int aop;
+            int dst;
+            int src;
+            if (i.opcode == 0x85) {
+                aop = TEST;
+                dst = i.rm;
+                src = i.reg;
+            } else {
+                aop = i.opcode >>> 3;
+                boolean toRm = (i.opcode & 7) == 1;
+                dst = toRm ? i.rm : i.reg;
+                src = toRm ? i.reg : i.rm;
+            }
+            loadReg(dst, i.opSize);
+            m.visitVarInsn(LSTORE, A);
+            loadReg(src, i.opSize);
+            m.visitVarInsn(LSTORE, B);
+            alu(aop, dst, i.opSize);
+        }
+
+        private void aluRI(Insn i) {
+            int op = i.opcode;
+            int aop;
+            int dst;
+            if (op == 0xA9 || op == 0xF7) {
+                aop = TEST;
+                dst = op == 0xA9 ? 0 : i.rm;
+            } else if (op < 0x40) {
+                aop = op >>> 3;
+                dst = 0; // rAX
+            } else {
+                aop = i.regOp();
+                dst = i.rm;
+            }
+            loadReg(dst, i.opSize);
+            m.visitVarInsn(LSTORE, A);
+            m.visitLdcInsn(i.opSize == 4 ? i.imm & 0xFFFF_FFFFL : i.imm);
+            m.visitVarInsn(LSTORE, B);
+            alu(aop, dst, i.opSize);
+        }
+
+        /** R = A op B, the flags recorded, the register written (not for CMP, TEST). */
+        private void alu(int aop, int dst, int size) {
+            int kind;
+            m.visitVarInsn(LLOAD, A);
+            m.visitVarInsn(LLOAD, B);
+            switch (aop) {
+                case Alu.ADD: m.visitInsn(LADD); mask(size); kind = CpuState.LAZY_ADD; break;
+                case Alu.SUB: case Alu.CMP: m.visitInsn(LSUB); mask(size); kind = CpuState.LAZY_SUB; break;
+                case Alu.OR: m.visitInsn(LOR); kind = CpuState.LAZY_LOGIC; break;
+                case Alu.XOR: m.visitInsn(LXOR); kind = CpuState.LAZY_LOGIC; break;
+                default: m.visitInsn(LAND); kind = CpuState.LAZY_LOGIC; break; // AND, TEST
+            }
+            m.visitVarInsn(LSTORE, R);
+            if (aop != Alu.CMP && aop != TEST) {
+                storeReg(dst, R);
+            }
+            if (kind == CpuState.LAZY_LOGIC) {
+                // the lazy logic record holds a = b = 0 (CpuState.lazyFlags' convention)
+                m.visitInsn(LCONST_0);
+                m.visitVarInsn(LSTORE, A);
+                m.visitInsn(LCONST_0);
+                m.visitVarInsn(LSTORE, B);
+            }
+            recordFlags(kind, size);
+            pending++;
+        }
+
+        private void incDec(Insn i) {
+            boolean dec = i.regOp() == 1;
+            int size = i.opSize;
+            // CF is kept: read it before the record changes
+            m.visitVarInsn(ALOAD, S);
+            m.visitInsn(DUP);
+            m.visitMethodInsn(INVOKEVIRTUAL, STATE, "cf", "()J", false);
+            m.visitFieldInsn(PUTFIELD, STATE, "lazyCf", "J");
+            loadReg(i.rm, size);
+            m.visitVarInsn(LSTORE, A);
+            m.visitInsn(LCONST_1);
+            m.visitVarInsn(LSTORE, B);
+            m.visitVarInsn(LLOAD, A);
+            m.visitInsn(LCONST_1);
+            m.visitInsn(dec ? LSUB : LADD);
+            mask(size);
+            m.visitVarInsn(LSTORE, R);
+            storeReg(i.rm, R);
+            recordFlags(dec ? CpuState.LAZY_DEC : CpuState.LAZY_INC, size);
+            pending++;
+        }
+
+        private void lea(int k, Insn i) {
+            // the effective address from the registers now (Executor.ea), truncated to the operand size
+            m.visitLdcInsn(i.disp);
+            if (i.base >= 0) {
+                loadReg(i.base, 8);
+                m.visitInsn(LADD);
+            }
+            if (i.index >= 0) {
+                loadReg(i.index, 8);
+                if (i.scale != 0) {
+                    m.visitLdcInsn(i.scale);
+                    m.visitInsn(LSHL);
+                }
+                m.visitInsn(LADD);
+            }
+            if (i.ripRel) {
+                pushRip(offset[k + 1]);
+                m.visitInsn(LADD);
+            }
+            if (i.addrSize == 4) {
+                mask(4);
+            } else if (i.addrSize == 2) {
+                m.visitLdcInsn(0xFFFFL);
+                m.visitInsn(LAND);
+            }
+            mask(i.opSize);
+            m.visitVarInsn(LSTORE, T);
+            storeReg(i.reg, T);
+            pending++;
+        }
+
+        private void movzx(Insn i) {
+            m.visitVarInsn(ALOAD, G);
+            m.visitLdcInsn(i.rm);
+            m.visitInsn(LALOAD);
+            m.visitLdcInsn(i.opcode == 0xB6 ? 0xFFL : 0xFFFFL);
+            m.visitInsn(LAND);
+            m.visitVarInsn(LSTORE, T);
+            storeReg(i.reg, T);
+            pending++;
+        }
+
+        private void shift(Insn i) {
+            int size = i.opSize;
+            int cnt = (int) i.imm & (size == 8 ? 0x3F : 0x1F);
+            loadReg(i.rm, size);
+            m.visitVarInsn(LSTORE, A);
+            if (cnt == 0) {
+                storeReg(i.rm, A); // no flags; a 32-bit register is still zero-extended (Executor.zeroExtendOnCountZero)
+                pending++;
+                return;
+            }
+            int kind;
+            m.visitVarInsn(LLOAD, A);
+            switch (i.regOp()) {
+                case 5:
+                    m.visitLdcInsn(cnt);
+                    m.visitInsn(LUSHR);
+                    kind = CpuState.LAZY_SHR;
+                    break;
+                case 7:
+                    if (size == 4) {
+                        m.visitInsn(L2I);
+                        m.visitInsn(I2L); // sign-extend the 32-bit value
+                    }
+                    m.visitLdcInsn(cnt);
+                    m.visitInsn(LSHR);
+                    mask(size);
+                    kind = CpuState.LAZY_SAR;
+                    break;
+                default: // 4 SHL, 6 SAL
+                    m.visitLdcInsn(cnt);
+                    m.visitInsn(LSHL);
+                    mask(size);
+                    kind = CpuState.LAZY_SHL;
+                    break;
+            }
+            m.visitVarInsn(LSTORE, R);
+            storeReg(i.rm, R);
+            m.visitLdcInsn((long) cnt);
+            m.visitVarInsn(LSTORE, B);
+            recordFlags(kind, size);
+            pending++;
+        }
+
+        // ------------------------------------------------------------------ control transfers
+
+        private void jcc(int k, Insn i) {
+            int cc = i.opcode & 0xF;
+            Label taken = new Label();
+            condition(cc, taken);
+            // not taken: on to the next instruction
+            pending++;
+            int pendingHere = pending;
+            int flagsHere = lastFlags;
+            int sizeHere = lastSize;
+            Label next = new Label();
+            m.visitJumpInsn(GOTO, next);
+            m.visitLabel(taken);
+            pending = pendingHere;
+            transfer(k, i);
+            m.visitLabel(next);
+            pending = pendingHere;
+            lastFlags = flagsHere;
+            lastSize = sizeHere;
+        }
+
+        private void jmp(int k, Insn i) {
+            pending++;
+            transfer(k, i);
+            lastFlags = 0;
+            if (k < n - 1) {
+                // what follows is reached only by a jump to it: start a fresh straight line there
+                pending = 0;
+            }
+        }
+
+        /** The jump of instruction k is taken (already counted in pending): in the block, or out of it. */
+        private void transfer(int k, Insn i) {
+            int target = offset[k + 1] + (int) i.imm;
+            Integer j = jumpTargets.get(target);
+            flush(target);
+            if (j != null) {
+                // round again only if the budget still covers the whole block (else the interpreter goes on)
+                budgetCheck(exitTrue);
+                m.visitJumpInsn(GOTO, at[j]);
+                return;
+            }
+            int inPage = pageOffset + target;
+            if (inPage < 0 || inPage >= 4096) {
+                // out of the page: the target may be non-canonical or beyond the CS limit; let the interpreter check
+                // by not having taken it: undo is impossible, so such jumps are not translated (see form)
+                throw new IllegalStateException("unreachable: jumps out of the page are called, not translated");
+            }
+            m.visitJumpInsn(GOTO, exitTrue);
+        }
+
+        /** Jumps to {@code taken} if condition cc holds. */
+        private void condition(int cc, Label taken) {
+            int group = cc >>> 1;
+            boolean negate = (cc & 1) != 0;
+            int flags = lastFlags;
+            int size = lastSize;
+            if (flags == CpuState.LAZY_SUB && group != 0 && group != 5) {
+                // the compare's operands are in A and B (masked), its result in R
+                switch (group) {
+                    case 1: unsignedCompare(negate ? IFGE : IFLT, taken); return;   // B / AE
+                    case 2: longCompare(A, B, negate ? IFNE : IFEQ, taken); return;    // E / NE
+                    case 3: unsignedCompare(negate ? IFGT : IFLE, taken); return;   // BE / A
+                    case 4: signOf(R, size, negate ? IFGE : IFLT, taken); return;   // S / NS
+                    case 6: signedCompare(size, negate ? IFGE : IFLT, taken); return; // L / GE
+                    default: signedCompare(size, negate ? IFGT : IFLE, taken); return; // LE / G
+                }
+            }
+            if (flags == CpuState.LAZY_LOGIC && group != 5) {
+                switch (group) {
+                    case 0: case 1:                                                  // O, B: never; NO, AE: always
+                        if (negate) {
+                            m.visitJumpInsn(GOTO, taken);
+                        }
+                        return;
+                    case 2: case 3: zeroTest(negate ? IFNE : IFEQ, taken); return;    // E, BE / NE, A
+                    case 4: case 6: signOf(R, size, negate ? IFGE : IFLT, taken); return; // S, L / NS, GE
+                    default: {                                                         // LE / G
+                        m.visitVarInsn(LLOAD, R);
+                        signExtendTo64(size);
+                        m.visitInsn(LCONST_0);
+                        m.visitInsn(LCMP);
+                        m.visitJumpInsn(negate ? IFGT : IFLE, taken);
+                        return;
+                    }
+                }
+            }
+            // anything else: ask the flags record
+            m.visitVarInsn(ALOAD, S);
+            m.visitLdcInsn(cc);
+            m.visitMethodInsn(INVOKEVIRTUAL, STATE, "condition", "(I)Z", false);
+            m.visitJumpInsn(IFNE, taken);
+        }
+
+        private void unsignedCompare(int branch, Label taken) {
+            m.visitVarInsn(LLOAD, A);
+            m.visitVarInsn(LLOAD, B);
+            m.visitMethodInsn(INVOKESTATIC, "java/lang/Long", "compareUnsigned", "(JJ)I", false);
+            m.visitJumpInsn(branch, taken);
+        }
+
+        private void longCompare(int x, int y, int branch, Label taken) {
+            m.visitVarInsn(LLOAD, x);
+            m.visitVarInsn(LLOAD, y);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(branch, taken);
+        }
+
+        private void signedCompare(int size, int branch, Label taken) {
+            m.visitVarInsn(LLOAD, A);
+            signExtendTo64(size);
+            m.visitVarInsn(LLOAD, B);
+            signExtendTo64(size);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(branch, taken);
+        }
+
+        private void signOf(int local, int size, int branch, Label taken) {
+            m.visitVarInsn(LLOAD, local);
+            signExtendTo64(size);
+            m.visitInsn(LCONST_0);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(branch, taken);
+        }
+
+        private void zeroTest(int branch, Label taken) {
+            m.visitVarInsn(LLOAD, R);
+            m.visitInsn(LCONST_0);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(branch, taken);
+        }
+
+        private void signExtendTo64(int size) {
+            if (size == 4) {
+                m.visitInsn(L2I);
+                m.visitInsn(I2L);
+            }
+        }
+
+        // ------------------------------------------------------------------ everything else: the op
+
+        /**
+         * Instruction k through its op, as Executor.runBlock does it: RIP and the counters up to date first (the op
+         * may fault or exit and must find the interpreter's state), then the op, which retires the instruction
+         * itself; one less in the budget; out if the page was written or RIP is not the next instruction.
+         */
+        private void call(int k, Insn i) {
+            flush(offset[k]);
+            m.visitVarInsn(ALOAD, X);
+            pushRip(offset[k]);
+            m.visitFieldInsn(PUTFIELD, EXECUTOR, "startRip", "J");
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETSTATIC, name, "i" + k, "L" + INSN + ";");
+            m.visitFieldInsn(PUTFIELD, EXECUTOR, "i", "L" + INSN + ";");
+            m.visitFieldInsn(GETSTATIC, name, "op" + k, Type.getDescriptor(i.op.getClass()));
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETSTATIC, name, "i" + k, "L" + INSN + ";");
+            m.visitMethodInsn(INVOKEVIRTUAL, Type.getInternalName(i.op.getClass()), "run", OP_RUN, false);
+            addLongField(X, EXECUTOR, "budgetLeft", -1);
+            m.visitFieldInsn(GETSTATIC, name, "page", "L" + PAGE + ";");
+            m.visitFieldInsn(GETFIELD, PAGE, "valid", "Z");
+            m.visitJumpInsn(IFEQ, exitTrue);
+            m.visitVarInsn(ALOAD, S);
+            m.visitFieldInsn(GETFIELD, STATE, "rip", "J");
+            pushRip(offset[k + 1]);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(IFNE, exitTrue);
+            lastFlags = 0; // whatever the op did to the flags is in the record, not in locals
+        }
+    }
+}

@@ -1,0 +1,474 @@
+package io.jvmx.vmx.emulated.differential;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import io.jvmx.vmx.emulated.differential.Encoder.Mem;
+import io.jvmx.vmx.emulated.differential.Encoder.Reg;
+
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.Assume;
+import org.junit.Test;
+
+/**
+ * Hot loops translated to bytecode against the interpreter and against this machine's processor. Each case is a
+ * random loop body (register ALU operations incl. ADC/SBB, TEST, MOV of registers and immediates, LEA, MOVZX,
+ * shifts and rotates by immediates, INC/DEC, loads, stores and read-modify-writes of the data page, IMUL, NEG, NOT,
+ * SETcc, CMOVcc, and compares with forward conditional jumps inside the body) closed by {@code DEC R15D; JNZ top},
+ * run for more iterations than it takes the processor to translate the loop. The same bytes run natively, on a
+ * processor that interprets every instruction, and on one that translates hot blocks: the translated run must leave
+ * exactly the interpreted run's registers, RFLAGS, data page and retired-instruction count, and both must leave the
+ * processor's registers, status flags and data page (the last flag writer is DEC, which defines them all but CF,
+ * and CF comes from instructions that define it).
+ *
+ * <p>{@code -Djvmx.translation.loops=N} runs more cases (default {@value #DEFAULT_LOOPS}).
+ */
+public class TranslatedBlockTest {
+    static final int DEFAULT_LOOPS = 40;
+    /** More than the processor's translation threshold (Executor.HOT_BLOCK: 500 arrivals by a jump). */
+    static final int MIN_ITERATIONS = 700;
+    private static final int R14 = 14, R15 = 15;
+    /** Destination registers: not RSP (the stack), R14 (the data page's base), R15 (the loop counter). */
+    private static final int[] REGS = {0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+
+    @Test
+    public void translatedLoopsAgreeWithTheInterpreterAndThisProcessor() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
+        int loops = Integer.getInteger("jvmx.translation.loops", DEFAULT_LOOPS);
+        long seed = Long.getLong("jvmx.translation.seed", 20_261_130L);
+        Random rnd = new Random(seed);
+        try (NativeCpu nativeCpu = NativeCpu.open();
+             InterpreterCpu interpreted = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
+                     nativeCpu.dataAddress(), false);
+             InterpreterCpu translated = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
+                     nativeCpu.dataAddress(), true)) {
+            long retiredTotal = 0;
+            for (int c = 0; c < loops; c++) {
+                List<String> listing = new ArrayList<>();
+                byte[] code = loop(rnd, listing);
+                MachineState in = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+                for (int r = 0; r < MachineState.REGISTERS; r++) {
+                    in.gpr[r] = rnd.nextInt(4) == 0 ? rnd.nextInt(16) - 8 : rnd.nextLong();
+                }
+                in.gpr[R14] = nativeCpu.dataAddress();
+                in.gpr[R15] = MIN_ITERATIONS + rnd.nextInt(600);
+                in.rflags = rnd.nextLong() & Flags.STATUS | Flags.FIXED_1;
+                rnd.nextBytes(in.data);
+                String what = String.format("case %d (seed %d), %d iterations:%n  %s", c, seed, in.gpr[R15],
+                        String.join("\n  ", listing));
+
+                InterpreterCpu.Outcome slow = interpreted.execute(code, in);
+                InterpreterCpu.Outcome fast = translated.execute(code, in);
+                assertTrue(what + "\ninterpreted: " + slow.failure(), slow.halted());
+                assertTrue(what + "\ntranslated: " + fast.failure(), fast.halted());
+                for (int r = 0; r < MachineState.REGISTERS; r++) {
+                    assertEquals(what + "\nregister " + MachineState.registerName(r) + ", translated vs interpreted",
+                            slow.state().gpr[r], fast.state().gpr[r]);
+                }
+                assertEquals(what + "\nRFLAGS, translated vs interpreted", slow.state().rflags, fast.state().rflags);
+                assertTrue(what + "\ndata page, translated vs interpreted",
+                        java.util.Arrays.equals(slow.state().data, fast.state().data));
+                assertEquals(what + "\nretired instructions, translated vs interpreted", slow.retired(),
+                        fast.retired());
+                retiredTotal += fast.retired();
+
+                MachineState hw = nativeCpu.executeCode(code, in);
+                for (int r = 0; r < MachineState.REGISTERS; r++) {
+                    if (r != MachineState.RSP) {
+                        assertEquals(what + "\nregister " + MachineState.registerName(r) + ", interpreted vs native",
+                                hw.gpr[r], slow.state().gpr[r]);
+                    }
+                }
+                assertEquals(what + "\nstatus flags, interpreted vs native", hw.rflags & Flags.STATUS,
+                        slow.state().rflags & Flags.STATUS);
+                for (int b = 0; b < hw.data.length; b++) {
+                    if (hw.data[b] != slow.state().data[b]) {
+                        fail(what + String.format("%ndata+%#x: native %02x, interpreted %02x", b, hw.data[b],
+                                slow.state().data[b]));
+                    }
+                }
+            }
+            assertTrue("the translating processor translated nothing", translated.translatedBlocks() >= loops);
+            assertEquals("the interpreting processor translated", 0, interpreted.translatedBlocks());
+            System.out.printf("%d translated loops (%d instructions) agree with the interpreter and this processor; "
+                    + "%d blocks translated%n", loops, retiredTotal, translated.translatedBlocks());
+        }
+    }
+
+    /**
+     * Status flags the SDM leaves undefined after the instructions generated so far (SDM Vol. 2: IMUL leaves SF ZF AF
+     * PF undefined, the logic operations AF, shifts and rotates by more than 1 OF, shifts AF): no generated
+     * instruction may read them, or the native processor's choice would decide the result.
+     */
+    private static long undefined;
+
+    private static final long CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
+    /** The flags condition cc reads (SDM Vol. 1, Table B-1). */
+    private static final long[] READS = {OF, OF, CF, CF, ZF, ZF, CF | ZF, CF | ZF, SF, SF, PF, PF, SF | OF, SF | OF,
+            ZF | SF | OF, ZF | SF | OF};
+
+    /** A condition code that reads only defined flags. */
+    private static int definedCondition(Random rnd) {
+        int cc;
+        do {
+            cc = rnd.nextInt(16);
+        } while ((READS[cc] & undefined) != 0);
+        return cc;
+    }
+
+    /**
+     * VMX-preemption timer expiries in the middle of translated loops (SDM 26.7.4: the exit comes at an instruction
+     * boundary, when the timer reaches 0): the translated run must stop at the same instruction, with the same state,
+     * as the interpreted one. The translated block's budget (Executor.budgetLeft) is what makes that exact.
+     */
+    @Test
+    public void timerExpiriesStopTranslatedLoopsWhereTheInterpreterStops() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
+        Random rnd = new Random(77);
+        try (NativeCpu nativeCpu = NativeCpu.open();
+             InterpreterCpu interpreted = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
+                     nativeCpu.dataAddress(), false);
+             InterpreterCpu translated = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
+                     nativeCpu.dataAddress(), true)) {
+            int expired = 0;
+            for (int c = 0; c < 30; c++) {
+                List<String> listing = new ArrayList<>();
+                byte[] code = loop(rnd, listing);
+                MachineState in = randomInput(rnd, nativeCpu);
+                in.gpr[R15] = 5000;
+                long ticks = 200 + rnd.nextInt(3000); // 32 TSC ticks (instructions) per tick
+                interpreted.preemptionTimer(ticks);
+                translated.preemptionTimer(ticks);
+                InterpreterCpu.Outcome slow = interpreted.execute(code, in);
+                InterpreterCpu.Outcome fast = translated.execute(code, in);
+                String what = "timer " + ticks + ", case " + c + ":\n  " + String.join("\n  ", listing);
+                assertSameOutcome(what, slow, fast);
+                if (slow.failure() != null && slow.failure().contains("VMX_PREEMPTION_TIMER_EXPIRED")) {
+                    expired++;
+                }
+            }
+            assertTrue("no timer expired in a translated loop: the test did not test", expired > 20);
+            assertTrue("nothing was translated", translated.translatedBlocks() > 0);
+        }
+    }
+
+    /**
+     * A hot loop that rewrites an immediate of its own body once it has been translated (SDM Vol. 3A, 11.6: the write
+     * takes effect for the instructions after it). Natively, interpreted and translated, the sum must be the same.
+     * <pre>
+     *   top:  05 imm32              ADD EAX, imm32            ; imm starts as 1, becomes 1000
+     *         41 81 FF 00 02 00 00  CMP R15D, 512
+     *         75 0A                 JNE skip
+     *         C7 05 disp32 E8030000 MOV DWORD [RIP + disp32], 1000   ; the ADD's immediate
+     *   skip: 41 FF CF              DEC R15D
+     *         75 xx                 JNZ top
+     * </pre>
+     */
+    @Test
+    public void aTranslatedLoopThatRewritesItselfSeesTheNewCode() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(new byte[] {0x05, 1, 0, 0, 0});                             // 0: ADD EAX, 1
+        b.writeBytes(new byte[] {0x41, (byte) 0x81, (byte) 0xFF, 0, 2, 0, 0});   // 5: CMP R15D, 512
+        b.writeBytes(new byte[] {0x75, 10});                                     // 12: JNE +10
+        int store = b.size();                                                    // 14: MOV [RIP+d], 1000
+        int disp = 1 - (store + 10);                                             // the immediate is at offset 1
+        b.writeBytes(new byte[] {(byte) 0xC7, 0x05, (byte) disp, (byte) (disp >> 8), (byte) (disp >> 16),
+                (byte) (disp >> 24), (byte) 0xE8, 0x03, 0, 0});
+        b.writeBytes(new byte[] {0x41, (byte) 0xFF, (byte) 0xCF});               // 24: DEC R15D
+        int back = -(b.size() + 2);
+        b.writeBytes(new byte[] {0x75, (byte) back});                            // 27: JNZ top
+        byte[] code = b.toByteArray();
+        try (NativeCpu nativeCpu = NativeCpu.open();
+             InterpreterCpu interpreted = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
+                     nativeCpu.dataAddress(), false);
+             InterpreterCpu translated = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
+                     nativeCpu.dataAddress(), true)) {
+            MachineState in = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+            in.gpr[R15] = 1500;
+            in.rflags = Flags.FIXED_1;
+            // 1500 iterations: R15 = 1500 .. 512 add 1 (the one at 512 then rewrites), R15 = 511 .. 1 add 1000
+            long expected = 989 + 511 * 1000L;
+            MachineState hw = nativeCpu.executeCode(code, in);
+            assertEquals("natively", expected, hw.gpr[0]);
+            InterpreterCpu.Outcome slow = interpreted.execute(code, in);
+            InterpreterCpu.Outcome fast = translated.execute(code, in);
+            assertEquals("interpreted", expected, slow.state().gpr[0]);
+            assertSameOutcome("self-modifying loop", slow, fast);
+            assertTrue("the loop was not translated before it rewrote itself", translated.translatedBlocks() > 0);
+        }
+    }
+
+    /**
+     * A page fault in the 1025th iteration of a translated loop that reads on past the data page and the stack page
+     * after it (InterpreterCpu maps code, data and stack pages one after the other, and nothing after them): the
+     * translated run must report the same #PF at the same instruction with the same registers, flags and retired
+     * count as the interpreted one (faults in translated code are precise).
+     * <pre>
+     *   top:  49 8B 04 1E   MOV RAX, [R14 + RBX]
+     *         48 01 C1      ADD RCX, RAX
+     *         48 83 C3 08   ADD RBX, 8
+     *         41 FF CF      DEC R15D
+     *         75 F0         JNZ top
+     * </pre>
+     */
+    @Test
+    public void aFaultInATranslatedLoopIsPrecise() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
+        byte[] code = {0x49, (byte) 0x8B, 0x04, 0x1E, 0x48, 0x01, (byte) 0xC1, 0x48, (byte) 0x83, (byte) 0xC3, 0x08,
+                0x41, (byte) 0xFF, (byte) 0xCF, 0x75, (byte) 0xF0};
+        try (NativeCpu nativeCpu = NativeCpu.open();
+             InterpreterCpu interpreted = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
+                     nativeCpu.dataAddress(), false);
+             InterpreterCpu translated = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
+                     nativeCpu.dataAddress(), true)) {
+            MachineState in = randomInput(new Random(5), nativeCpu);
+            in.gpr[3] = 0;        // RBX: offset into the data page
+            in.gpr[R15] = 2000;   // it faults long before: at RBX = 8192, two pages on
+            InterpreterCpu.Outcome slow = interpreted.execute(code, in);
+            InterpreterCpu.Outcome fast = translated.execute(code, in);
+            assertTrue(String.valueOf(slow.failure()), slow.failure() != null && slow.failure().contains("#PF"));
+            assertEquals("the faulting MOV is the 1025th iteration's", 8192, slow.state().gpr[3]);
+            assertSameOutcome("fault in a translated loop", slow, fast);
+            assertTrue("the loop was not translated before it faulted", translated.translatedBlocks() > 0);
+        }
+    }
+
+    private static MachineState randomInput(Random rnd, NativeCpu nativeCpu) {
+        MachineState in = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+        for (int r = 0; r < MachineState.REGISTERS; r++) {
+            in.gpr[r] = rnd.nextLong();
+        }
+        in.gpr[R14] = nativeCpu.dataAddress();
+        in.rflags = rnd.nextLong() & Flags.STATUS | Flags.FIXED_1;
+        rnd.nextBytes(in.data);
+        return in;
+    }
+
+    /** The same exit (or HLT) at the same place, with the same registers, flags, data and retired count. */
+    private static void assertSameOutcome(String what, InterpreterCpu.Outcome slow, InterpreterCpu.Outcome fast) {
+        assertEquals(what + ": how the run ended", slow.failure(), fast.failure());
+        for (int r = 0; r < MachineState.REGISTERS; r++) {
+            assertEquals(what + ": register " + MachineState.registerName(r), slow.state().gpr[r],
+                    fast.state().gpr[r]);
+        }
+        assertEquals(what + ": RFLAGS", slow.state().rflags, fast.state().rflags);
+        assertTrue(what + ": data page", java.util.Arrays.equals(slow.state().data, fast.state().data));
+        assertEquals(what + ": retired instructions", slow.retired(), fast.retired());
+    }
+
+    /** A random loop body, then DEC R15D; JNZ to the body's start. */
+    private static byte[] loop(Random rnd, List<String> listing) {
+        undefined = 0;
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        int count = 6 + rnd.nextInt(24);
+        for (int k = 0; k < count; k++) {
+            if (rnd.nextInt(8) == 0 && k < count - 2) {
+                // CMP, then a forward Jcc over the next one to three instructions (a jump inside the block)
+                body.writeBytes(instruction(rnd, 3, listing));
+                List<String> skippedListing = new ArrayList<>();
+                ByteArrayOutputStream skipped = new ByteArrayOutputStream();
+                int cc = definedCondition(rnd);
+                long undefinedBefore = undefined;
+                int n = 1 + rnd.nextInt(3);
+                for (int s = 0; s < n; s++) {
+                    skipped.writeBytes(instruction(rnd, -1, skippedListing));
+                }
+                undefined |= undefinedBefore; // the skipped instructions may or may not have run
+                body.write(0x70 | cc);
+                body.write(skipped.size());
+                listing.add(String.format("J%s +%d", CC[cc], skipped.size()));
+                body.writeBytes(skipped.toByteArray());
+                skippedListing.forEach(l -> listing.add("  " + l));
+                k += n;
+            } else {
+                body.writeBytes(instruction(rnd, -1, listing));
+            }
+        }
+        // DEC R15D (41 FF CF); JNZ top
+        body.write(0x41);
+        body.write(0xFF);
+        body.write(0xCF);
+        listing.add("DEC R15D");
+        undefined &= CF; // DEC defines OF SF ZF AF PF
+        int back = -(body.size() + 2);
+        if (back >= -128) {
+            body.write(0x75);
+            body.write(back);
+        } else {
+            back -= 4;
+            body.write(0x0F);
+            body.write(0x85);
+            for (int b = 0; b < 4; b++) {
+                body.write(back >>> (8 * b));
+            }
+        }
+        listing.add("JNZ top");
+        return body.toByteArray();
+    }
+
+    private static final String[] CC = {"O", "NO", "B", "AE", "E", "NE", "BE", "A", "S", "NS", "P", "NP", "L", "GE",
+            "LE", "G"};
+    private static final String[] ALU = {"ADD", "OR", "ADC", "SBB", "AND", "SUB", "XOR", "CMP"};
+
+    private static Reg reg(Random rnd, int size) {
+        return new Reg(REGS[rnd.nextInt(REGS.length)], size, false);
+    }
+
+    /** A data-page operand: [R14 + disp] within the page. */
+    private static Mem data(Random rnd, int size) {
+        return new Mem(R14, Mem.NONE, 1, rnd.nextInt(4096 - size), 4);
+    }
+
+    /** One random instruction ({@code kind} >= 0 forces one: 3 is a compare). */
+    private static byte[] instruction(Random rnd, int kind, List<String> listing) {
+        int size = rnd.nextBoolean() ? 4 : 8;
+        Reg d = reg(rnd, size);
+        Reg s = reg(rnd, size);
+        int k = kind >= 0 ? kind : rnd.nextInt(16);
+        Encoder e = new Encoder();
+        String sz = size == 8 ? "64" : "32";
+        switch (k) {
+            case 0: case 1: { // ALU r, r (both directions)
+                int aop = rnd.nextInt(8);
+                if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                    aop = 0; // ADC/SBB read CF
+                }
+                undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                boolean toRm = k == 0;
+                listing.add(ALU[aop] + " " + (toRm ? d.name() + ", " + s.name() : d.name() + ", " + s.name()));
+                return e.operandSize(size).opcode(aop << 3 | (toRm ? 1 : 3))
+                        .modrm(toRm ? s : d, toRm ? d : s).bytes();
+            }
+            case 2: { // ALU r, imm8 / imm32
+                int aop = rnd.nextInt(8);
+                if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                    aop = 0;
+                }
+                undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                boolean imm8 = rnd.nextBoolean();
+                long imm = imm8 ? rnd.nextInt(256) - 128 : rnd.nextInt();
+                listing.add(ALU[aop] + " " + d.name() + ", " + imm);
+                return e.operandSize(size).opcode(imm8 ? 0x83 : 0x81).modrm(aop, d).imm(imm, imm8 ? 1 : 4).bytes();
+            }
+            case 3: { // CMP r, r or TEST r, r
+                boolean test = rnd.nextInt(3) == 0;
+                undefined = test ? AF : 0;
+                listing.add((test ? "TEST " : "CMP ") + d.name() + ", " + s.name());
+                return e.operandSize(size).opcode(test ? 0x85 : 0x39).modrm(s, d).bytes();
+            }
+            case 4: { // MOV r, r / MOV r, imm
+                if (rnd.nextBoolean()) {
+                    listing.add("MOV " + d.name() + ", " + s.name());
+                    return e.operandSize(size).opcode(rnd.nextBoolean() ? 0x89 : 0x8B).modrm(s, d).bytes();
+                }
+                long imm = size == 8 && rnd.nextBoolean() ? rnd.nextLong() : rnd.nextInt();
+                listing.add("MOV " + d.name() + ", " + imm);
+                if (size == 8 && (imm != (int) imm)) {
+                    return e.operandSize(8).opcodePlusRegister(0xB8, d).imm(imm, 8).bytes();
+                }
+                return size == 8 ? e.operandSize(8).opcode(0xC7).modrm(0, d).imm(imm, 4).bytes()
+                        : e.opcodePlusRegister(0xB8, d).imm(imm, 4).bytes();
+            }
+            case 5: { // LEA r, [base + index * scale + disp]
+                int base = REGS[rnd.nextInt(REGS.length)];
+                int index = rnd.nextBoolean() ? Mem.NONE : REGS[rnd.nextInt(REGS.length)];
+                int scale = 1 << rnd.nextInt(4);
+                boolean d8 = rnd.nextBoolean();
+                long disp = d8 ? rnd.nextInt(256) - 128 : rnd.nextInt();
+                listing.add("LEA " + d.name() + ", [" + MachineState.registerName(base)
+                        + (index == Mem.NONE ? "" : " + " + MachineState.registerName(index) + "*" + scale) + " + "
+                        + disp + "]");
+                return e.operandSize(size).opcode(0x8D).modrm(d, new Mem(base, index, scale, disp, d8 ? 1 : 4))
+                        .bytes();
+            }
+            case 6: { // MOVZX r, r8 / r16 (REX: SPL..DIL, never AH..BH)
+                boolean bytes = rnd.nextBoolean();
+                Reg src = new Reg(s.number(), bytes ? 1 : 2, false);
+                listing.add("MOVZX " + d.name() + ", " + src.name());
+                return e.operandSize(size).rex().opcode(0x0F, bytes ? 0xB6 : 0xB7).modrm(d, src).bytes();
+            }
+            case 7: { // shift or rotate by an immediate: ROL ROR SHL SHR SAR
+                int[] ops = {0, 1, 4, 5, 7};
+                String[] names = {"ROL", "ROR", "SHL", "SHR", "SAR"};
+                int which = rnd.nextInt(ops.length);
+                int count = rnd.nextInt(size == 8 ? 64 : 32);
+                if (count != 0) {
+                    // rotates change only CF and OF; OF is defined for a count of 1 only; shifts leave AF undefined
+                    long changedUndefined = (count == 1 ? 0 : OF) | (which >= 2 ? AF : 0);
+                    undefined = which >= 2 ? changedUndefined : (undefined & ~(CF | OF)) | changedUndefined;
+                }
+                listing.add(names[which] + " " + d.name() + ", " + count);
+                return e.operandSize(size).opcode(0xC1).modrm(ops[which], d).imm(count, 1).bytes();
+            }
+            case 8: { // INC / DEC r
+                boolean dec = rnd.nextBoolean();
+                undefined &= CF; // INC/DEC define all but CF, which they keep
+                listing.add((dec ? "DEC " : "INC ") + d.name());
+                return e.operandSize(size).opcode(0xFF).modrm(dec ? 1 : 0, d).bytes();
+            }
+            case 9: { // load, store, read-modify-write of the data page
+                Mem m = data(rnd, size);
+                switch (rnd.nextInt(4)) {
+                    case 0:
+                        listing.add("MOV " + d.name() + ", [R14 + " + m.disp() + "]");
+                        return e.operandSize(size).opcode(0x8B).modrm(d, m).bytes();
+                    case 1:
+                        listing.add("MOV [R14 + " + m.disp() + "], " + d.name());
+                        return e.operandSize(size).opcode(0x89).modrm(d, m).bytes();
+                    case 2:
+                        undefined = 0;
+                        listing.add("ADD " + d.name() + ", [R14 + " + m.disp() + "]");
+                        return e.operandSize(size).opcode(0x03).modrm(d, m).bytes();
+                    default:
+                        undefined = AF;
+                        listing.add("XOR [R14 + " + m.disp() + "], " + d.name());
+                        return e.operandSize(size).opcode(0x31).modrm(d, m).bytes();
+                }
+            }
+            case 10: // IMUL r, r
+                undefined = SF | ZF | AF | PF;
+                listing.add("IMUL " + d.name() + ", " + s.name());
+                return e.operandSize(size).opcode(0x0F, 0xAF).modrm(d, s).bytes();
+            case 11: { // NEG / NOT
+                boolean neg = rnd.nextBoolean();
+                if (neg) {
+                    undefined = 0; // NEG sets all six; NOT none
+                }
+                listing.add((neg ? "NEG " : "NOT ") + d.name());
+                return e.operandSize(size).opcode(0xF7).modrm(neg ? 3 : 2, d).bytes();
+            }
+            case 12: { // SETcc r8 / CMOVcc r, r
+                int cc = definedCondition(rnd);
+                if (rnd.nextBoolean()) {
+                    Reg b = new Reg(d.number(), 1, false);
+                    listing.add("SET" + CC[cc] + " " + b.name());
+                    return e.rex().opcode(0x0F, 0x90 | cc).modrm(0, b).bytes();
+                }
+                listing.add("CMOV" + CC[cc] + " " + d.name() + ", " + s.name());
+                return e.operandSize(size).opcode(0x0F, 0x40 | cc).modrm(d, s).bytes();
+            }
+            case 13: { // TEST r, imm32
+                long imm = rnd.nextInt();
+                undefined = AF;
+                listing.add("TEST " + d.name() + ", " + imm);
+                return e.operandSize(size).opcode(0xF7).modrm(0, d).imm(imm, 4).bytes();
+            }
+            default: { // ALU with the accumulator and an immediate (05, 0D, ... 3D)
+                int aop = rnd.nextInt(8);
+                if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                    aop = 0;
+                }
+                undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                long imm = rnd.nextInt();
+                listing.add(ALU[aop] + " " + new Reg(0, size, false).name() + ", " + imm + " (accumulator form)");
+                return e.operandSize(size).opcode(aop << 3 | 5).imm(imm, 4).bytes();
+            }
+        }
+    }
+}
