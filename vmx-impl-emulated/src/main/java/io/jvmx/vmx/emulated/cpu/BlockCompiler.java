@@ -53,11 +53,17 @@ final class BlockCompiler {
     // what the translator does with an instruction
     private static final int CALL = 0, MOV_RR = 1, MOV_RI = 2, ALU_RR = 3, ALU_RI = 4, INC_DEC = 5, LEA = 6, JCC = 7,
             JMP = 8, MOVZX = 9, SHIFT_I = 10;
+    // memory forms (64-bit mode): loads, stores, read-modify-writes and compares of a ModRM memory operand
+    private static final int MOV_RM = 11, MOV_MR = 12, MOV_MI = 13, MOVZX_M = 14, ALU_RM = 15, ALU_MR = 16,
+            ALU_MI = 17;
     /** TEST, as an ALU operation of the translator (not a group-1 number). */
     private static final int TEST = 8;
 
-    // locals of run(Executor x)
-    private static final int X = 1, S = 2, ENTRY = 3, G = 5, A = 6, B = 8, R = 10, T = 12;
+    // locals of run(Executor x): K is the index of the instruction that may fault now (-1: the state is up to date)
+    private static final int X = 1, S = 2, ENTRY = 3, G = 5, A = 6, B = 8, R = 10, T = 12, K = 14, LIN = 15, EXC = 17;
+    private static final String MMU = Type.getInternalName(Mmu.class);
+    private static final String FAULT = Type.getInternalName(CpuFault.class);
+    private static final String SEGMENT = Type.getInternalName(Segment.class);
 
     private BlockCompiler() {
     }
@@ -95,6 +101,9 @@ final class BlockCompiler {
     static int form(Insn i) {
         if (i.lock || i.vex) {
             return CALL;
+        }
+        if (i.mod != 3 && i.hasModrm) {
+            return memoryForm(i);
         }
         int op = i.opcode;
         boolean wide = i.opSize == 4 || i.opSize == 8;
@@ -143,6 +152,46 @@ final class BlockCompiler {
         }
     }
 
+    /**
+     * The inline form of an instruction with a memory operand, or CALL: 64-bit mode only (where segmentation is the
+     * canonical check plus the FS/GS base), byte registers only where they are not AH..BH.
+     */
+    private static int memoryForm(Insn i) {
+        if (i.mode != Insn.MODE64 || i.addrSize == 2) {
+            return CALL;
+        }
+        int op = i.opcode;
+        boolean wide = i.opSize == 4 || i.opSize == 8;
+        boolean byteReg = i.rex != 0 || i.reg < 4;
+        if (i.map == Insn.MAP_0F) {
+            return (op == 0xB6 || op == 0xB7) && wide ? MOVZX_M : CALL;
+        }
+        if (i.map != Insn.MAP_1) {
+            return CALL;
+        }
+        if (op < 0x40 && aluSupported(op >>> 3)) {
+            switch (op & 7) {
+                case 1: return wide ? ALU_MR : CALL;
+                case 3: return wide ? ALU_RM : CALL;
+                default: return CALL;
+            }
+        }
+        switch (op) {
+            case 0x8B: return wide ? MOV_RM : CALL;
+            case 0x8A: return byteReg ? MOV_RM : CALL;
+            case 0x89: return wide ? MOV_MR : CALL;
+            case 0x88: return byteReg ? MOV_MR : CALL;
+            case 0xC7: return wide && i.regOp() == 0 ? MOV_MI : CALL;
+            case 0xC6: return i.regOp() == 0 ? MOV_MI : CALL;
+            case 0x85: return wide ? ALU_MR : CALL; // TEST Ev,Gv
+            case 0x80: return aluSupported(i.regOp()) ? ALU_MI : CALL;
+            case 0x81: case 0x83: return wide && aluSupported(i.regOp()) ? ALU_MI : CALL;
+            case 0xF6: return i.regOp() <= 1 ? ALU_MI : CALL;        // TEST Eb,Ib
+            case 0xF7: return wide && i.regOp() <= 1 ? ALU_MI : CALL; // TEST Ev,Iz
+            default: return CALL;
+        }
+    }
+
     /** ADD, OR, AND, SUB, XOR, CMP: not ADC and SBB, which need the carry in. */
     private static boolean aluSupported(int aop) {
         return aop != Alu.ADC && aop != Alu.SBB;
@@ -163,6 +212,8 @@ final class BlockCompiler {
         MethodVisitor m;
         Label[] at;
         Label exitTrue;
+        /** For each instruction that may fault inline: how many instructions were pending when it started (-1: none). */
+        final int[] pendingAtFault;
         /** Instructions retired since RIP, the counters and the budget were last brought up to date. */
         int pending;
         /** The lazy-flags kind the previous instruction recorded with its operands in locals A, B, R (0: none). */
@@ -176,6 +227,8 @@ final class BlockCompiler {
             this.pageOffset = pageOffset;
             this.mode64 = run.get(0).mode == Insn.MODE64;
             this.offset = new int[n + 1];
+            this.pendingAtFault = new int[n];
+            java.util.Arrays.fill(pendingAtFault, -1);
             for (int k = 0; k < n; k++) {
                 offset[k + 1] = offset[k] + run.get(k).len;
             }
@@ -295,6 +348,15 @@ final class BlockCompiler {
             for (int k = 0; k < n; k++) {
                 at[k] = new Label();
             }
+            // a fault or VM exit in an inline instruction leaves through the handler below, which brings RIP, the
+            // counters and the budget to where that instruction started, as the interpreter would have them
+            Label tryStart = new Label();
+            Label tryEnd = new Label();
+            Label handler = new Label();
+            m.visitTryCatchBlock(tryStart, tryEnd, handler, "java/lang/RuntimeException");
+            m.visitLdcInsn(-1);
+            m.visitVarInsn(ISTORE, K);
+            m.visitLabel(tryStart);
             for (int k = 0; k < n; k++) {
                 boolean target = jumpTargets.containsKey(offset[k]);
                 if (target) {
@@ -316,17 +378,42 @@ final class BlockCompiler {
                     case SHIFT_I: shift(i); break;
                     case JCC: jcc(k, i); break;
                     case JMP: jmp(k, i); break;
+                    case MOV_RM: case MOVZX_M: load(k, i); break;
+                    case MOV_MR: case MOV_MI: store(k, i); break;
+                    case ALU_RM: case ALU_MR: case ALU_MI: aluMemory(k, i); break;
                     default: call(k, i); break;
                 }
             }
             // fell through past the last instruction
             flush(offset[n]);
+            m.visitLabel(tryEnd);
             m.visitLabel(exitTrue);
             m.visitInsn(ICONST_1);
             m.visitInsn(IRETURN);
             m.visitLabel(refuse);
             m.visitInsn(ICONST_0);
             m.visitInsn(IRETURN);
+
+            m.visitLabel(handler);
+            m.visitVarInsn(ASTORE, EXC);
+            Label rethrow = new Label();
+            Label[] fixups = new Label[n];
+            for (int k = 0; k < n; k++) {
+                fixups[k] = pendingAtFault[k] >= 0 ? new Label() : rethrow;
+            }
+            m.visitVarInsn(ILOAD, K);
+            m.visitTableSwitchInsn(0, n - 1, rethrow, fixups);
+            for (int k = 0; k < n; k++) {
+                if (pendingAtFault[k] >= 0) {
+                    m.visitLabel(fixups[k]);
+                    pending = pendingAtFault[k];
+                    flush(offset[k]);
+                    m.visitJumpInsn(GOTO, rethrow);
+                }
+            }
+            m.visitLabel(rethrow);
+            m.visitVarInsn(ALOAD, EXC);
+            m.visitInsn(ATHROW);
         }
 
         /** if (x.budgetLeft < n) goto fail */
@@ -613,6 +700,238 @@ final class BlockCompiler {
             pending++;
         }
 
+        // ------------------------------------------------------------------ memory operands (64-bit mode)
+
+        /**
+         * LIN = the linear address of instruction k's memory operand (Executor.ea and lin: the FS/GS base, the
+         * canonical check with #SS(0) for SS-relative and #GP(0) for other addresses, SDM Vol. 3A 3.3.7.1); from here
+         * the instruction may fault, so K says which one it is.
+         */
+        private void linearAddress(int k, Insn i) {
+            pendingAtFault[k] = pending;
+            m.visitLdcInsn(k);
+            m.visitVarInsn(ISTORE, K);
+            m.visitLdcInsn(i.disp);
+            if (i.base >= 0) {
+                loadReg(i.base, 8);
+                m.visitInsn(LADD);
+            }
+            if (i.index >= 0) {
+                loadReg(i.index, 8);
+                if (i.scale != 0) {
+                    m.visitLdcInsn(i.scale);
+                    m.visitInsn(LSHL);
+                }
+                m.visitInsn(LADD);
+            }
+            if (i.ripRel) {
+                pushRip(offset[k + 1]);
+                m.visitInsn(LADD);
+            }
+            if (i.addrSize == 4) {
+                mask(4);
+            }
+            if (i.eaSeg == CpuState.FS || i.eaSeg == CpuState.GS) {
+                m.visitVarInsn(ALOAD, S);
+                m.visitFieldInsn(GETFIELD, STATE, "seg", "[L" + SEGMENT + ";");
+                m.visitLdcInsn(i.eaSeg);
+                m.visitInsn(AALOAD);
+                m.visitFieldInsn(GETFIELD, SEGMENT, "base", "J");
+                m.visitInsn(LADD);
+            }
+            m.visitVarInsn(LSTORE, LIN);
+            Label canonical = new Label();
+            m.visitVarInsn(LLOAD, LIN);
+            m.visitLdcInsn(16);
+            m.visitInsn(LSHL);
+            m.visitLdcInsn(16);
+            m.visitInsn(LSHR);
+            m.visitVarInsn(LLOAD, LIN);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(IFEQ, canonical);
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETFIELD, EXECUTOR, "fault", "L" + FAULT + ";");
+            m.visitLdcInsn(i.eaSeg == CpuState.SS ? io.jvmx.vmx.api.arch.Exceptions.SS
+                    : io.jvmx.vmx.api.arch.Exceptions.GP);
+            m.visitInsn(ICONST_0);
+            m.visitMethodInsn(INVOKEVIRTUAL, FAULT, "set", "(II)L" + FAULT + ";", false);
+            m.visitInsn(ATHROW);
+            m.visitLabel(canonical);
+        }
+
+        /** Pushes the value of {@code size} bytes at LIN (Mmu.read: paging, EPT, page-crossing). */
+        private void readMemory(int size) {
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETFIELD, EXECUTOR, "m", "L" + MMU + ";");
+            m.visitVarInsn(LLOAD, LIN);
+            m.visitLdcInsn(size);
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETFIELD, EXECUTOR, "dataPriv", "I");
+            m.visitMethodInsn(INVOKEVIRTUAL, MMU, "read", "(JII)J", false);
+        }
+
+        /**
+         * Writes local {@code value} ({@code size} bytes) at LIN, then leaves the block if the write hit the block's
+         * own page (its decodings are gone): with the instruction retired, RIP at the next one.
+         */
+        private void writeMemory(int k, int size, int value) {
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETFIELD, EXECUTOR, "m", "L" + MMU + ";");
+            m.visitVarInsn(LLOAD, LIN);
+            m.visitLdcInsn(size);
+            m.visitVarInsn(LLOAD, value);
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETFIELD, EXECUTOR, "dataPriv", "I");
+            m.visitMethodInsn(INVOKEVIRTUAL, MMU, "write", "(JIJI)V", false);
+        }
+
+        /** After a store: out of the block, the instruction retired, if the store hit the block's page. */
+        private void leaveIfPageWritten(int k) {
+            Label same = new Label();
+            m.visitFieldInsn(GETSTATIC, name, "page", "L" + PAGE + ";");
+            m.visitFieldInsn(GETFIELD, PAGE, "valid", "Z");
+            m.visitJumpInsn(IFNE, same);
+            int p = pending;
+            pending = p + 1;
+            flush(offset[k + 1]);
+            m.visitJumpInsn(GOTO, exitTrue);
+            m.visitLabel(same);
+            pending = p;
+        }
+
+        /** A byte register (never AH..BH here) or a 32/64-bit one, masked to size. */
+        private void loadOperandReg(int r, int size) {
+            if (size == 1) {
+                m.visitVarInsn(ALOAD, G);
+                m.visitLdcInsn(r);
+                m.visitInsn(LALOAD);
+                m.visitLdcInsn(0xFFL);
+                m.visitInsn(LAND);
+            } else {
+                loadReg(r, size);
+            }
+        }
+
+        /** Register r = local (masked to size); a byte write keeps bits 63:8 (SDM Vol. 1, 3.4.1.1). */
+        private void storeOperandReg(int r, int size, int local) {
+            if (size == 1) {
+                m.visitVarInsn(ALOAD, G);
+                m.visitLdcInsn(r);
+                m.visitVarInsn(ALOAD, G);
+                m.visitLdcInsn(r);
+                m.visitInsn(LALOAD);
+                m.visitLdcInsn(~0xFFL);
+                m.visitInsn(LAND);
+                m.visitVarInsn(LLOAD, local);
+                m.visitInsn(LOR);
+                m.visitInsn(LASTORE);
+            } else {
+                storeReg(r, local);
+            }
+        }
+
+        private static int operandSize(Insn i) {
+            int op = i.opcode;
+            boolean bytes = i.map == Insn.MAP_1 && (op == 0x88 || op == 0x8A || op == 0xC6 || op == 0x80 || op == 0xF6);
+            return bytes ? 1 : i.opSize;
+        }
+
+        /** MOV r, m and MOVZX r, m. */
+        private void load(int k, Insn i) {
+            int size = operandSize(i);
+            boolean movzx = i.map == Insn.MAP_0F;
+            linearAddress(k, i);
+            readMemory(movzx ? (i.opcode == 0xB6 ? 1 : 2) : size);
+            m.visitVarInsn(LSTORE, T);
+            if (movzx) {
+                storeReg(i.reg, T);
+            } else {
+                storeOperandReg(i.reg, size, T);
+            }
+            pending++;
+        }
+
+        /** MOV m, r and MOV m, imm. */
+        private void store(int k, Insn i) {
+            int size = operandSize(i);
+            linearAddress(k, i);
+            if (i.opcode == 0xC6 || i.opcode == 0xC7) {
+                m.visitLdcInsn(size == 8 ? i.imm : i.imm & Alu.mask(size));
+            } else {
+                loadOperandReg(i.reg, size);
+            }
+            m.visitVarInsn(LSTORE, T);
+            writeMemory(k, size, T);
+            leaveIfPageWritten(k);
+            pending++;
+        }
+
+        /** ALU r, m; ALU m, r (TEST m, r); ALU m, imm (TEST m, imm): flags recorded after any write. */
+        private void aluMemory(int k, Insn i) {
+            int f = form(i);
+            int op = i.opcode;
+            int size = operandSize(i);
+            int aop;
+            if (f == ALU_MI) {
+                aop = op == 0xF6 || op == 0xF7 ? TEST : i.regOp();
+            } else if (op == 0x85) {
+                aop = TEST;
+            } else {
+                aop = op >>> 3;
+            }
+            linearAddress(k, i);
+            readMemory(size);
+            if (f == ALU_RM) {
+                // register = register op memory
+                m.visitVarInsn(LSTORE, B);
+                loadOperandReg(i.reg, size);
+                m.visitVarInsn(LSTORE, A);
+            } else {
+                m.visitVarInsn(LSTORE, A);
+                if (f == ALU_MI) {
+                    m.visitLdcInsn(size == 8 ? i.imm : i.imm & Alu.mask(size));
+                } else {
+                    loadOperandReg(i.reg, size);
+                }
+                m.visitVarInsn(LSTORE, B);
+            }
+            int kind;
+            m.visitVarInsn(LLOAD, A);
+            m.visitVarInsn(LLOAD, B);
+            switch (aop) {
+                case Alu.ADD: m.visitInsn(LADD); maskTo(size); kind = CpuState.LAZY_ADD; break;
+                case Alu.SUB: case Alu.CMP: m.visitInsn(LSUB); maskTo(size); kind = CpuState.LAZY_SUB; break;
+                case Alu.OR: m.visitInsn(LOR); kind = CpuState.LAZY_LOGIC; break;
+                case Alu.XOR: m.visitInsn(LXOR); kind = CpuState.LAZY_LOGIC; break;
+                default: m.visitInsn(LAND); kind = CpuState.LAZY_LOGIC; break;
+            }
+            m.visitVarInsn(LSTORE, R);
+            boolean writes = aop != Alu.CMP && aop != TEST;
+            if (writes && f == ALU_RM) {
+                storeOperandReg(i.reg, size, R);
+            } else if (writes) {
+                writeMemory(k, size, R);
+            }
+            if (kind == CpuState.LAZY_LOGIC) {
+                m.visitInsn(LCONST_0);
+                m.visitVarInsn(LSTORE, A);
+                m.visitInsn(LCONST_0);
+                m.visitVarInsn(LSTORE, B);
+            }
+            recordFlags(kind, size);
+            if (writes && f != ALU_RM) {
+                leaveIfPageWritten(k);
+            }
+            pending++;
+        }
+
+        private void maskTo(int size) {
+            if (size != 8) {
+                m.visitLdcInsn(Alu.mask(size));
+                m.visitInsn(LAND);
+            }
+        }
+
         // ------------------------------------------------------------------ control transfers
 
         private void jcc(int k, Insn i) {
@@ -762,6 +1081,8 @@ final class BlockCompiler {
          */
         private void call(int k, Insn i) {
             flush(offset[k]);
+            m.visitLdcInsn(-1);
+            m.visitVarInsn(ISTORE, K); // the op finds the state up to date: nothing to fix if it throws
             m.visitVarInsn(ALOAD, X);
             pushRip(offset[k]);
             m.visitFieldInsn(PUTFIELD, EXECUTOR, "startRip", "J");

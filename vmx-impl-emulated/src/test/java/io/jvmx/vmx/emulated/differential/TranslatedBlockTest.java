@@ -18,8 +18,9 @@ import org.junit.Test;
 /**
  * Hot loops translated to bytecode against the interpreter and against this machine's processor. Each case is a
  * random loop body (register ALU operations incl. ADC/SBB, TEST, MOV of registers and immediates, LEA, MOVZX,
- * shifts and rotates by immediates, INC/DEC, loads, stores and read-modify-writes of the data page, IMUL, NEG, NOT,
- * SETcc, CMOVcc, and compares with forward conditional jumps inside the body) closed by {@code DEC R15D; JNZ top},
+ * shifts and rotates by immediates, INC/DEC, loads, stores (byte, immediate), compares, TESTs and
+ * read-modify-writes of the data page, IMUL, NEG, NOT, SETcc, CMOVcc, and compares with forward conditional jumps
+ * inside the body) closed by {@code DEC R15D; JNZ top},
  * run for more iterations than it takes the processor to translate the loop. The same bytes run natively, on a
  * processor that interprets every instruction, and on one that translates hot blocks: the translated run must leave
  * exactly the interpreted run's registers, RFLAGS, data page and retired-instruction count, and both must leave the
@@ -330,7 +331,7 @@ public class TranslatedBlockTest {
         int size = rnd.nextBoolean() ? 4 : 8;
         Reg d = reg(rnd, size);
         Reg s = reg(rnd, size);
-        int k = kind >= 0 ? kind : rnd.nextInt(16);
+        int k = kind >= 0 ? kind : rnd.nextInt(20);
         Encoder e = new Encoder();
         String sz = size == 8 ? "64" : "32";
         switch (k) {
@@ -458,6 +459,58 @@ public class TranslatedBlockTest {
                 undefined = AF;
                 listing.add("TEST " + d.name() + ", " + imm);
                 return e.operandSize(size).opcode(0xF7).modrm(0, d).imm(imm, 4).bytes();
+            }
+            case 16: case 17: { // more memory forms: byte and immediate stores, compares, TEST, MOVZX, ALU m, imm
+                Mem m = data(rnd, size);
+                String at = "[R14 + " + m.disp() + "]";
+                Reg b = new Reg(d.number(), 1, false);
+                switch (rnd.nextInt(8)) {
+                    case 0:
+                        listing.add("MOV BYTE " + at + ", " + (m.disp() & 0x7F));
+                        return e.opcode(0xC6).modrm(0, m).imm(m.disp() & 0x7F, 1).bytes();
+                    case 1: {
+                        long imm = rnd.nextInt();
+                        listing.add("MOV " + sz + " " + at + ", " + imm);
+                        return e.operandSize(size).opcode(0xC7).modrm(0, m).imm(imm, 4).bytes();
+                    }
+                    case 2: {
+                        long imm = rnd.nextInt(256);
+                        undefined = 0;
+                        listing.add("CMP BYTE " + at + ", " + imm);
+                        return e.opcode(0x80).modrm(7, m).imm(imm, 1).bytes();
+                    }
+                    case 3:
+                        undefined = 0;
+                        listing.add("CMP " + at + ", " + d.name());
+                        return e.operandSize(size).opcode(0x39).modrm(d, m).bytes();
+                    case 4:
+                        undefined = AF;
+                        listing.add("TEST " + at + ", " + d.name());
+                        return e.operandSize(size).opcode(0x85).modrm(d, m).bytes();
+                    case 5:
+                        listing.add("MOVZX " + d.name() + ", BYTE " + at);
+                        return e.operandSize(size).opcode(0x0F, 0xB6).modrm(d, m).bytes();
+                    case 6:
+                        listing.add("MOV " + b.name() + ", " + at + " / MOV " + at + ", " + b.name());
+                        return e.rex().opcode(rnd.nextBoolean() ? 0x8A : 0x88).modrm(b, m).bytes();
+                    default: {
+                        int aop = new int[] {0, 1, 4, 5, 6}[rnd.nextInt(5)];
+                        long imm = rnd.nextInt(256) - 128;
+                        undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                        listing.add(ALU[aop] + " " + sz + " " + at + ", " + imm);
+                        return e.operandSize(size).opcode(0x83).modrm(aop, m).imm(imm, 1).bytes();
+                    }
+                }
+            }
+            case 18: { // ALU r, m (all operations; ADC/SBB go through their ops)
+                Mem m = data(rnd, size);
+                int aop = rnd.nextInt(8);
+                if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                    aop = 0;
+                }
+                undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                listing.add(ALU[aop] + " " + d.name() + ", [R14 + " + m.disp() + "]");
+                return e.operandSize(size).opcode(aop << 3 | 3).modrm(d, m).bytes();
             }
             default: { // ALU with the accumulator and an immediate (05, 0D, ... 3D)
                 int aop = rnd.nextInt(8);
