@@ -127,15 +127,16 @@ final class BlockCompiler {
         if (op == 0xEB || op == 0xE9) {
             return branches ? JMP : CALL;
         }
-        if (!wide) {
-            return CALL;
-        }
         if (op < 0x40 && aluSupported(op >>> 3)) {
             switch (op & 7) {
-                case 1: case 3: return reg ? ALU_RR : CALL;
-                case 5: return ALU_RI;
+                case 0: case 2: return reg && (i.rex != 0 || (i.reg < 4 && i.rm < 4)) ? ALU_RR : CALL; // not AH..BH
+                case 1: case 3: return reg && wide ? ALU_RR : CALL;
+                case 5: return wide ? ALU_RI : CALL;
                 default: return CALL;
             }
+        }
+        if (!wide) {
+            return CALL;
         }
         switch (op) {
             case 0x89: case 0x8B: return reg ? MOV_RR : CALL;
@@ -171,7 +172,9 @@ final class BlockCompiler {
         }
         if (op < 0x40 && aluSupported(op >>> 3)) {
             switch (op & 7) {
+                case 0: return byteReg ? ALU_MR : CALL;
                 case 1: return wide ? ALU_MR : CALL;
+                case 2: return byteReg ? ALU_RM : CALL;
                 case 3: return wide ? ALU_RM : CALL;
                 default: return CALL;
             }
@@ -534,15 +537,16 @@ final class BlockCompiler {
                 src = i.reg;
             } else {
                 aop = i.opcode >>> 3;
-                boolean toRm = (i.opcode & 7) == 1;
+                boolean toRm = (i.opcode & 7) <= 1; // Eb,Gb / Ev,Gv: the r/m operand is the destination
                 dst = toRm ? i.rm : i.reg;
                 src = toRm ? i.reg : i.rm;
             }
-            loadReg(dst, i.opSize);
+            int size = operandSize(i);
+            loadOperandReg(dst, size);
             m.visitVarInsn(LSTORE, A);
-            loadReg(src, i.opSize);
+            loadOperandReg(src, size);
             m.visitVarInsn(LSTORE, B);
-            alu(aop, dst, i.opSize);
+            alu(aop, dst, size);
         }
 
         private void aluRI(Insn i) {
@@ -572,15 +576,15 @@ final class BlockCompiler {
             m.visitVarInsn(LLOAD, A);
             m.visitVarInsn(LLOAD, B);
             switch (aop) {
-                case Alu.ADD: m.visitInsn(LADD); mask(size); kind = CpuState.LAZY_ADD; break;
-                case Alu.SUB: case Alu.CMP: m.visitInsn(LSUB); mask(size); kind = CpuState.LAZY_SUB; break;
+                case Alu.ADD: m.visitInsn(LADD); maskTo(size); kind = CpuState.LAZY_ADD; break;
+                case Alu.SUB: case Alu.CMP: m.visitInsn(LSUB); maskTo(size); kind = CpuState.LAZY_SUB; break;
                 case Alu.OR: m.visitInsn(LOR); kind = CpuState.LAZY_LOGIC; break;
                 case Alu.XOR: m.visitInsn(LXOR); kind = CpuState.LAZY_LOGIC; break;
                 default: m.visitInsn(LAND); kind = CpuState.LAZY_LOGIC; break; // AND, TEST
             }
             m.visitVarInsn(LSTORE, R);
             if (aop != Alu.CMP && aop != TEST) {
-                storeReg(dst, R);
+                storeOperandReg(dst, size, R);
             }
             if (kind == CpuState.LAZY_LOGIC) {
                 // the lazy logic record holds a = b = 0 (CpuState.lazyFlags' convention)
@@ -832,7 +836,8 @@ final class BlockCompiler {
 
         private static int operandSize(Insn i) {
             int op = i.opcode;
-            boolean bytes = i.map == Insn.MAP_1 && (op == 0x88 || op == 0x8A || op == 0xC6 || op == 0x80 || op == 0xF6);
+            boolean bytes = i.map == Insn.MAP_1 && (op == 0x88 || op == 0x8A || op == 0xC6 || op == 0x80 || op == 0xF6
+                    || (op < 0x40 && (op & 7) <= 2 && (op & 1) == 0));
             return bytes ? 1 : i.opSize;
         }
 
@@ -1066,10 +1071,16 @@ final class BlockCompiler {
         }
 
         private void signExtendTo64(int size) {
-            if (size == 4) {
-                m.visitInsn(L2I);
-                m.visitInsn(I2L);
+            if (size == 8) {
+                return;
             }
+            m.visitInsn(L2I);
+            if (size == 1) {
+                m.visitInsn(I2B);
+            } else if (size == 2) {
+                m.visitInsn(I2S);
+            }
+            m.visitInsn(I2L);
         }
 
         // ------------------------------------------------------------------ everything else: the op

@@ -331,7 +331,7 @@ public class TranslatedBlockTest {
         int size = rnd.nextBoolean() ? 4 : 8;
         Reg d = reg(rnd, size);
         Reg s = reg(rnd, size);
-        int k = kind >= 0 ? kind : rnd.nextInt(20);
+        int k = kind >= 0 ? kind : rnd.nextInt(22);
         Encoder e = new Encoder();
         String sz = size == 8 ? "64" : "32";
         switch (k) {
@@ -357,9 +357,15 @@ public class TranslatedBlockTest {
                 listing.add(ALU[aop] + " " + d.name() + ", " + imm);
                 return e.operandSize(size).opcode(imm8 ? 0x83 : 0x81).modrm(aop, d).imm(imm, imm8 ? 1 : 4).bytes();
             }
-            case 3: { // CMP r, r or TEST r, r
+            case 3: { // CMP r, r or TEST r, r (a third of them on byte registers: the Jcc after them then tests 8-bit operands)
                 boolean test = rnd.nextInt(3) == 0;
                 undefined = test ? AF : 0;
+                if (rnd.nextInt(3) == 0) {
+                    Reg bd = new Reg(d.number(), 1, false);
+                    Reg bs = new Reg(s.number(), 1, false);
+                    listing.add((test ? "TEST " : "CMP ") + bd.name() + ", " + bs.name());
+                    return e.rex().opcode(test ? 0x84 : 0x38).modrm(bs, bd).bytes();
+                }
                 listing.add((test ? "TEST " : "CMP ") + d.name() + ", " + s.name());
                 return e.operandSize(size).opcode(test ? 0x85 : 0x39).modrm(s, d).bytes();
             }
@@ -511,6 +517,23 @@ public class TranslatedBlockTest {
                 undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
                 listing.add(ALU[aop] + " " + d.name() + ", [R14 + " + m.disp() + "]");
                 return e.operandSize(size).opcode(aop << 3 | 3).modrm(d, m).bytes();
+            }
+            case 19: case 20: { // byte ALU: register-register (00 / 02 forms) and with the data page
+                int aop = rnd.nextInt(8);
+                if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                    aop = 0;
+                }
+                undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                Reg bd = new Reg(d.number(), 1, false);
+                Reg bs = new Reg(s.number(), 1, false);
+                int form = rnd.nextBoolean() ? 0 : 2;
+                if (k == 19) {
+                    listing.add(ALU[aop] + " " + bd.name() + ", " + bs.name() + " (form " + form + ")");
+                    return e.rex().opcode(aop << 3 | form).modrm(form == 0 ? bs : bd, form == 0 ? bd : bs).bytes();
+                }
+                Mem m = data(rnd, 1);
+                listing.add(ALU[aop] + " BYTE [R14 + " + m.disp() + "], " + bd.name() + " (form " + form + ")");
+                return e.rex().opcode(aop << 3 | form).modrm(bd, m).bytes();
             }
             default: { // ALU with the accumulator and an immediate (05, 0D, ... 3D)
                 int aop = rnd.nextInt(8);
