@@ -83,6 +83,8 @@ public final class CpuState {
     /** Activity state (SDM 25.4.2): 0 active, 1 HLT, 2 shutdown, 3 wait-for-SIPI. */
     public int activityState;
     public long pendingDebugExceptions;
+    /** Address-range monitoring hardware armed by MONITOR, disarmed when MWAIT completes (SDM Vol. 2B MONITOR). */
+    public boolean monitorArmed;
 
     /** Time-stamp counter. Deterministic by default: it advances by a fixed amount per retired instruction. */
     public long tsc;

@@ -51,6 +51,13 @@ final class NonRootMonitor implements NonRootHooks {
     long ioBitmapB;
     long msrBitmap;
     long tscOffset;
+    long pleGap;
+    long pleWindow;
+
+    // ---- PAUSE-loop exiting (SDM 26.1.3 PAUSE): TSC of the last PAUSE at CPL 0 and of the first one of its loop
+    private boolean pauseSeen;
+    private long lastPauseTsc;
+    private long pauseLoopStartTsc;
 
     // ---- VMX-preemption timer (SDM 26.7.4) ----------------------------------------------------------------------------
     boolean timerActive;
@@ -121,6 +128,10 @@ final class NonRootMonitor implements NonRootHooks {
         ioBitmapB = vmcs.get(VmcsField.IO_BITMAP_B);
         msrBitmap = vmcs.get(VmcsField.MSR_BITMAPS);
         tscOffset = vmcs.get(VmcsField.TSC_OFFSET);
+        pleGap = vmcs.get(VmcsField.PLE_GAP) & 0xFFFF_FFFFL;
+        pleWindow = vmcs.get(VmcsField.PLE_WINDOW) & 0xFFFF_FFFFL;
+        // "the first execution of PAUSE at CPL 0 after VM entry" starts a loop (SDM 26.1.3 PAUSE)
+        pauseSeen = false;
         // SDM 27.7.4: VM entry starts the timer with the value in the VMCS; it counts from this TSC on.
         timerActive = (pin & PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER) != 0;
         timerValue = vmcs.get(VmcsField.VMX_PREEMPTION_TIMER_VALUE) & 0xFFFF_FFFFL;
@@ -441,14 +452,24 @@ final class NonRootMonitor implements NonRootHooks {
     public void conditional(int exitReason, int length) {
         ExitReason reason = ExitReason.of(exitReason).orElseThrow(
                 () -> new IllegalArgumentException("undefined exit reason " + exitReason));
+        long qualification = 0;
         boolean exit = switch (reason) {
             case RDPMC -> primary(PrimaryProcessorBasedControls.RDPMC_EXITING);
-            case PAUSE -> primary(PrimaryProcessorBasedControls.PAUSE_EXITING);
-            case MWAIT -> primary(PrimaryProcessorBasedControls.MWAIT_EXITING);
+            case PAUSE -> pauseExits();
+            case MWAIT -> {
+                // SDM 28.2.1: 1 if the address-range monitoring hardware is armed, else 0
+                qualification = state.monitorArmed ? 1 : 0;
+                yield primary(PrimaryProcessorBasedControls.MWAIT_EXITING);
+            }
             case MONITOR -> primary(PrimaryProcessorBasedControls.MONITOR_EXITING);
             case WBINVD_OR_WBNOINVD -> secondary(SecondaryProcessorBasedControls.WBINVD_EXITING);
             case RDRAND -> secondary(SecondaryProcessorBasedControls.RDRAND_EXITING);
             case RDSEED -> secondary(SecondaryProcessorBasedControls.RDSEED_EXITING);
+            case ACCESS_TO_GDTR_OR_IDTR, ACCESS_TO_LDTR_OR_TR -> {
+                // SDM 28.2.1: the displacement of a memory operand (undefined for a register operand)
+                qualification = state.instructionDisplacement;
+                yield secondary(SecondaryProcessorBasedControls.DESCRIPTOR_TABLE_EXITING);
+            }
             case RDTSC -> primary(PrimaryProcessorBasedControls.RDTSC_EXITING);
             case RDTSCP -> primary(PrimaryProcessorBasedControls.RDTSC_EXITING);
             case INVLPG -> primary(PrimaryProcessorBasedControls.INVLPG_EXITING);
@@ -456,11 +477,40 @@ final class NonRootMonitor implements NonRootHooks {
             default -> throw new IllegalArgumentException(reason + " is not a conditionally exiting instruction");
         };
         if (exit) {
-            if (reason == ExitReason.RDRAND || reason == ExitReason.RDSEED) {
-                exitInstructionInformation = state.instructionInformation; // SDM 28.2.5 Table 28-12
+            switch (reason) {
+                // SDM 28.2.5: Table 28-12 (RDRAND/RDSEED), Tables 28-10/28-11 (descriptor-table instructions)
+                case RDRAND, RDSEED, ACCESS_TO_GDTR_OR_IDTR, ACCESS_TO_LDTR_OR_TR ->
+                        exitInstructionInformation = state.instructionInformation;
+                default -> { }
             }
-            exit(reason, 0, length);
+            exit(reason, qualification, length);
         }
+    }
+
+    /**
+     * SDM 26.1.3 PAUSE: with "PAUSE exiting" every PAUSE exits. Otherwise, with "PAUSE-loop exiting" and CPL 0, a
+     * PAUSE more than PLE_Gap TSC ticks after the previous PAUSE at CPL 0 (or the first after VM entry) starts a
+     * loop, and a PAUSE more than PLE_Window ticks after the start of its loop exits. The control is ignored at
+     * CPL > 0.
+     */
+    private boolean pauseExits() {
+        if (primary(PrimaryProcessorBasedControls.PAUSE_EXITING)) {
+            return true;
+        }
+        boolean cpl0 = (state.cr0 & Cr0.PE) == 0 || state.cpl() == 0;
+        if (!secondary(SecondaryProcessorBasedControls.PAUSE_LOOP_EXITING) || !cpl0) {
+            return false;
+        }
+        long now = state.tsc;
+        boolean exits = false;
+        if (!pauseSeen || Long.compareUnsigned(now - lastPauseTsc, pleGap) > 0) {
+            pauseLoopStartTsc = now;
+        } else if (Long.compareUnsigned(now - pauseLoopStartTsc, pleWindow) > 0) {
+            exits = true;
+        }
+        pauseSeen = true;
+        lastPauseTsc = now;
+        return exits;
     }
 
     /** SDM 26.2: the exception bitmap, with the page-fault error-code mask/match rule for #PF. */

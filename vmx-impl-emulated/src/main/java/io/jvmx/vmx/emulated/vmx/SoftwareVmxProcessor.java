@@ -111,6 +111,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
                 ExitReason.HLT, ExitReason.INVD, ExitReason.INVLPG, ExitReason.RDPMC, ExitReason.RDTSC,
                 ExitReason.VMCALL, ExitReason.VMCLEAR, ExitReason.VMLAUNCH, ExitReason.VMPTRLD, ExitReason.VMPTRST,
                 ExitReason.VMREAD, ExitReason.VMRESUME, ExitReason.VMWRITE, ExitReason.VMXOFF, ExitReason.VMXON,
+                ExitReason.ACCESS_TO_GDTR_OR_IDTR, ExitReason.ACCESS_TO_LDTR_OR_TR,
                 ExitReason.CR_ACCESS, ExitReason.MOV_DR, ExitReason.IO_INSTRUCTION, ExitReason.RDMSR,
                 ExitReason.WRMSR, ExitReason.VM_ENTRY_FAILURE_INVALID_GUEST_STATE,
                 ExitReason.VM_ENTRY_FAILURE_MSR_LOADING, ExitReason.MWAIT, ExitReason.MONITOR_TRAP_FLAG,
@@ -468,6 +469,29 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         interpreter.invalidateTranslations();
     }
 
+    /**
+     * INVVPID (SDM 31.3): the type must be one IA32_VMX_EPT_VPID_CAP allows, bits 63:16 of the descriptor must be 0,
+     * the VPID must not be 0 except for the all-context type, and an individual address must be canonical. Every
+     * supported type then drops all cached linear and combined mappings (SDM 29.4.3.3 allows invalidating more
+     * than required; VM entry flushes them anyway, see {@link #enter}).
+     */
+    @Override
+    public void invvpid(int type, long vpid, long linearAddress) {
+        requireVmxOperation("INVVPID");
+        boolean supported = VmxCapabilities.EPT_CAP.invvpid() && switch (type) {
+            case 0 -> VmxCapabilities.EPT_CAP.invvpidIndividualAddress();
+            case 1 -> VmxCapabilities.EPT_CAP.invvpidSingleContext();
+            case 2 -> VmxCapabilities.EPT_CAP.invvpidAllContext();
+            case 3 -> VmxCapabilities.EPT_CAP.invvpidSingleContextRetainingGlobals();
+            default -> false;
+        };
+        if (!supported || (vpid >>> 16) != 0 || (type != 2 && vpid == 0)
+                || (type == 0 && !ProcessorModel.canonical(linearAddress))) {
+            throw fail("INVVPID", VmInstructionError.INVALID_INVEPT_INVVPID_OPERAND);
+        }
+        interpreter.invalidateTranslations();
+    }
+
     @Override
     public void vmlaunch(GeneralRegisters guest) {
         enter(guest, true);
@@ -534,7 +558,9 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         int primary = monitor.primary;
         int secondary = monitor.secondary;
         ept.arm((secondary & SecondaryProcessorBasedControls.ENABLE_EPT) != 0, v.get(EPT_POINTER));
-        // Without VPID, VM entries invalidate linear and combined mappings (SDM 29.4.3.1).
+        // Without VPID, VM entries invalidate linear and combined mappings (SDM 29.4.3.1). With VPID they need not;
+        // the interpreter's translations are not tagged with a VPID, so they are dropped on every entry all the same
+        // (a processor may invalidate cached mappings at any time, 29.4.1), and INVVPID has nothing stale to find.
         interpreter.invalidateTranslations();
         try {
             injectEvent(v, primary);

@@ -111,6 +111,17 @@ public class VmEntryChecksTest {
         fx7.write(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, fx7.read(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS)
                 | PrimaryProcessorBasedControls.USE_TPR_SHADOW); // not implemented here
         expectVmfail(fx7, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS, "primary");
+
+        // 27.2.1.1: with "enable VPID" the VPID must not be 0000H
+        VmxFixture fx8 = new VmxFixture();
+        fx8.write(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS,
+                fx8.read(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS) | SecondaryProcessorBasedControls.ENABLE_VPID);
+        fx8.write(VIRTUAL_PROCESSOR_ID, 0);
+        expectVmfail(fx8, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS, "VPID");
+        fx8.write(VIRTUAL_PROCESSOR_ID, 1);
+        fx8.load(VmxFixture.GUEST_ENTRY, VmxFixture.bytes(0x0F, 0xA2)); // cpuid
+        fx8.cpu.vmlaunch(fx8.guestRegisters);
+        assertEquals(10, fx8.exitReason());
     }
 
     /** SDM 27.2.1.2: "save VMX-preemption timer value" requires the timer to be active -> 7. */
