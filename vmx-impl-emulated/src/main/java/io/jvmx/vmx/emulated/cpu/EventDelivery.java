@@ -98,6 +98,7 @@ final class EventDelivery {
             }
             s.vectoringInfo = 0x8000_0000 | vector | (type << 8) | (error >= 0 ? 1 << 11 : 0);
             s.vectoringErrorCode = error >= 0 ? error : 0;
+            s.vectoringInstructionLength = length;
             try {
                 deliverOnce(vector, type, error, length);
                 s.vectoringInfo = 0;

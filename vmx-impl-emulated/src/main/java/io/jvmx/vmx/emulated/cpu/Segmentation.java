@@ -351,6 +351,7 @@ final class Segmentation {
 
     /** IRET / IRETD / IRETQ (SDM Vol. 2A IRET): real mode, protected mode and IA-32e mode; same or outer privilege. */
     void iret() {
+        s.iretUnblockingNmi = (s.interruptibility & CpuState.INTERRUPTIBILITY_NMI) != 0; // SDM Vol. 3C, 28.2.2
         int size = x.i.opSize;
         long ip = x.peek(0, size);
         int csSel = (int) x.peek(size, size) & 0xFFFF;

@@ -139,6 +139,7 @@ final class NonRootMonitor implements NonRootHooks {
         retiredAtLastBoundary = state.instructionsRetired;
         pendingMtf = false;
         state.vectoringInfo = 0;
+        state.iretUnblockingNmi = false;
         clearExit();
     }
 
@@ -172,6 +173,10 @@ final class NonRootMonitor implements NonRootHooks {
             // SDM 28.2.4: the exit happened while the interpreter delivered an event through the guest IDT.
             idtVectoringInformation = state.vectoringInfo;
             idtVectoringErrorCode = state.vectoringErrorCode;
+            if (instructionLength == 0 && softwareEvent(state.vectoringInfo)) {
+                // 28.2.5: an exit during delivery of a software interrupt or exception reports its length
+                exitInstructionLength = state.vectoringInstructionLength;
+            }
             state.vectoringInfo = 0;
         } else if (injectingInformation != 0) {
             // SDM 28.2.4: an exit during delivery of the event injected by VM entry reports that event.
@@ -183,6 +188,26 @@ final class NonRootMonitor implements NonRootHooks {
             }
         }
         throw signal;
+    }
+
+    /** Interruption types 4, 5 and 6: software interrupt, privileged software exception, software exception. */
+    private static boolean softwareEvent(int interruptionInformation) {
+        int type = (interruptionInformation >>> 8) & 7;
+        return type >= 4 && type <= 6;
+    }
+
+    /**
+     * SDM 28.2.2 and 28.2.1 (Table 28-7) bit 12, "NMI unblocking due to IRET": for an exit due to a fault (or EPT
+     * violation) of an IRET that started with (virtual-)NMI blocking; undefined, and reported as 0, when the exit
+     * happens during event delivery. Such an IRET has removed the blocking: it is saved as removed (28.3.4), and a
+     * VMM that re-executes the IRET re-establishes it.
+     */
+    long nmiUnblockingDueToIret() {
+        if (!state.iretUnblockingNmi || (state.vectoringInfo & InterruptionInfo.VALID) != 0) {
+            return 0;
+        }
+        state.interruptibility &= ~CpuState.INTERRUPTIBILITY_NMI;
+        return 1L << 12;
     }
 
     private boolean primary(int control) {
@@ -539,7 +564,8 @@ final class NonRootMonitor implements NonRootHooks {
                 : !software ? InterruptionType.HARDWARE_EXCEPTION
                 : vector == 1 ? InterruptionType.PRIVILEGED_SOFTWARE_EXCEPTION : InterruptionType.SOFTWARE_EXCEPTION;
         boolean hasErrorCode = errorCode >= 0;
-        exitInterruptionInformation = new InterruptionInfo(vector, type, hasErrorCode, false, true).encode();
+        exitInterruptionInformation = new InterruptionInfo(vector, type, hasErrorCode, false, true).encode()
+                | (vector != 8 ? (int) nmiUnblockingDueToIret() : 0); // undefined for #DF (28.2.2)
         exitInterruptionErrorCode = hasErrorCode ? errorCode : 0;
         // SDM 28.2.1: a #PF exit's qualification is the faulting linear address (CR2 is not written).
         long qualification = vector == 14 ? state.faultingLinearAddress : 0;
@@ -552,8 +578,11 @@ final class NonRootMonitor implements NonRootHooks {
         }
     }
 
+    /** SDM 26.2; 28.2.4: an exit due to a triple fault is not one during event delivery (no IDT-vectoring). */
     @Override
     public void tripleFault() {
+        state.vectoringInfo = 0;
+        injectingInformation = 0;
         exit(ExitReason.TRIPLE_FAULT, 0, 0);
     }
 
@@ -564,6 +593,7 @@ final class NonRootMonitor implements NonRootHooks {
      */
     @Override
     public void instructionBoundary() {
+        state.iretUnblockingNmi = false; // the IRET that set it has completed or its fault has been delivered
         if (pendingMtf || (primary(PrimaryProcessorBasedControls.MONITOR_TRAP_FLAG)
                 && state.instructionsRetired != retiredAtLastBoundary)) {
             pendingMtf = false;
