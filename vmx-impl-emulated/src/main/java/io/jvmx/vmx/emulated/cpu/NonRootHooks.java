@@ -103,6 +103,16 @@ public interface NonRootHooks {
      */
     void exception(int vector, int errorCode, boolean software, int length);
 
+    /**
+     * A task switch (SDM 26.4.2): not allowed in VMX non-root operation, it exits unconditionally (reason 9) once
+     * the checks on the gate and the new TSS descriptor have passed; never returns.
+     *
+     * @param selector the selector of the new TSS
+     * @param source   0 CALL, 1 IRET, 2 JMP, 3 task gate in the IDT (Table 28-2)
+     * @param length   the instruction length for CALL, IRET and JMP; 0 for a task gate in the IDT
+     */
+    void taskSwitch(int selector, int source, int length);
+
     /** A triple fault (SDM 26.2): exits unconditionally with reason TRIPLE_FAULT. */
     void tripleFault();
 

@@ -578,6 +578,16 @@ final class NonRootMonitor implements NonRootHooks {
         }
     }
 
+    /**
+     * SDM 26.4.2: every task switch exits; the qualification (Table 28-2) holds the new TSS selector in bits 15:0
+     * and the source in bits 31:30. Through a task gate in the IDT the exit happens during event delivery and
+     * reports the event as IDT-vectoring information (28.2.4), with the length of a software interrupt (28.2.5).
+     */
+    @Override
+    public void taskSwitch(int selector, int source, int length) {
+        exit(ExitReason.TASK_SWITCH, (selector & 0xFFFF) | ((long) (source & 3) << 30), length);
+    }
+
     /** SDM 26.2; 28.2.4: an exit due to a triple fault is not one during event delivery (no IDT-vectoring). */
     @Override
     public void tripleFault() {

@@ -107,7 +107,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
 
     private static Set<ExitReason> computeDeliverable() {
         EnumSet<ExitReason> s = EnumSet.of(ExitReason.EXCEPTION_OR_NMI, ExitReason.EXTERNAL_INTERRUPT,
-                ExitReason.TRIPLE_FAULT, ExitReason.INTERRUPT_WINDOW, ExitReason.NMI_WINDOW, ExitReason.CPUID,
+                ExitReason.TRIPLE_FAULT, ExitReason.TASK_SWITCH, ExitReason.INTERRUPT_WINDOW, ExitReason.NMI_WINDOW, ExitReason.CPUID,
                 ExitReason.HLT, ExitReason.INVD, ExitReason.INVLPG, ExitReason.RDPMC, ExitReason.RDTSC,
                 ExitReason.VMCALL, ExitReason.VMCLEAR, ExitReason.VMLAUNCH, ExitReason.VMPTRLD, ExitReason.VMPTRST,
                 ExitReason.VMREAD, ExitReason.VMRESUME, ExitReason.VMWRITE, ExitReason.VMXOFF, ExitReason.VMXON,

@@ -325,6 +325,75 @@ public class NonRootEventsTest {
         assertEquals(0, fx.read(GUEST_INTERRUPTIBILITY_STATE) & CpuState.INTERRUPTIBILITY_NMI);
     }
 
+    // ---- 26.4.2: task switches -----------------------------------------------------------------------------------
+
+    /**
+     * SDM 26.4.2: every task switch exits once the gate and new-TSS checks pass; the qualification (Table 28-2) is
+     * the new TSS selector and the source: JMP through a task gate (2), CALL to a TSS descriptor (0), IRET with
+     * NT = 1 to the busy TSS in the previous-task link (1), INT n through a task gate in the IDT (3, with the
+     * software interrupt as IDT-vectoring information and its length, 28.2.4/28.2.5).
+     */
+    @Test(timeout = 10_000)
+    public void taskSwitchesExitWithTheirSource() {
+        fx.protectedModeGuest();
+        // 8000: ljmp $0x30,$0 / 8007: lcall $0x20,$0 / 800e: iret / 800f: int $0x40
+        fx.load(ENTRY, code("ea 00 00 00 00 30 00  9a 00 00 00 00 20 00  cf  cd 40"));
+        fx.memory.write16(fx.guestRam + VmxFixture.PROTECTED_TSS, VmxFixture.BUSY_TSS); // previous-task link
+        long taskGate = ((long) VmxFixture.AVAILABLE_TSS << 16) | (0x85L << 40);
+        fx.memory.write64(fx.guestRam + VmxFixture.PROTECTED_IDT + 8 * 0x40, taskGate);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.TASK_SWITCH);
+        assertEquals(VmxFixture.AVAILABLE_TSS | (2L << 30), fx.read(EXIT_QUALIFICATION));
+        assertEquals(7, fx.read(VM_EXIT_INSTRUCTION_LENGTH));
+        assertEquals(ENTRY, fx.read(GUEST_RIP));
+
+        fx.write(GUEST_RIP, ENTRY + 7);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertReason(ExitReason.TASK_SWITCH);
+        assertEquals(VmxFixture.AVAILABLE_TSS, fx.read(EXIT_QUALIFICATION));
+        assertEquals(7, fx.read(VM_EXIT_INSTRUCTION_LENGTH));
+
+        fx.write(GUEST_RIP, ENTRY + 14);
+        fx.write(GUEST_RFLAGS, 2 | Rflags.NT);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertReason(ExitReason.TASK_SWITCH);
+        assertEquals(VmxFixture.BUSY_TSS | (1L << 30), fx.read(EXIT_QUALIFICATION));
+        assertEquals(1, fx.read(VM_EXIT_INSTRUCTION_LENGTH));
+
+        fx.write(GUEST_RIP, ENTRY + 15);
+        fx.write(GUEST_RFLAGS, 2);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertReason(ExitReason.TASK_SWITCH);
+        assertEquals(VmxFixture.AVAILABLE_TSS | (3L << 30), fx.read(EXIT_QUALIFICATION));
+        assertEquals(InterruptionInfo.injection(0x40, InterruptionType.SOFTWARE_INTERRUPT, false).encode(),
+                fx.read32(IDT_VECTORING_INFORMATION));
+        assertEquals(2, fx.read(VM_EXIT_INSTRUCTION_LENGTH));
+        assertEquals(ENTRY + 15, fx.read(GUEST_RIP));
+        assertEquals(0, fx.cpu.guestInstructionsRetired());
+    }
+
+    /**
+     * SDM 26.4.2: the checks before the exit fault first: a far JMP to a busy TSS is #GP(selector) (Vol. 2A JMP),
+     * an IRET with NT = 1 whose link names an available TSS is #TS(selector) (Vol. 2A IRET).
+     */
+    @Test(timeout = 10_000)
+    public void taskSwitchChecksComeFirst() {
+        fx.protectedModeGuest();
+        fx.write(EXCEPTION_BITMAP, (1 << 10) | (1 << 13));
+        fx.load(ENTRY, code("ea 00 00 00 00 28 00  cf")); // ljmp $0x28,$0 / iret
+        fx.memory.write16(fx.guestRam + VmxFixture.PROTECTED_TSS, VmxFixture.AVAILABLE_TSS);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.EXCEPTION_OR_NMI);
+        assertEquals(13, fx.read32(VM_EXIT_INTERRUPTION_INFORMATION) & 0xFF);
+        assertEquals(VmxFixture.BUSY_TSS, fx.read32(VM_EXIT_INTERRUPTION_ERROR_CODE));
+        fx.write(GUEST_RIP, ENTRY + 7);
+        fx.write(GUEST_RFLAGS, 2 | Rflags.NT);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertReason(ExitReason.EXCEPTION_OR_NMI);
+        assertEquals(10, fx.read32(VM_EXIT_INTERRUPTION_INFORMATION) & 0xFF);
+        assertEquals(VmxFixture.AVAILABLE_TSS, fx.read32(VM_EXIT_INTERRUPTION_ERROR_CODE));
+    }
+
     // ---- 28.2.4: IDT-vectoring information; 26.2: triple fault -------------------------------------------------------
 
     /**

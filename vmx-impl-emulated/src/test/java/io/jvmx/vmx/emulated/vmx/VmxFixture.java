@@ -248,6 +248,57 @@ final class VmxFixture {
         write(GUEST_RSP, 0x7000);
     }
 
+    // ---- the 32-bit protected-mode guest (protectedModeGuest)
+    static final long PROTECTED_GDT = 0x0600;
+    static final long PROTECTED_TSS = 0x0700;
+    static final long PROTECTED_IDT = 0x4000;
+    /** Its GDT: flat 32-bit code and data, the current (busy) TSS, an available TSS, another busy TSS, a task gate. */
+    static final int CODE32 = 0x08, DATA32 = 0x10, CURRENT_TSS = 0x18, AVAILABLE_TSS = 0x20, BUSY_TSS = 0x28,
+            TASK_GATE = 0x30;
+
+    /**
+     * Makes the guest a 32-bit protected-mode one without paging at CPL 0, entered at {@link #GUEST_ENTRY} with
+     * ESP 0x7000: flat segments, TR = the busy 32-bit TSS at {@link #PROTECTED_TSS}, a task gate to the available TSS
+     * in the GDT ({@link #TASK_GATE}) and an IDT of 8-byte gates at {@link #PROTECTED_IDT}.
+     */
+    void protectedModeGuest() {
+        long[] gdt = {0, 0x00CF_9B00_0000_FFFFL, 0x00CF_9300_0000_FFFFL, tss32(PROTECTED_TSS, 0x8B),
+                tss32(0x0800, 0x89), tss32(0x0900, 0x8B), ((long) AVAILABLE_TSS << 16) | (0x85L << 40)};
+        for (int i = 0; i < gdt.length; i++) {
+            memory.write64(guestRam + PROTECTED_GDT + 8L * i, gdt[i]);
+        }
+        write(GUEST_CR0, Cr0.PE | Cr0.ET | Cr0.NE);
+        write(CR0_READ_SHADOW, Cr0.PE | Cr0.ET | Cr0.NE);
+        VmcsField[][] segments = {
+                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
+                {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
+                {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
+                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
+                {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
+                {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
+        for (VmcsField[] seg : segments) {
+            boolean code = seg[0] == GUEST_CS_SELECTOR;
+            write(seg[0], code ? CODE32 : DATA32);
+            write(seg[1], 0);
+            write(seg[2], 0xFFFF_FFFFL);
+            write(seg[3], code ? 0xC09B : 0xC093);
+        }
+        write(GUEST_TR_SELECTOR, CURRENT_TSS);
+        write(GUEST_TR_BASE, PROTECTED_TSS);
+        write(GUEST_TR_LIMIT, 0x67);
+        write(GUEST_TR_ACCESS_RIGHTS, 0x8B);
+        write(GUEST_GDTR_BASE, PROTECTED_GDT);
+        write(GUEST_GDTR_LIMIT, 8L * gdt.length - 1);
+        write(GUEST_IDTR_BASE, PROTECTED_IDT);
+        write(GUEST_IDTR_LIMIT, 0x7FF);
+        write(GUEST_RSP, 0x7000);
+    }
+
+    /** A 32-bit TSS descriptor with limit 67H and access byte {@code access} (89H available, 8BH busy). */
+    private static long tss32(long base, int access) {
+        return 0x67 | ((base & 0xFF_FFFFL) << 16) | ((long) access << 40) | ((base >>> 24) << 56);
+    }
+
     /** A 64-bit interrupt gate (type 14) for {@code vector} in the 64-bit guest's IDT, to {@code handler} in CS 8. */
     void interruptGate(int vector, long handler) {
         long low = (handler & 0xFFFF) | ((long) KERNEL_CS << 16) | (0x8EL << 40) | ((handler & 0xFFFF_0000L) << 32);
