@@ -113,6 +113,12 @@ public interface NonRootHooks {
      */
     void taskSwitch(int selector, int source, int length);
 
+    /**
+     * Whether IRET removes blocking by NMI (SDM 26.3 IRET): it does unless "NMI exiting" is 1 and "virtual NMIs" is
+     * 0 (then NMI blocking belongs to the host); with "virtual NMIs" the blocking is virtual-NMI blocking.
+     */
+    boolean iretUnblocksNmi();
+
     /** A triple fault (SDM 26.2): exits unconditionally with reason TRIPLE_FAULT. */
     void tripleFault();
 

@@ -407,7 +407,8 @@ final class Segmentation {
 
     /** IRET / IRETD / IRETQ (SDM Vol. 2A IRET): real mode, protected mode and IA-32e mode; same or outer privilege. */
     void iret() {
-        s.iretUnblockingNmi = (s.interruptibility & CpuState.INTERRUPTIBILITY_NMI) != 0; // SDM Vol. 3C, 28.2.2
+        // SDM Vol. 3C 26.3 and 28.2.2: whether this IRET removes (virtual-)NMI blocking, for finishIret and the exits
+        s.iretUnblockingNmi = (s.interruptibility & CpuState.INTERRUPTIBILITY_NMI) != 0 && x.hooks.iretUnblocksNmi();
         int size = x.i.opSize;
         long ip = x.peek(0, size);
         int csSel = (int) x.peek(size, size) & 0xFFFF;
@@ -473,8 +474,10 @@ final class Segmentation {
     }
 
     private void finishIret(long target) {
-        // IRET ends blocking by NMI (SDM Vol. 3A, 6.7.1)
-        s.interruptibility &= ~CpuState.INTERRUPTIBILITY_NMI;
+        // IRET ends blocking by NMI (SDM Vol. 3A, 6.7.1) unless the host owns NMIs (Vol. 3C, 26.3)
+        if (s.iretUnblockingNmi) {
+            s.interruptibility &= ~CpuState.INTERRUPTIBILITY_NMI;
+        }
         s.rip = target;
         x.keepRf = true; // RF comes from the image
         x.retire();

@@ -578,6 +578,11 @@ final class NonRootMonitor implements NonRootHooks {
         }
     }
 
+    @Override
+    public boolean iretUnblocksNmi() {
+        return (pin & PinBasedControls.NMI_EXITING) == 0 || (pin & PinBasedControls.VIRTUAL_NMIS) != 0;
+    }
+
     /**
      * SDM 26.4.2: every task switch exits; the qualification (Table 28-2) holds the new TSS selector in bits 15:0
      * and the source in bits 31:30. Through a task gate in the IDT the exit happens during event delivery and

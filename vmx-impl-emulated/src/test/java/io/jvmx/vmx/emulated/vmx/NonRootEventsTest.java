@@ -325,6 +325,36 @@ public class NonRootEventsTest {
         assertEquals(0, fx.read(GUEST_INTERRUPTIBILITY_STATE) & CpuState.INTERRUPTIBILITY_NMI);
     }
 
+    /**
+     * SDM 26.3 IRET: with "NMI exiting" 1 and "virtual NMIs" 0 the host owns NMI blocking and IRET leaves it alone;
+     * with "NMI exiting" 0 IRET removes it.
+     */
+    @Test(timeout = 10_000)
+    public void iretLeavesHostOwnedNmiBlocking() {
+        for (boolean nmiExiting : new boolean[] {true, false}) {
+            VmxFixture f = new VmxFixture();
+            f.longModeGuest(0);
+            f.load(ENTRY, code("48 cf  f4")); // iretq (to the hlt after it) / hlt
+            long[] frame = {ENTRY + 2, VmxFixture.KERNEL_CS, 2, 0x7000, VmxFixture.KERNEL_DS};
+            for (int i = 0; i < frame.length; i++) {
+                f.memory.write64(f.guestRam + 0x7000 - 40 + 8L * i, frame[i]);
+            }
+            f.write(GUEST_RSP, 0x7000 - 40);
+            f.write(GUEST_INTERRUPTIBILITY_STATE, CpuState.INTERRUPTIBILITY_NMI);
+            f.write(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, f.read(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS)
+                    | PrimaryProcessorBasedControls.HLT_EXITING);
+            if (nmiExiting) {
+                f.write(PIN_BASED_VM_EXECUTION_CONTROLS, f.read(PIN_BASED_VM_EXECUTION_CONTROLS)
+                        | PinBasedControls.NMI_EXITING);
+            }
+            f.cpu.vmlaunch(f.guestRegisters);
+            assertEquals(ExitReason.HLT.number(), f.exitReason());
+            assertEquals(ENTRY + 2, f.read(GUEST_RIP));
+            assertEquals("NMI exiting " + nmiExiting, nmiExiting ? CpuState.INTERRUPTIBILITY_NMI : 0,
+                    f.read(GUEST_INTERRUPTIBILITY_STATE) & CpuState.INTERRUPTIBILITY_NMI);
+        }
+    }
+
     // ---- 26.4.2: task switches -----------------------------------------------------------------------------------
 
     /**
