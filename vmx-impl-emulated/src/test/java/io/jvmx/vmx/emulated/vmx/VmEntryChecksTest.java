@@ -153,6 +153,31 @@ public class VmEntryChecksTest {
         expectVmfail(fx3, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS, "reserved");
     }
 
+    /**
+     * SDM 27.2.1.3, each rule of the VM-entry interruption-information field once: the vector of an NMI is 2, of a
+     * hardware exception at most 31, of "other event" 0; a protected-mode #PF must deliver its error code and #UD
+     * must not; bits 30:12 are reserved; a software event's length is 1-15.
+     */
+    @Test
+    public void eventInjectionRules() {
+        Object[][] cases = {
+                {InterruptionInfo.VALID | (2 << 8) | 3, 0, "vector 3 is invalid for type 2"},
+                {InterruptionInfo.VALID | (3 << 8) | 32, 0, "vector 32 is invalid for type 3"},
+                {InterruptionInfo.VALID | (7 << 8) | 1, 0, "vector 1 is invalid for type 7"},
+                {InterruptionInfo.VALID | (3 << 8) | 14, 0, "deliver-error-code must be 1"},
+                {InterruptionInfo.VALID | (3 << 8) | (1 << 11) | 6, 0, "deliver-error-code must be 0"},
+                {InterruptionInfo.VALID | (1 << 12) | 0x20, 0, "reserved bits 30:12"},
+                {InterruptionInfo.VALID | (4 << 8) | 0x80, 16, "instruction length 16"},
+                {InterruptionInfo.VALID | (6 << 8) | 3, 16, "instruction length 16"}};
+        for (Object[] c : cases) {
+            VmxFixture fx = new VmxFixture();
+            fx.longModeGuest(0); // protected mode: the error-code rules apply
+            fx.write(VM_ENTRY_INTERRUPTION_INFORMATION, (int) c[0]);
+            fx.write(VM_ENTRY_INSTRUCTION_LENGTH, (int) c[1]);
+            expectVmfail(fx, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS, (String) c[2]);
+        }
+    }
+
     /** SDM 27.2.2: host CR4 without VMXE (IA32_VMX_CR4_FIXED0) -> VMfailValid 8. */
     @Test
     public void badHostCr4IsError8() {
