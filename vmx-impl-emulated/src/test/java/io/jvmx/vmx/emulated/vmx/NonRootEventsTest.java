@@ -355,6 +355,43 @@ public class NonRootEventsTest {
         }
     }
 
+    // ---- 26.2: the exception bitmap; 28.3.4: interruptibility saved -------------------------------------------------
+
+    /**
+     * SDM 26.2: a #PF exits iff ((PFEC AND mask) = match) equals bit 14 of the exception bitmap; when it exits, CR2
+     * is not written (28.1) and the qualification is the linear address (28.2.1); when it does not, the guest
+     * handles it with CR2 set.
+     */
+    @Test(timeout = 10_000)
+    public void pageFaultErrorCodeMaskAndMatch() {
+        guest("8b 04 25 00 00 30 00"); // mov 0x300000,%eax: not present, read, supervisor: PFEC 0
+        fx.interruptGate(14, HANDLER);
+        fx.write(EXCEPTION_BITMAP, 1 << 14);
+        fx.write(PAGE_FAULT_ERROR_CODE_MASK, 1);
+        fx.write(PAGE_FAULT_ERROR_CODE_MATCH, 0); // not-present faults match: they exit
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.EXCEPTION_OR_NMI);
+        assertEquals(InterruptionInfo.VALID | (3 << 8) | (1 << 11) | 14, fx.read32(VM_EXIT_INTERRUPTION_INFORMATION));
+        assertEquals(0, fx.read32(VM_EXIT_INTERRUPTION_ERROR_CODE));
+        assertEquals(0x300000, fx.read(EXIT_QUALIFICATION));
+        assertEquals("CR2 not loaded", 0, fx.cpu.readCr(2));
+        fx.write(PAGE_FAULT_ERROR_CODE_MATCH, 1); // only protection faults match now: this one is the guest's
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertReason(ExitReason.HLT);
+        assertEquals(HANDLER, fx.read(GUEST_RIP));
+        assertEquals(0x300000, fx.cpu.readCr(2));
+    }
+
+    /** SDM 28.3.4: an exit on the instruction after STI saves blocking by STI; RFLAGS.IF is 1. */
+    @Test(timeout = 10_000)
+    public void blockingBySti() {
+        guest("fb  0f a2"); // sti / cpuid
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.CPUID);
+        assertEquals(CpuState.INTERRUPTIBILITY_STI, fx.read(GUEST_INTERRUPTIBILITY_STATE));
+        assertEquals(Rflags.IF, fx.read(GUEST_RFLAGS) & Rflags.IF);
+    }
+
     // ---- 26.4.2: task switches -----------------------------------------------------------------------------------
 
     /**
