@@ -89,7 +89,12 @@ public interface NonRootHooks {
     /** The TSC as the guest reads it: the processor's TSC plus the TSC offset when "use TSC offsetting" is 1. */
     long guestTsc();
 
-    /** RDPMC, PAUSE, MWAIT, MONITOR, WBINVD, RDRAND, RDSEED and the other conditionally exiting instructions. */
+    /**
+     * RDPMC, PAUSE (PAUSE exiting and PAUSE-loop exiting), MWAIT, MONITOR, WBINVD, RDRAND, RDSEED, the
+     * descriptor-table instructions (exit reasons 46 and 47) and the other conditionally exiting instructions (SDM
+     * 26.1.3). RDRAND/RDSEED and the descriptor-table instructions set {@link CpuState#instructionInformation} (and
+     * the latter {@link CpuState#instructionDisplacement}) first.
+     */
     void conditional(int exitReason, int length);
 
     /**

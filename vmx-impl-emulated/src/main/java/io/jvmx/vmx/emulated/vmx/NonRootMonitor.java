@@ -190,6 +190,29 @@ final class NonRootMonitor implements NonRootHooks {
         throw signal;
     }
 
+    /**
+     * The exit of an instruction that exits unconditionally or by a VM-execution control: RFLAGS.RF is saved as 0
+     * (SDM 28.3.3).
+     */
+    private void instructionExit(ExitReason reason, long qualification, int instructionLength) {
+        long rflags = state.rflags();
+        if ((rflags & Rflags.RF) != 0) {
+            state.setRflags(rflags & ~Rflags.RF);
+        }
+        exit(reason, qualification, instructionLength);
+    }
+
+    /**
+     * Fault-class exceptions (SDM Vol. 3A, Table 6-1): #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM,
+     * #VE, #CP. Delivered through a gate they push RFLAGS with RF = 1, so an exit for one saves RF = 1 (28.3.3).
+     */
+    private static boolean faultClass(int vector) {
+        return switch (vector) {
+            case 0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21 -> true;
+            default -> false;
+        };
+    }
+
     /** Interruption types 4, 5 and 6: software interrupt, privileged software exception, software exception. */
     private static boolean softwareEvent(int interruptionInformation) {
         int type = (interruptionInformation >>> 8) & 7;
@@ -247,12 +270,12 @@ final class NonRootMonitor implements NonRootHooks {
 
     @Override
     public void cpuid(int length) {
-        exit(ExitReason.CPUID, 0, length);
+        instructionExit(ExitReason.CPUID, 0, length);
     }
 
     @Override
     public void xsetbv(int length) {
-        exit(ExitReason.XSETBV, 0, length);
+        instructionExit(ExitReason.XSETBV, 0, length);
     }
 
     @Override
@@ -270,13 +293,13 @@ final class NonRootMonitor implements NonRootHooks {
             case VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMXON, INVEPT, INVVPID -> state.instructionDisplacement;
             default -> 0;
         };
-        exit(reason, qualification, length);
+        instructionExit(reason, qualification, length);
     }
 
     @Override
     public void hlt(int length) {
         if (primary(PrimaryProcessorBasedControls.HLT_EXITING)) {
-            exit(ExitReason.HLT, 0, length);
+            instructionExit(ExitReason.HLT, 0, length);
         }
     }
 
@@ -318,7 +341,7 @@ final class NonRootMonitor implements NonRootHooks {
         ioRsi = state.gpr[6];
         ioRdi = state.gpr[7];
         ioRip = state.rip;
-        exit(ExitReason.IO_INSTRUCTION, qualification, length);
+        instructionExit(ExitReason.IO_INSTRUCTION, qualification, length);
     }
 
     /**
@@ -344,14 +367,14 @@ final class NonRootMonitor implements NonRootHooks {
     @Override
     public void rdmsr(int msr, int length) {
         if (msrIntercepted(msr, false)) {
-            exit(ExitReason.RDMSR, 0, length);
+            instructionExit(ExitReason.RDMSR, 0, length);
         }
     }
 
     @Override
     public void wrmsr(int msr, long value, int length) {
         if (msrIntercepted(msr, true)) {
-            exit(ExitReason.WRMSR, 0, length);
+            instructionExit(ExitReason.WRMSR, 0, length);
         }
     }
 
@@ -369,7 +392,7 @@ final class NonRootMonitor implements NonRootHooks {
             default -> false;
         };
         if (exit) {
-            exit(ExitReason.CR_ACCESS, crQualification(cr, CrAccessQualification.AccessType.MOV_TO_CR, gpr), length);
+            instructionExit(ExitReason.CR_ACCESS, crQualification(cr, CrAccessQualification.AccessType.MOV_TO_CR, gpr), length);
         }
     }
 
@@ -388,7 +411,7 @@ final class NonRootMonitor implements NonRootHooks {
         boolean exit = (cr == 3 && primary(PrimaryProcessorBasedControls.CR3_STORE_EXITING))
                 || (cr == 8 && primary(PrimaryProcessorBasedControls.CR8_STORE_EXITING));
         if (exit) {
-            exit(ExitReason.CR_ACCESS, crQualification(cr, CrAccessQualification.AccessType.MOV_FROM_CR, gpr),
+            instructionExit(ExitReason.CR_ACCESS, crQualification(cr, CrAccessQualification.AccessType.MOV_FROM_CR, gpr),
                     length);
         }
     }
@@ -406,7 +429,7 @@ final class NonRootMonitor implements NonRootHooks {
     @Override
     public void clts(int length) {
         if ((cr0Mask & Cr0.TS) != 0 && (cr0Shadow & Cr0.TS) != 0) {
-            exit(ExitReason.CR_ACCESS, crQualification(0, CrAccessQualification.AccessType.CLTS, 0), length);
+            instructionExit(ExitReason.CR_ACCESS, crQualification(0, CrAccessQualification.AccessType.CLTS, 0), length);
         }
     }
 
@@ -428,7 +451,7 @@ final class NonRootMonitor implements NonRootHooks {
             }
             long q = new CrAccessQualification(0, CrAccessQualification.AccessType.LMSW, memoryOperand, 0,
                     source & 0xFFFF).encode();
-            exit(ExitReason.CR_ACCESS, q, length);
+            instructionExit(ExitReason.CR_ACCESS, q, length);
         }
     }
 
@@ -437,28 +460,28 @@ final class NonRootMonitor implements NonRootHooks {
         if (primary(PrimaryProcessorBasedControls.MOV_DR_EXITING)) {
             // SDM Table 28-4: bits 2:0 DR number, bit 4 direction (0 = MOV to DR), bits 11:8 the register.
             long q = (dr & 7) | (toDr ? 0 : 1L << 4) | ((long) (gpr & 0xF) << 8);
-            exit(ExitReason.MOV_DR, q, length);
+            instructionExit(ExitReason.MOV_DR, q, length);
         }
     }
 
     @Override
     public void invlpg(long linear, int length) {
         if (primary(PrimaryProcessorBasedControls.INVLPG_EXITING)) {
-            exit(ExitReason.INVLPG, linear, length);
+            instructionExit(ExitReason.INVLPG, linear, length);
         }
     }
 
     @Override
     public void rdtsc(int length) {
         if (primary(PrimaryProcessorBasedControls.RDTSC_EXITING)) {
-            exit(ExitReason.RDTSC, 0, length);
+            instructionExit(ExitReason.RDTSC, 0, length);
         }
     }
 
     @Override
     public void rdtscp(int length) {
         if (primary(PrimaryProcessorBasedControls.RDTSC_EXITING)) {
-            exit(ExitReason.RDTSCP, 0, length);
+            instructionExit(ExitReason.RDTSCP, 0, length);
         }
     }
 
@@ -508,7 +531,7 @@ final class NonRootMonitor implements NonRootHooks {
                         exitInstructionInformation = state.instructionInformation;
                 default -> { }
             }
-            exit(reason, qualification, length);
+            instructionExit(reason, qualification, length);
         }
     }
 
@@ -569,6 +592,9 @@ final class NonRootMonitor implements NonRootHooks {
         exitInterruptionErrorCode = hasErrorCode ? errorCode : 0;
         // SDM 28.2.1: a #PF exit's qualification is the faulting linear address (CR2 is not written).
         long qualification = vector == 14 ? state.faultingLinearAddress : 0;
+        if (type == InterruptionType.HARDWARE_EXCEPTION && faultClass(vector)) {
+            state.setRflags(state.rflags() | Rflags.RF); // 28.3.3: RF as the pushed image would have it
+        }
         exit(ExitReason.EXCEPTION_OR_NMI, qualification, software ? length : 0);
     }
 

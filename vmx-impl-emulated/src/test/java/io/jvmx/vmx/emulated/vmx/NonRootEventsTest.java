@@ -392,6 +392,24 @@ public class NonRootEventsTest {
         assertEquals(Rflags.IF, fx.read(GUEST_RFLAGS) & Rflags.IF);
     }
 
+    /**
+     * SDM 28.3.3 RFLAGS.RF: an instruction exit saves 0 (even when the guest entered with RF = 1); an exception exit
+     * saves what the pushed image would hold: 1 for a fault-class exception such as #UD.
+     */
+    @Test(timeout = 10_000)
+    public void resumeFlagSavedPerCause() {
+        guest("0f a2  0f 0b"); // cpuid / ud2
+        fx.write(GUEST_RFLAGS, 2 | Rflags.RF);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.CPUID);
+        assertEquals(0, fx.read(GUEST_RFLAGS) & Rflags.RF);
+        fx.write(EXCEPTION_BITMAP, 1 << 6);
+        fx.write(GUEST_RIP, ENTRY + 2);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertReason(ExitReason.EXCEPTION_OR_NMI);
+        assertEquals(Rflags.RF, fx.read(GUEST_RFLAGS) & Rflags.RF);
+    }
+
     // ---- 26.4.2: task switches -----------------------------------------------------------------------------------
 
     /**
