@@ -382,6 +382,37 @@ public class NonRootEventsTest {
         assertEquals(0x300000, fx.cpu.readCr(2));
     }
 
+    /**
+     * SDM 26.2 and 28.2.4: a #PF during delivery of a #PF becomes a #DF (Vol. 3A Table 6-5); the second #PF meets
+     * the exception bitmap (bit 14 clear here: no exit), then the #DF exits with error code 0 and, as an event that
+     * causes the exit directly, no IDT-vectoring information.
+     */
+    @Test(timeout = 10_000)
+    public void doubleFaultExitsDirectly() {
+        guest("8b 04 25 00 00 30 00"); // mov 0x300000,%eax: #PF
+        fx.interruptGate(14, HANDLER);
+        fx.write(GUEST_RSP, 0x300000); // delivering the #PF pushes to an unmapped stack: #PF again
+        fx.write(EXCEPTION_BITMAP, 1 << 8);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.EXCEPTION_OR_NMI);
+        assertEquals(InterruptionInfo.VALID | (3 << 8) | (1 << 11) | 8, fx.read32(VM_EXIT_INTERRUPTION_INFORMATION));
+        assertEquals(0, fx.read32(VM_EXIT_INTERRUPTION_ERROR_CODE));
+        assertEquals(0, fx.read32(IDT_VECTORING_INFORMATION) & InterruptionInfo.VALID);
+        assertEquals(ENTRY, fx.read(GUEST_RIP));
+    }
+
+    /** SDM 28.2.2: INT1 (ICEBP) exits through bit 1 of the bitmap as a privileged software exception (type 5). */
+    @Test(timeout = 10_000)
+    public void int1IsAPrivilegedSoftwareException() {
+        guest("f1");
+        fx.write(EXCEPTION_BITMAP, 1 << 1);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.EXCEPTION_OR_NMI);
+        assertEquals(InterruptionInfo.VALID | (5 << 8) | 1, fx.read32(VM_EXIT_INTERRUPTION_INFORMATION));
+        assertEquals(1, fx.read(VM_EXIT_INSTRUCTION_LENGTH));
+        assertEquals(ENTRY, fx.read(GUEST_RIP));
+    }
+
     /** SDM 28.3.4: an exit on the instruction after STI saves blocking by STI; RFLAGS.IF is 1. */
     @Test(timeout = 10_000)
     public void blockingBySti() {
