@@ -22,6 +22,11 @@ import io.jvmx.vmx.emulated.cpu.VmExitSignal;
  * which instructions and events cause VM exits, and records each exit's information (SDM 28.2) before unwinding the
  * interpreter with {@link VmExitSignal}. The VMCS cannot change while the guest runs (VMWRITE in the guest exits),
  * so the controls are read once per entry.
+ *
+ * <p>Instruction exits come from the hooks the interpreter calls after the checks that have priority (26.1.1);
+ * events at instruction boundaries from {@link #instructionBoundary()}, once per block of instructions, in the
+ * order of SDM Vol. 3A 6.9 with the VMX events placed as 26.7 says: a pending MTF exit, the VMX-preemption timer,
+ * the NMI window, the interrupt window, then external interrupts (the kick).
  */
 final class NonRootMonitor implements NonRootHooks {
     /** Vector of the external interrupt that {@link #kick()} stands for (as an IPI would be). */

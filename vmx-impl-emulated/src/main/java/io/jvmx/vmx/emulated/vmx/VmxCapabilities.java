@@ -16,6 +16,13 @@ import io.jvmx.vmx.api.msr.VmxMisc;
 /**
  * The VMX capability MSRs of the software processor (SDM Vol. 3D, Appendix A). They describe exactly what this
  * processor implements: a control is allowed to be 1 only if non-root operation honours it.
+ *
+ * <p>Not implemented, so allowed-0 only: "process posted interrupts", "use TPR shadow" and all APIC virtualization
+ * (there is no local APIC), the tertiary controls, "enable INVPCID" (no INVPCID: CPUID.7.0:EBX[10] = 0), "enable VM
+ * functions", VMCS shadowing, PML, EPT-violation #VE, "enable XSAVES/XRSTORS" (no XSAVES), ENCLS/ENCLV exiting (no
+ * SGX), TSC scaling, mode-based execute control, sub-page permissions, and the exit/entry controls of
+ * IA32_PERF_GLOBAL_CTRL, BNDCFGS, RTIT, CET, PKRS, LBR and SMM. Of the activity states only HLT: nothing here
+ * sends NMIs, INITs or SIPIs, which are what end the shutdown and wait-for-SIPI states.
  */
 final class VmxCapabilities {
     private VmxCapabilities() {
