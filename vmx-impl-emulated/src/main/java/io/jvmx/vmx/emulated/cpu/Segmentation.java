@@ -242,7 +242,7 @@ final class Segmentation {
         if ((sel & 4) != 0 || (sel | 7) > (s.gdtrLimit & 0xFFFF)) {
             throw fault.set(selectorVector, err);
         }
-        long d = readDescriptor(s.gdtrBase + (sel & 0xFFF8));
+        long d = readDescriptor(descriptorLinear(sel, err)); // within the GDT limit: checked above
         int type = ar(d) & 0x1F;
         boolean ok = busy ? type == 0x03 || type == 0x0B : type == 0x01 || type == 0x09;
         if (!ok) {
