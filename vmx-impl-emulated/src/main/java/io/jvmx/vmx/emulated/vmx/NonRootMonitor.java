@@ -99,6 +99,8 @@ final class NonRootMonitor implements NonRootHooks {
     long ioRsi;
     long ioRdi;
     long ioRip;
+    /** B3-B0 and BS of the #DB being delivered for the VM entry's pending debug exceptions (28.2.1), or 0. */
+    long debugExceptionQualification;
     /** The event injected by this VM entry while it is being delivered (SDM 28.2.4), or 0. */
     int injectingInformation;
     int injectingErrorCode;
@@ -143,6 +145,7 @@ final class NonRootMonitor implements NonRootHooks {
         timerStartTsc = state.tsc;
         retiredAtLastBoundary = state.instructionsRetired;
         pendingMtf = false;
+        debugExceptionQualification = 0;
         state.vectoringInfo = 0;
         state.iretUnblockingNmi = false;
         clearExit();
@@ -596,7 +599,8 @@ final class NonRootMonitor implements NonRootHooks {
                 | (vector != 8 ? (int) nmiUnblockingDueToIret() : 0); // undefined for #DF (28.2.2)
         exitInterruptionErrorCode = hasErrorCode ? errorCode : 0;
         // SDM 28.2.1: a #PF exit's qualification is the faulting linear address (CR2 is not written).
-        long qualification = vector == 14 ? state.faultingLinearAddress : 0;
+        long qualification = vector == 14 ? state.faultingLinearAddress
+                : vector == 1 && !software ? debugExceptionQualification : 0;
         if (type == InterruptionType.HARDWARE_EXCEPTION && faultClass(vector)) {
             state.setRflags(state.rflags() | Rflags.RF); // 28.3.3: RF as the pushed image would have it
         }

@@ -5,6 +5,7 @@ import static io.jvmx.vmx.api.vmcs.VmcsField.*;
 import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.arch.Efer;
+import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.arch.Rflags;
 import io.jvmx.vmx.api.arch.Xcr0;
 import io.jvmx.vmx.api.controls.PrimaryProcessorBasedControls;
@@ -563,7 +564,8 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         // (a processor may invalidate cached mappings at any time, 29.4.1), and INVVPID has nothing stale to find.
         interpreter.invalidateTranslations();
         try {
-            injectEvent(v, primary);
+            boolean vectoring = injectEvent(v, primary);
+            deliverPendingDebugExceptions(vectoring);
             interpreter.run();
         } catch (VmExitSignal exit) {
             // the exit is recorded in the monitor
@@ -580,17 +582,17 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         completeExit(v, guest);
     }
 
-    /** SDM 27.6: event injection, after all guest state (and MSRs) is loaded. */
-    private void injectEvent(Vmcs v, int primary) {
+    /** SDM 27.6: event injection, after all guest state (and MSRs) is loaded. Returns whether it was vectoring. */
+    private boolean injectEvent(Vmcs v, int primary) {
         int info = v.get32(VM_ENTRY_INTERRUPTION_INFORMATION);
         if ((info & InterruptionInfo.VALID) == 0) {
-            return;
+            return false;
         }
         int vector = info & 0xFF;
         InterruptionType type = InterruptionType.of(info >>> 8);
         if (type == InterruptionType.OTHER_EVENT) {
             monitor.pendingMtf = true; // 27.6.2: a pending MTF VM exit
-            return;
+            return false;
         }
         boolean hasErrorCode = (info & (1 << 11)) != 0;
         int errorCode = hasErrorCode ? v.get32(VM_ENTRY_EXCEPTION_ERROR_CODE) : -1;
@@ -603,8 +605,42 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         interpreter.deliverEvent(vector, type, errorCode, length);
         monitor.injectingInformation = 0;
         if ((primary & PrimaryProcessorBasedControls.MONITOR_TRAP_FLAG) != 0) {
-            monitor.pendingMtf = true; // 27.7.? MTF exit pending after injecting a vectored event
+            monitor.pendingMtf = true; // 26.7.2: MTF exit pending after injecting a vectored event
         }
+        return true;
+    }
+
+    /** The pending debug exceptions that can be delivered: B3-B0, enabled breakpoint (12), BS (14) (SDM 25.4.2). */
+    private static final long PENDING_DEBUG_VALID = 0xF | (1L << 12) | (1L << 14);
+    /** Of those, the ones a #DB reports in DR6 and in a #DB exit's qualification: B3-B0 and BS (28.2.1). */
+    private static final long PENDING_DEBUG_DR6 = 0xF | (1L << 14);
+
+    /**
+     * SDM 27.7.3: after a VM entry that is not vectoring, valid pending debug exceptions are delivered as a #DB
+     * with the priority of a trap on the previous instruction: after a pending MTF exit (which then saves them,
+     * 28.3.4), before the VMX-preemption timer and the windows, so here, before the first boundary. Blocking by
+     * MOV SS holds them (they are lost if an exit comes first). The #DB meets the exception bitmap (an exit with
+     * B3-B0 and BS as qualification) or updates DR6 and is delivered; like an interrupt, it wakes a HLT'd guest.
+     * After a vectoring entry they are lost (27.7.3 leaves that open except for INT3/INTO after MOV SS).
+     */
+    private void deliverPendingDebugExceptions(boolean vectoring) {
+        long pending = state.pendingDebugExceptions & PENDING_DEBUG_VALID;
+        if (pending == 0) {
+            return;
+        }
+        if (vectoring) {
+            state.pendingDebugExceptions = 0;
+            return;
+        }
+        if (monitor.pendingMtf || (state.interruptibility & CpuState.INTERRUPTIBILITY_MOV_SS) != 0) {
+            return;
+        }
+        state.pendingDebugExceptions = 0;
+        monitor.debugExceptionQualification = pending & PENDING_DEBUG_DR6;
+        monitor.exception(Exceptions.DB, -1, false, 0);
+        monitor.debugExceptionQualification = 0;
+        interpreter.setDebugStatus(interpreter.debugRegister(6) | (pending & PENDING_DEBUG_DR6));
+        interpreter.deliverEvent(Exceptions.DB, InterruptionType.HARDWARE_EXCEPTION, -1, 0);
     }
 
     /** SDM 27.8: a VM-entry failure after the VMfailValid checks: only reason and qualification are recorded. */
@@ -726,5 +762,10 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
 
     NonRootMonitor monitor() {
         return monitor;
+    }
+
+    /** DR0-DR3, DR6, DR7 of the processor, for tests in this package. */
+    long debugRegister(int n) {
+        return interpreter.debugRegister(n);
     }
 }

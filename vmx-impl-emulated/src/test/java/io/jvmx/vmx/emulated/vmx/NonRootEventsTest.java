@@ -441,6 +441,71 @@ public class NonRootEventsTest {
         assertEquals(Rflags.RF, fx.read(GUEST_RFLAGS) & Rflags.RF);
     }
 
+    // ---- 27.7.3: pending debug exceptions after VM entry -----------------------------------------------------------
+
+    private static final long BS = 1L << 14;
+
+    /**
+     * SDM 27.7.3: BS in the pending debug exceptions of a non-vectoring entry is a #DB before the first instruction;
+     * with bit 1 of the exception bitmap it exits, B3-B0/BS as the qualification (28.2.1), and it is no longer
+     * pending.
+     */
+    @Test(timeout = 10_000)
+    public void pendingDebugExceptionExitsThroughTheBitmap() {
+        guest("0f a2");
+        fx.write(GUEST_PENDING_DEBUG_EXCEPTIONS, BS | 2);
+        fx.write(EXCEPTION_BITMAP, 1 << 1);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.EXCEPTION_OR_NMI);
+        assertEquals(InterruptionInfo.VALID | (3 << 8) | 1, fx.read32(VM_EXIT_INTERRUPTION_INFORMATION));
+        assertEquals(BS | 2, fx.read(EXIT_QUALIFICATION));
+        assertEquals(ENTRY, fx.read(GUEST_RIP));
+        assertEquals(0, fx.read(GUEST_PENDING_DEBUG_EXCEPTIONS));
+        assertEquals(0, fx.cpu.guestInstructionsRetired());
+    }
+
+    /**
+     * SDM 27.7.3: without the bitmap the #DB updates DR6 and is delivered, waking a HLT'd guest (whose BS goes
+     * with RFLAGS.TF, 27.3.1.5); the handler sees the entry RIP as the return address.
+     */
+    @Test(timeout = 10_000)
+    public void pendingDebugExceptionIsDeliveredAndWakesHlt() {
+        guest("0f a2");
+        fx.interruptGate(1, HANDLER);
+        fx.write(GUEST_ACTIVITY_STATE, CpuState.ACTIVITY_HLT);
+        fx.write(GUEST_RFLAGS, 2 | Rflags.TF);
+        fx.write(GUEST_PENDING_DEBUG_EXCEPTIONS, BS);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.HLT);
+        assertEquals(HANDLER, fx.read(GUEST_RIP));
+        assertEquals(ENTRY, stack(0));
+        assertEquals(BS, fx.cpu.debugRegister(6) & (BS | 0xF));
+        assertEquals(0, fx.read(GUEST_RFLAGS) & Rflags.TF);
+    }
+
+    /**
+     * SDM 27.7.3: a pending MTF exit comes first and saves the pending debug exceptions (28.3.4); blocking by MOV SS
+     * holds them, so CPUID exits first.
+     */
+    @Test(timeout = 10_000)
+    public void pendingDebugExceptionsAfterMtfAndUnderMovSs() {
+        guest("0f a2");
+        fx.write(GUEST_PENDING_DEBUG_EXCEPTIONS, BS);
+        fx.write(EXCEPTION_BITMAP, 1 << 1);
+        inject(0, InterruptionType.OTHER_EVENT, -1, 0);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertReason(ExitReason.MONITOR_TRAP_FLAG);
+        assertEquals(BS, fx.read(GUEST_PENDING_DEBUG_EXCEPTIONS));
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertReason(ExitReason.EXCEPTION_OR_NMI);
+        assertEquals(1, fx.read32(VM_EXIT_INTERRUPTION_INFORMATION) & 0xFF);
+
+        fx.write(GUEST_PENDING_DEBUG_EXCEPTIONS, 1);
+        fx.write(GUEST_INTERRUPTIBILITY_STATE, CpuState.INTERRUPTIBILITY_MOV_SS);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertReason(ExitReason.CPUID);
+    }
+
     // ---- 26.4.2: task switches -----------------------------------------------------------------------------------
 
     /**
