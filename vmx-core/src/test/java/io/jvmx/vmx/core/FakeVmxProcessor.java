@@ -425,6 +425,11 @@ public final class FakeVmxProcessor implements VmxProcessor {
     }
 
     @Override
+    public void invvpid(int type, long vpid, long linearAddress) {
+        requireVmx("INVVPID");
+    }
+
+    @Override
     public void kick() {
         kicks++;
         kicked = true;

@@ -122,6 +122,7 @@ final class FakeVmcsProcessor implements VmxProcessor {
     @Override public void vmlaunch(GeneralRegisters guest) { throw refuse(); }
     @Override public void vmresume(GeneralRegisters guest) { throw refuse(); }
     @Override public void invept(int type, long eptp) { throw refuse(); }
+    @Override public void invvpid(int type, long vpid, long linearAddress) { throw refuse(); }
     @Override public void kick() { }
     @Override public Set<ExitReason> deliverableExits() { return EnumSet.noneOf(ExitReason.class); }
     @Override public long guestInstructionsRetired() { return -1; }

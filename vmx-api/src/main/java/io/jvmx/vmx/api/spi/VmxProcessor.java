@@ -80,6 +80,13 @@ public interface VmxProcessor extends AutoCloseable {
     void invept(int type, long eptp);
 
     /**
+     * INVVPID (SDM Vol. 3C, 31.3) with the INVVPID descriptor {@code vpid} (bits 63:0: the VPID in bits 15:0,
+     * bits 63:16 reserved) and {@code linearAddress} (bits 127:64): type 0 individual address, 1 single context,
+     * 2 all contexts, 3 single context retaining globals, as IA32_VMX_EPT_VPID_CAP bits 40-43 allow.
+     */
+    void invvpid(int type, long vpid, long linearAddress);
+
+    /**
      * Makes a guest that runs on this processor exit soon, as an IPI would: an EXTERNAL_INTERRUPT exit at the
      * next instruction boundary when external-interrupt exiting is on (otherwise the request stays pending until it
      * is). Safe from any thread; does nothing if no guest runs.

@@ -83,6 +83,8 @@ public final class CpuState {
     /** Activity state (SDM 25.4.2): 0 active, 1 HLT, 2 shutdown, 3 wait-for-SIPI. */
     public int activityState;
     public long pendingDebugExceptions;
+    /** Address-range monitoring hardware armed by MONITOR, disarmed when MWAIT completes (SDM Vol. 2B MONITOR). */
+    public boolean monitorArmed;
 
     /** Time-stamp counter. Deterministic by default: it advances by a fixed amount per retired instruction. */
     public long tsc;
@@ -109,6 +111,14 @@ public final class CpuState {
      */
     public int vectoringInfo;
     public int vectoringErrorCode;
+    /** With {@link #vectoringInfo}: the instruction length of a software interrupt or exception being delivered. */
+    public int vectoringInstructionLength;
+    /**
+     * Set by IRET when it starts with blocking by NMI (virtual-NMI blocking under "virtual NMIs") in effect: an
+     * exit for a fault or EPT violation of that IRET reports "NMI unblocking due to IRET" (SDM Vol. 3C, 28.2.2 and
+     * Table 28-7). The VMX layer clears it at the next instruction boundary.
+     */
+    public boolean iretUnblockingNmi;
     /** Set before an exception hook for #PF: the faulting linear address (exit qualification, SDM 28.2.1). */
     public long faultingLinearAddress;
     /** Set before the I/O hook for INS/OUTS: address size (0 = 16, 1 = 32, 2 = 64 bits) and segment (SDM 28.2.5). */

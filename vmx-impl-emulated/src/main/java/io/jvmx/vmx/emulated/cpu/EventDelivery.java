@@ -98,6 +98,7 @@ final class EventDelivery {
             }
             s.vectoringInfo = 0x8000_0000 | vector | (type << 8) | (error >= 0 ? 1 << 11 : 0);
             s.vectoringErrorCode = error >= 0 ? error : 0;
+            s.vectoringInstructionLength = length;
             try {
                 deliverOnce(vector, type, error, length);
                 s.vectoringInfo = 0;
@@ -211,8 +212,7 @@ final class EventDelivery {
         }
         long g = m.read((s.idtrBase + off) & 0xFFFF_FFFFL, 8, x.sysPriv);
         int gtype = (int) (g >>> 40) & 0x1F;
-        if (gtype != 0x06 && gtype != 0x07 && gtype != 0x0E && gtype != 0x0F) {
-            // task gates (0x05) are not implemented; anything else is not a valid IDT gate
+        if (gtype != 0x05 && gtype != 0x06 && gtype != 0x07 && gtype != 0x0E && gtype != 0x0F) {
             throw fault.set(Exceptions.GP, idtErr);
         }
         int cpl = x.cpl;
@@ -221,6 +221,13 @@ final class EventDelivery {
         }
         if ((g & (1L << 47)) == 0) {
             throw fault.set(Exceptions.NP, idtErr);
+        }
+        if (gtype == 0x05) {
+            // a task gate: the new TSS is checked, then the task switch exits (SDM Vol. 3C, 26.4.2)
+            int tss = (int) (g >>> 16) & 0xFFFF;
+            segs.checkNewTss(tss, false, Exceptions.GP, ext);
+            hooks.taskSwitch(tss, 3, 0);
+            throw new IllegalStateException("a task switch returned from NonRootHooks.taskSwitch");
         }
         boolean gate32 = (gtype & 8) != 0;
         boolean trap = (gtype & 1) != 0;

@@ -89,7 +89,12 @@ public interface NonRootHooks {
     /** The TSC as the guest reads it: the processor's TSC plus the TSC offset when "use TSC offsetting" is 1. */
     long guestTsc();
 
-    /** RDPMC, PAUSE, MWAIT, MONITOR, WBINVD, RDRAND, RDSEED and the other conditionally exiting instructions. */
+    /**
+     * RDPMC, PAUSE (PAUSE exiting and PAUSE-loop exiting), MWAIT, MONITOR, WBINVD, RDRAND, RDSEED, the
+     * descriptor-table instructions (exit reasons 46 and 47) and the other conditionally exiting instructions (SDM
+     * 26.1.3). RDRAND/RDSEED and the descriptor-table instructions set {@link CpuState#instructionInformation} (and
+     * the latter {@link CpuState#instructionDisplacement}) first.
+     */
     void conditional(int exitReason, int length);
 
     /**
@@ -102,6 +107,22 @@ public interface NonRootHooks {
      * @param software  INT3/INTO/INT1 (for the interruption type of the exit)
      */
     void exception(int vector, int errorCode, boolean software, int length);
+
+    /**
+     * A task switch (SDM 26.4.2): not allowed in VMX non-root operation, it exits unconditionally (reason 9) once
+     * the checks on the gate and the new TSS descriptor have passed; never returns.
+     *
+     * @param selector the selector of the new TSS
+     * @param source   0 CALL, 1 IRET, 2 JMP, 3 task gate in the IDT (Table 28-2)
+     * @param length   the instruction length for CALL, IRET and JMP; 0 for a task gate in the IDT
+     */
+    void taskSwitch(int selector, int source, int length);
+
+    /**
+     * Whether IRET removes blocking by NMI (SDM 26.3 IRET): it does unless "NMI exiting" is 1 and "virtual NMIs" is
+     * 0 (then NMI blocking belongs to the host); with "virtual NMIs" the blocking is virtual-NMI blocking.
+     */
+    boolean iretUnblocksNmi();
 
     /** A triple fault (SDM 26.2): exits unconditionally with reason TRIPLE_FAULT. */
     void tripleFault();

@@ -7,8 +7,9 @@ import io.jvmx.vmx.api.arch.Rflags;
 
 /**
  * Segment-descriptor loads with their protection checks (SDM Vol. 3A, 3.4 and 5.5-5.8) and the far transfers that
- * use them: far JMP/CALL/RET to code segments and IRET (SDM Vol. 2 JMP, CALL, RET, IRET). Gates and task switches
- * in far JMP/CALL and task returns (NT=1) are not implemented and raise #GP with the selector.
+ * use them: far JMP/CALL/RET to code segments and IRET (SDM Vol. 2 JMP, CALL, RET, IRET). Call gates in far JMP/CALL are not
+ * implemented and raise #GP with the selector. Task switches (far JMP/CALL to a TSS or task gate, IRET with NT = 1)
+ * are checked and then cause a VM exit, as they always do in VMX non-root operation (SDM Vol. 3C, 26.4.2).
  */
 final class Segmentation {
     private final Executor x;
@@ -172,8 +173,11 @@ final class Segmentation {
 
     // ============================================================================== far transfers
 
-    /** Checks a far JMP/CALL target (same privilege only) and fills {@link #tmpCs}. */
-    private void prepareFarTarget(int sel) {
+    /**
+     * Checks a far JMP/CALL target (same privilege only) and fills {@link #tmpCs}; {@code source} is that of a task
+     * switch's exit qualification (0 CALL, 2 JMP).
+     */
+    private void prepareFarTarget(int sel, int source) {
         int err = sel & 0xFFFC;
         if (err == 0) {
             throw fault.set(Exceptions.GP, 0);
@@ -183,7 +187,11 @@ final class Segmentation {
         int ar = ar(d);
         int cpl = x.cpl;
         if (!isCode(ar)) {
-            // data segment, or a call gate / task gate / TSS: gates and task switches are not implemented
+            int type = ar & 0x1F;
+            if (!s.longModeActive() && (type == 0x01 || type == 0x09 || type == 0x05)) {
+                farTaskSwitch(sel, ar, d, source);
+            }
+            // a data segment, a call gate (not implemented), or a TSS or task gate in IA-32e mode
             throw fault.set(Exceptions.GP, err);
         }
         int dpl = dpl(ar);
@@ -198,6 +206,54 @@ final class Segmentation {
         }
         setAccessed(lin, d);
         tmpCs.set((sel & 0xFFFC) | cpl, base(d), limit(d), ar | 1);
+    }
+
+    /**
+     * A far JMP or CALL to a TSS descriptor or a task gate outside IA-32e mode (SDM Vol. 3C 26.4.2, checks 1-4 with
+     * the faults of Vol. 2A JMP/CALL): the privilege of the descriptor or gate, its P bit, then the new TSS; then
+     * the VM exit.
+     */
+    private void farTaskSwitch(int sel, int ar, long d, int source) {
+        int err = sel & 0xFFFC;
+        int dpl = dpl(ar);
+        if (dpl < x.cpl || dpl < (sel & 3)) {
+            throw fault.set(Exceptions.GP, err);
+        }
+        int tss = sel;
+        if ((ar & 0x1F) == 0x05) {
+            if (!present(ar)) {
+                throw fault.set(Exceptions.NP, err);
+            }
+            tss = (int) (d >>> 16) & 0xFFFF;
+        }
+        checkNewTss(tss, false, Exceptions.GP, 0); // an available TSS: not busy, present, large enough
+        x.hooks.taskSwitch(tss & 0xFFFF, source, x.i.len);
+        throw new IllegalStateException("a task switch returned from NonRootHooks.taskSwitch");
+    }
+
+    /**
+     * The checks on the new TSS of a task switch before the VM exit (SDM Vol. 3C 26.4.2 items 2-4): a GDT selector
+     * within the limit ({@code selectorVector} otherwise), the type (an available TSS, or a busy one for IRET;
+     * {@code selectorVector}), present (#NP), and a limit of at least 67H for a 32-bit TSS or 2BH for a 16-bit one
+     * (#TS).
+     */
+    void checkNewTss(int sel, boolean busy, int selectorVector, int ext) {
+        int err = (sel & 0xFFFC) | ext;
+        if ((sel & 4) != 0 || (sel | 7) > (s.gdtrLimit & 0xFFFF)) {
+            throw fault.set(selectorVector, err);
+        }
+        long d = readDescriptor(descriptorLinear(sel, err)); // within the GDT limit: checked above
+        int type = ar(d) & 0x1F;
+        boolean ok = busy ? type == 0x03 || type == 0x0B : type == 0x01 || type == 0x09;
+        if (!ok) {
+            throw fault.set(selectorVector, err);
+        }
+        if (!present(ar(d))) {
+            throw fault.set(Exceptions.NP, err);
+        }
+        if ((limit(d) & 0xFFFF_FFFFL) < ((type & 8) != 0 ? 0x67 : 0x2B)) {
+            throw fault.set(Exceptions.TS, err);
+        }
     }
 
     /** The offset check of a far transfer against the new CS: canonical for 64-bit code, else its limit. */
@@ -233,7 +289,7 @@ final class Segmentation {
             x.retire();
             return;
         }
-        prepareFarTarget(sel);
+        prepareFarTarget(sel, 2);
         long target = checkTargetOffset(tmpCs, off);
         copy(tmpCs, s.seg[CpuState.CS]);
         s.rip = target;
@@ -258,7 +314,7 @@ final class Segmentation {
             x.retire();
             return;
         }
-        prepareFarTarget(sel);
+        prepareFarTarget(sel, 0);
         long target = checkTargetOffset(tmpCs, off);
         x.stagePush(size, size, oldCs);
         x.stagePush(2L * size, size, ret);
@@ -351,6 +407,8 @@ final class Segmentation {
 
     /** IRET / IRETD / IRETQ (SDM Vol. 2A IRET): real mode, protected mode and IA-32e mode; same or outer privilege. */
     void iret() {
+        // SDM Vol. 3C 26.3 and 28.2.2: whether this IRET removes (virtual-)NMI blocking, for finishIret and the exits
+        s.iretUnblockingNmi = (s.interruptibility & CpuState.INTERRUPTIBILITY_NMI) != 0 && x.hooks.iretUnblocksNmi();
         int size = x.i.opSize;
         long ip = x.peek(0, size);
         int csSel = (int) x.peek(size, size) & 0xFFFF;
@@ -369,8 +427,16 @@ final class Segmentation {
             return;
         }
         if ((old & Rflags.NT) != 0) {
-            // a task return (protected mode) is not implemented; in IA-32e mode NT=1 is #GP(0) architecturally
-            throw fault.set(Exceptions.GP, 0);
+            if (s.longModeActive()) {
+                throw fault.set(Exceptions.GP, 0); // no task return in IA-32e mode
+            }
+            // a task return to the TSS in the previous-task link (SDM Vol. 2A IRET: #TS for a bad link or a TSS
+            // that is not busy); then the VM exit of SDM Vol. 3C 26.4.2
+            Segment tr = s.tr;
+            int link = (int) m.read(tr.base & 0xFFFF_FFFFL, 2, x.sysPriv);
+            checkNewTss(link, true, Exceptions.TS, 0);
+            x.hooks.taskSwitch(link, 1, x.i.len);
+            throw new IllegalStateException("a task switch returned from NonRootHooks.taskSwitch");
         }
         boolean lma = s.longModeActive();
         if (!lma && (fl & Rflags.VM) != 0 && x.cpl == 0) {
@@ -408,8 +474,10 @@ final class Segmentation {
     }
 
     private void finishIret(long target) {
-        // IRET ends blocking by NMI (SDM Vol. 3A, 6.7.1)
-        s.interruptibility &= ~CpuState.INTERRUPTIBILITY_NMI;
+        // IRET ends blocking by NMI (SDM Vol. 3A, 6.7.1) unless the host owns NMIs (Vol. 3C, 26.3)
+        if (s.iretUnblockingNmi) {
+            s.interruptibility &= ~CpuState.INTERRUPTIBILITY_NMI;
+        }
         s.rip = target;
         x.keepRf = true; // RF comes from the image
         x.retire();

@@ -546,6 +546,7 @@ final class SystemOps {
                 if ((s.cr4 & Cr4.UMIP) != 0 && x.cpl > 0) {
                     throw gp0();
                 }
+                descriptorTableExit(false, o);
                 int sel = (o == 0 ? s.ldtr : s.tr).selector & 0xFFFF;
                 if (x.i.mod == 3) {
                     x.setReg(x.i.rm, x.i.opSize, sel);
@@ -558,6 +559,7 @@ final class SystemOps {
             case 2:
             case 3: {
                 requireCpl0();
+                descriptorTableExit(false, o);
                 int sel = (int) x.readE(2);
                 if (o == 2) {
                     lldt(sel);
@@ -738,6 +740,7 @@ final class SystemOps {
                         throw gp0();
                     }
                     // MWAIT may end at any time; with nothing to wait for it completes at once
+                    s.monitorArmed = monitor;
                     x.done();
                     return;
                 }
@@ -794,6 +797,7 @@ final class SystemOps {
                 if ((s.cr4 & Cr4.UMIP) != 0 && x.cpl > 0) {
                     throw gp0();
                 }
+                descriptorTableExit(true, o);
                 long base = o == 0 ? s.gdtrBase : s.idtrBase;
                 int limit = o == 0 ? s.gdtrLimit : s.idtrLimit;
                 int bsize = x.mode64 ? 8 : 4;
@@ -807,6 +811,7 @@ final class SystemOps {
             case 2:
             case 3: {
                 requireCpl0();
+                descriptorTableExit(true, o);
                 long off = x.ea();
                 int limit = (int) x.readMem(x.i.eaSeg, off, 2);
                 long base = x.readMem(x.i.eaSeg, (off + 2) & x.addrMask(), x.mode64 ? 8 : 4);
@@ -839,6 +844,23 @@ final class SystemOps {
             default:
                 throw ud();
         }
+    }
+
+    /**
+     * "Descriptor-table exiting" (SDM 26.1.3): LGDT, LIDT, SGDT, SIDT (exit 46) and LLDT, LTR, SLDT, STR (exit 47)
+     * exit after the #UD and privilege checks and before the operand is accessed. The instruction information is
+     * that of Table 28-10 (bit 11 operand size, bits 29:28 SGDT/SIDT/LGDT/LIDT) or Table 28-11 (bits 29:28
+     * SLDT/STR/LLDT/LTR); a memory operand's displacement is the exit qualification (28.2.1).
+     */
+    private void descriptorTableExit(boolean gdtrIdtr, int identity) {
+        int info = x.instructionInformation(false) | (identity << 28);
+        if (gdtrIdtr && x.i.opSize != 2) {
+            info |= 1 << 11;
+        }
+        s.instructionInformation = info;
+        s.instructionDisplacement = x.i.mod != 3 ? x.displacement() : 0;
+        hooks.conditional(gdtrIdtr ? ExitReason.ACCESS_TO_GDTR_OR_IDTR.number()
+                : ExitReason.ACCESS_TO_LDTR_OR_TR.number(), x.i.len);
     }
 
     private void smsw() {
@@ -1016,11 +1038,13 @@ final class SystemOps {
         if (n > 7) {
             throw ud();
         }
+        // SDM 26.1.3 MOV DR: "MOV-DR exiting" takes priority over the #GP of CPL > 0 and over the #UD of DR4/DR5
+        // with CR4.DE = 1, unlike the other instruction exits (26.1.1)
+        hooks.movDr(n, gpr, toDr, x.i.len);
         requireCpl0();
         if ((n == 4 || n == 5) && (s.cr4 & Cr4.DE) != 0) {
             throw ud();
         }
-        hooks.movDr(n, gpr, toDr, x.i.len);
         if (n == 4) {
             n = 6;
         } else if (n == 5) {

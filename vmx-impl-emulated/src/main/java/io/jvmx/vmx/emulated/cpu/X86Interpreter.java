@@ -118,6 +118,14 @@ public final class X86Interpreter {
         exec.mem.setWriteWatcher(null);
     }
 
+    /**
+     * Sets DR6 as a debug exception does (SDM Vol. 3A, 18.2.3): for the VMX layer's delivery of the pending debug
+     * exceptions of a VM entry (SDM Vol. 3C, 27.7.3). Bits that are fixed to 1 stay 1.
+     */
+    public void setDebugStatus(long dr6) {
+        exec.sys.dr6 = (dr6 | 0xFFFF_0FF0L) & 0xFFFF_FFFFL;
+    }
+
     /** The debug registers DR0-DR3 and DR6, which the VMCS does not hold (index 0-3, 6). */
     public long debugRegister(int n) {
         switch (n) {

@@ -177,11 +177,12 @@ final class EptWalker implements GuestPhysicalBus {
     /**
      * Records an EPT violation (SDM 28.2.1, Table 28-7): access type in bits 2:0, the AND of the permissions of the
      * entries walked in bits 5:3, bit 7 when the guest-linear address is valid, bit 8 (with bit 7) when the access was
-     * to the translation of that linear address rather than to a guest paging-structure entry.
+     * to the translation of that linear address rather than to a guest paging-structure entry, bit 12 for NMI
+     * unblocking due to IRET.
      */
     private void violation(long gpa, int access, int rights, long linear, boolean linearValid,
                            boolean pagingStructure) {
-        long q = (access & 7) | ((long) (rights & 7) << 3);
+        long q = (access & 7) | ((long) (rights & 7) << 3) | monitor.nmiUnblockingDueToIret();
         if (linearValid) {
             q |= 1L << 7;
             if (!pagingStructure) {

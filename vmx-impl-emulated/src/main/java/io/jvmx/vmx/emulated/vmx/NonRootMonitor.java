@@ -22,6 +22,11 @@ import io.jvmx.vmx.emulated.cpu.VmExitSignal;
  * which instructions and events cause VM exits, and records each exit's information (SDM 28.2) before unwinding the
  * interpreter with {@link VmExitSignal}. The VMCS cannot change while the guest runs (VMWRITE in the guest exits),
  * so the controls are read once per entry.
+ *
+ * <p>Instruction exits come from the hooks the interpreter calls after the checks that have priority (26.1.1);
+ * events at instruction boundaries from {@link #instructionBoundary()}, once per block of instructions, in the
+ * order of SDM Vol. 3A 6.9 with the VMX events placed as 26.7 says: a pending MTF exit, the VMX-preemption timer,
+ * the NMI window, the interrupt window, then external interrupts (the kick).
  */
 final class NonRootMonitor implements NonRootHooks {
     /** Vector of the external interrupt that {@link #kick()} stands for (as an IPI would be). */
@@ -51,6 +56,13 @@ final class NonRootMonitor implements NonRootHooks {
     long ioBitmapB;
     long msrBitmap;
     long tscOffset;
+    long pleGap;
+    long pleWindow;
+
+    // ---- PAUSE-loop exiting (SDM 26.1.3 PAUSE): TSC of the last PAUSE at CPL 0 and of the first one of its loop
+    private boolean pauseSeen;
+    private long lastPauseTsc;
+    private long pauseLoopStartTsc;
 
     // ---- VMX-preemption timer (SDM 26.7.4) ----------------------------------------------------------------------------
     boolean timerActive;
@@ -87,6 +99,8 @@ final class NonRootMonitor implements NonRootHooks {
     long ioRsi;
     long ioRdi;
     long ioRip;
+    /** B3-B0 and BS of the #DB being delivered for the VM entry's pending debug exceptions (28.2.1), or 0. */
+    long debugExceptionQualification;
     /** The event injected by this VM entry while it is being delivered (SDM 28.2.4), or 0. */
     int injectingInformation;
     int injectingErrorCode;
@@ -121,13 +135,19 @@ final class NonRootMonitor implements NonRootHooks {
         ioBitmapB = vmcs.get(VmcsField.IO_BITMAP_B);
         msrBitmap = vmcs.get(VmcsField.MSR_BITMAPS);
         tscOffset = vmcs.get(VmcsField.TSC_OFFSET);
+        pleGap = vmcs.get(VmcsField.PLE_GAP) & 0xFFFF_FFFFL;
+        pleWindow = vmcs.get(VmcsField.PLE_WINDOW) & 0xFFFF_FFFFL;
+        // "the first execution of PAUSE at CPL 0 after VM entry" starts a loop (SDM 26.1.3 PAUSE)
+        pauseSeen = false;
         // SDM 27.7.4: VM entry starts the timer with the value in the VMCS; it counts from this TSC on.
         timerActive = (pin & PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER) != 0;
         timerValue = vmcs.get(VmcsField.VMX_PREEMPTION_TIMER_VALUE) & 0xFFFF_FFFFL;
         timerStartTsc = state.tsc;
         retiredAtLastBoundary = state.instructionsRetired;
         pendingMtf = false;
+        debugExceptionQualification = 0;
         state.vectoringInfo = 0;
+        state.iretUnblockingNmi = false;
         clearExit();
     }
 
@@ -161,6 +181,10 @@ final class NonRootMonitor implements NonRootHooks {
             // SDM 28.2.4: the exit happened while the interpreter delivered an event through the guest IDT.
             idtVectoringInformation = state.vectoringInfo;
             idtVectoringErrorCode = state.vectoringErrorCode;
+            if (instructionLength == 0 && softwareEvent(state.vectoringInfo)) {
+                // 28.2.5: an exit during delivery of a software interrupt or exception reports its length
+                exitInstructionLength = state.vectoringInstructionLength;
+            }
             state.vectoringInfo = 0;
         } else if (injectingInformation != 0) {
             // SDM 28.2.4: an exit during delivery of the event injected by VM entry reports that event.
@@ -172,6 +196,49 @@ final class NonRootMonitor implements NonRootHooks {
             }
         }
         throw signal;
+    }
+
+    /**
+     * The exit of an instruction that exits unconditionally or by a VM-execution control: RFLAGS.RF is saved as 0
+     * (SDM 28.3.3).
+     */
+    private void instructionExit(ExitReason reason, long qualification, int instructionLength) {
+        long rflags = state.rflags();
+        if ((rflags & Rflags.RF) != 0) {
+            state.setRflags(rflags & ~Rflags.RF);
+        }
+        exit(reason, qualification, instructionLength);
+    }
+
+    /**
+     * Fault-class exceptions (SDM Vol. 3A, Table 6-1): #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM,
+     * #VE, #CP. Delivered through a gate they push RFLAGS with RF = 1, so an exit for one saves RF = 1 (28.3.3).
+     */
+    private static boolean faultClass(int vector) {
+        return switch (vector) {
+            case 0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21 -> true;
+            default -> false;
+        };
+    }
+
+    /** Interruption types 4, 5 and 6: software interrupt, privileged software exception, software exception. */
+    private static boolean softwareEvent(int interruptionInformation) {
+        int type = (interruptionInformation >>> 8) & 7;
+        return type >= 4 && type <= 6;
+    }
+
+    /**
+     * SDM 28.2.2 and 28.2.1 (Table 28-7) bit 12, "NMI unblocking due to IRET": for an exit due to a fault (or EPT
+     * violation) of an IRET that started with (virtual-)NMI blocking; undefined, and reported as 0, when the exit
+     * happens during event delivery. Such an IRET has removed the blocking: it is saved as removed (28.3.4), and a
+     * VMM that re-executes the IRET re-establishes it.
+     */
+    long nmiUnblockingDueToIret() {
+        if (!state.iretUnblockingNmi || (state.vectoringInfo & InterruptionInfo.VALID) != 0) {
+            return 0;
+        }
+        state.interruptibility &= ~CpuState.INTERRUPTIBILITY_NMI;
+        return 1L << 12;
     }
 
     private boolean primary(int control) {
@@ -211,12 +278,12 @@ final class NonRootMonitor implements NonRootHooks {
 
     @Override
     public void cpuid(int length) {
-        exit(ExitReason.CPUID, 0, length);
+        instructionExit(ExitReason.CPUID, 0, length);
     }
 
     @Override
     public void xsetbv(int length) {
-        exit(ExitReason.XSETBV, 0, length);
+        instructionExit(ExitReason.XSETBV, 0, length);
     }
 
     @Override
@@ -234,13 +301,13 @@ final class NonRootMonitor implements NonRootHooks {
             case VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMXON, INVEPT, INVVPID -> state.instructionDisplacement;
             default -> 0;
         };
-        exit(reason, qualification, length);
+        instructionExit(reason, qualification, length);
     }
 
     @Override
     public void hlt(int length) {
         if (primary(PrimaryProcessorBasedControls.HLT_EXITING)) {
-            exit(ExitReason.HLT, 0, length);
+            instructionExit(ExitReason.HLT, 0, length);
         }
     }
 
@@ -282,7 +349,7 @@ final class NonRootMonitor implements NonRootHooks {
         ioRsi = state.gpr[6];
         ioRdi = state.gpr[7];
         ioRip = state.rip;
-        exit(ExitReason.IO_INSTRUCTION, qualification, length);
+        instructionExit(ExitReason.IO_INSTRUCTION, qualification, length);
     }
 
     /**
@@ -308,14 +375,14 @@ final class NonRootMonitor implements NonRootHooks {
     @Override
     public void rdmsr(int msr, int length) {
         if (msrIntercepted(msr, false)) {
-            exit(ExitReason.RDMSR, 0, length);
+            instructionExit(ExitReason.RDMSR, 0, length);
         }
     }
 
     @Override
     public void wrmsr(int msr, long value, int length) {
         if (msrIntercepted(msr, true)) {
-            exit(ExitReason.WRMSR, 0, length);
+            instructionExit(ExitReason.WRMSR, 0, length);
         }
     }
 
@@ -333,7 +400,7 @@ final class NonRootMonitor implements NonRootHooks {
             default -> false;
         };
         if (exit) {
-            exit(ExitReason.CR_ACCESS, crQualification(cr, CrAccessQualification.AccessType.MOV_TO_CR, gpr), length);
+            instructionExit(ExitReason.CR_ACCESS, crQualification(cr, CrAccessQualification.AccessType.MOV_TO_CR, gpr), length);
         }
     }
 
@@ -352,7 +419,7 @@ final class NonRootMonitor implements NonRootHooks {
         boolean exit = (cr == 3 && primary(PrimaryProcessorBasedControls.CR3_STORE_EXITING))
                 || (cr == 8 && primary(PrimaryProcessorBasedControls.CR8_STORE_EXITING));
         if (exit) {
-            exit(ExitReason.CR_ACCESS, crQualification(cr, CrAccessQualification.AccessType.MOV_FROM_CR, gpr),
+            instructionExit(ExitReason.CR_ACCESS, crQualification(cr, CrAccessQualification.AccessType.MOV_FROM_CR, gpr),
                     length);
         }
     }
@@ -370,7 +437,7 @@ final class NonRootMonitor implements NonRootHooks {
     @Override
     public void clts(int length) {
         if ((cr0Mask & Cr0.TS) != 0 && (cr0Shadow & Cr0.TS) != 0) {
-            exit(ExitReason.CR_ACCESS, crQualification(0, CrAccessQualification.AccessType.CLTS, 0), length);
+            instructionExit(ExitReason.CR_ACCESS, crQualification(0, CrAccessQualification.AccessType.CLTS, 0), length);
         }
     }
 
@@ -392,7 +459,7 @@ final class NonRootMonitor implements NonRootHooks {
             }
             long q = new CrAccessQualification(0, CrAccessQualification.AccessType.LMSW, memoryOperand, 0,
                     source & 0xFFFF).encode();
-            exit(ExitReason.CR_ACCESS, q, length);
+            instructionExit(ExitReason.CR_ACCESS, q, length);
         }
     }
 
@@ -401,28 +468,28 @@ final class NonRootMonitor implements NonRootHooks {
         if (primary(PrimaryProcessorBasedControls.MOV_DR_EXITING)) {
             // SDM Table 28-4: bits 2:0 DR number, bit 4 direction (0 = MOV to DR), bits 11:8 the register.
             long q = (dr & 7) | (toDr ? 0 : 1L << 4) | ((long) (gpr & 0xF) << 8);
-            exit(ExitReason.MOV_DR, q, length);
+            instructionExit(ExitReason.MOV_DR, q, length);
         }
     }
 
     @Override
     public void invlpg(long linear, int length) {
         if (primary(PrimaryProcessorBasedControls.INVLPG_EXITING)) {
-            exit(ExitReason.INVLPG, linear, length);
+            instructionExit(ExitReason.INVLPG, linear, length);
         }
     }
 
     @Override
     public void rdtsc(int length) {
         if (primary(PrimaryProcessorBasedControls.RDTSC_EXITING)) {
-            exit(ExitReason.RDTSC, 0, length);
+            instructionExit(ExitReason.RDTSC, 0, length);
         }
     }
 
     @Override
     public void rdtscp(int length) {
         if (primary(PrimaryProcessorBasedControls.RDTSC_EXITING)) {
-            exit(ExitReason.RDTSCP, 0, length);
+            instructionExit(ExitReason.RDTSCP, 0, length);
         }
     }
 
@@ -441,14 +508,24 @@ final class NonRootMonitor implements NonRootHooks {
     public void conditional(int exitReason, int length) {
         ExitReason reason = ExitReason.of(exitReason).orElseThrow(
                 () -> new IllegalArgumentException("undefined exit reason " + exitReason));
+        long qualification = 0;
         boolean exit = switch (reason) {
             case RDPMC -> primary(PrimaryProcessorBasedControls.RDPMC_EXITING);
-            case PAUSE -> primary(PrimaryProcessorBasedControls.PAUSE_EXITING);
-            case MWAIT -> primary(PrimaryProcessorBasedControls.MWAIT_EXITING);
+            case PAUSE -> pauseExits();
+            case MWAIT -> {
+                // SDM 28.2.1: 1 if the address-range monitoring hardware is armed, else 0
+                qualification = state.monitorArmed ? 1 : 0;
+                yield primary(PrimaryProcessorBasedControls.MWAIT_EXITING);
+            }
             case MONITOR -> primary(PrimaryProcessorBasedControls.MONITOR_EXITING);
             case WBINVD_OR_WBNOINVD -> secondary(SecondaryProcessorBasedControls.WBINVD_EXITING);
             case RDRAND -> secondary(SecondaryProcessorBasedControls.RDRAND_EXITING);
             case RDSEED -> secondary(SecondaryProcessorBasedControls.RDSEED_EXITING);
+            case ACCESS_TO_GDTR_OR_IDTR, ACCESS_TO_LDTR_OR_TR -> {
+                // SDM 28.2.1: the displacement of a memory operand (undefined for a register operand)
+                qualification = state.instructionDisplacement;
+                yield secondary(SecondaryProcessorBasedControls.DESCRIPTOR_TABLE_EXITING);
+            }
             case RDTSC -> primary(PrimaryProcessorBasedControls.RDTSC_EXITING);
             case RDTSCP -> primary(PrimaryProcessorBasedControls.RDTSC_EXITING);
             case INVLPG -> primary(PrimaryProcessorBasedControls.INVLPG_EXITING);
@@ -456,11 +533,40 @@ final class NonRootMonitor implements NonRootHooks {
             default -> throw new IllegalArgumentException(reason + " is not a conditionally exiting instruction");
         };
         if (exit) {
-            if (reason == ExitReason.RDRAND || reason == ExitReason.RDSEED) {
-                exitInstructionInformation = state.instructionInformation; // SDM 28.2.5 Table 28-12
+            switch (reason) {
+                // SDM 28.2.5: Table 28-12 (RDRAND/RDSEED), Tables 28-10/28-11 (descriptor-table instructions)
+                case RDRAND, RDSEED, ACCESS_TO_GDTR_OR_IDTR, ACCESS_TO_LDTR_OR_TR ->
+                        exitInstructionInformation = state.instructionInformation;
+                default -> { }
             }
-            exit(reason, 0, length);
+            instructionExit(reason, qualification, length);
         }
+    }
+
+    /**
+     * SDM 26.1.3 PAUSE: with "PAUSE exiting" every PAUSE exits. Otherwise, with "PAUSE-loop exiting" and CPL 0, a
+     * PAUSE more than PLE_Gap TSC ticks after the previous PAUSE at CPL 0 (or the first after VM entry) starts a
+     * loop, and a PAUSE more than PLE_Window ticks after the start of its loop exits. The control is ignored at
+     * CPL > 0.
+     */
+    private boolean pauseExits() {
+        if (primary(PrimaryProcessorBasedControls.PAUSE_EXITING)) {
+            return true;
+        }
+        boolean cpl0 = (state.cr0 & Cr0.PE) == 0 || state.cpl() == 0;
+        if (!secondary(SecondaryProcessorBasedControls.PAUSE_LOOP_EXITING) || !cpl0) {
+            return false;
+        }
+        long now = state.tsc;
+        boolean exits = false;
+        if (!pauseSeen || Long.compareUnsigned(now - lastPauseTsc, pleGap) > 0) {
+            pauseLoopStartTsc = now;
+        } else if (Long.compareUnsigned(now - pauseLoopStartTsc, pleWindow) > 0) {
+            exits = true;
+        }
+        pauseSeen = true;
+        lastPauseTsc = now;
+        return exits;
     }
 
     /** SDM 26.2: the exception bitmap, with the page-fault error-code mask/match rule for #PF. */
@@ -489,10 +595,15 @@ final class NonRootMonitor implements NonRootHooks {
                 : !software ? InterruptionType.HARDWARE_EXCEPTION
                 : vector == 1 ? InterruptionType.PRIVILEGED_SOFTWARE_EXCEPTION : InterruptionType.SOFTWARE_EXCEPTION;
         boolean hasErrorCode = errorCode >= 0;
-        exitInterruptionInformation = new InterruptionInfo(vector, type, hasErrorCode, false, true).encode();
+        exitInterruptionInformation = new InterruptionInfo(vector, type, hasErrorCode, false, true).encode()
+                | (vector != 8 ? (int) nmiUnblockingDueToIret() : 0); // undefined for #DF (28.2.2)
         exitInterruptionErrorCode = hasErrorCode ? errorCode : 0;
         // SDM 28.2.1: a #PF exit's qualification is the faulting linear address (CR2 is not written).
-        long qualification = vector == 14 ? state.faultingLinearAddress : 0;
+        long qualification = vector == 14 ? state.faultingLinearAddress
+                : vector == 1 && !software ? debugExceptionQualification : 0;
+        if (type == InterruptionType.HARDWARE_EXCEPTION && faultClass(vector)) {
+            state.setRflags(state.rflags() | Rflags.RF); // 28.3.3: RF as the pushed image would have it
+        }
         exit(ExitReason.EXCEPTION_OR_NMI, qualification, software ? length : 0);
     }
 
@@ -503,7 +614,25 @@ final class NonRootMonitor implements NonRootHooks {
     }
 
     @Override
+    public boolean iretUnblocksNmi() {
+        return (pin & PinBasedControls.NMI_EXITING) == 0 || (pin & PinBasedControls.VIRTUAL_NMIS) != 0;
+    }
+
+    /**
+     * SDM 26.4.2: every task switch exits; the qualification (Table 28-2) holds the new TSS selector in bits 15:0
+     * and the source in bits 31:30. Through a task gate in the IDT the exit happens during event delivery and
+     * reports the event as IDT-vectoring information (28.2.4), with the length of a software interrupt (28.2.5).
+     */
+    @Override
+    public void taskSwitch(int selector, int source, int length) {
+        exit(ExitReason.TASK_SWITCH, (selector & 0xFFFF) | ((long) (source & 3) << 30), length);
+    }
+
+    /** SDM 26.2; 28.2.4: an exit due to a triple fault is not one during event delivery (no IDT-vectoring). */
+    @Override
     public void tripleFault() {
+        state.vectoringInfo = 0;
+        injectingInformation = 0;
         exit(ExitReason.TRIPLE_FAULT, 0, 0);
     }
 
@@ -514,6 +643,7 @@ final class NonRootMonitor implements NonRootHooks {
      */
     @Override
     public void instructionBoundary() {
+        state.iretUnblockingNmi = false; // the IRET that set it has completed or its fault has been delivered
         if (pendingMtf || (primary(PrimaryProcessorBasedControls.MONITOR_TRAP_FLAG)
                 && state.instructionsRetired != retiredAtLastBoundary)) {
             pendingMtf = false;

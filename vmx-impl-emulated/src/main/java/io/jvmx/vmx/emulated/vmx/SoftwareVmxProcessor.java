@@ -5,6 +5,7 @@ import static io.jvmx.vmx.api.vmcs.VmcsField.*;
 import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.arch.Efer;
+import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.arch.Rflags;
 import io.jvmx.vmx.api.arch.Xcr0;
 import io.jvmx.vmx.api.controls.PrimaryProcessorBasedControls;
@@ -107,10 +108,11 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
 
     private static Set<ExitReason> computeDeliverable() {
         EnumSet<ExitReason> s = EnumSet.of(ExitReason.EXCEPTION_OR_NMI, ExitReason.EXTERNAL_INTERRUPT,
-                ExitReason.TRIPLE_FAULT, ExitReason.INTERRUPT_WINDOW, ExitReason.NMI_WINDOW, ExitReason.CPUID,
+                ExitReason.TRIPLE_FAULT, ExitReason.TASK_SWITCH, ExitReason.INTERRUPT_WINDOW, ExitReason.NMI_WINDOW, ExitReason.CPUID,
                 ExitReason.HLT, ExitReason.INVD, ExitReason.INVLPG, ExitReason.RDPMC, ExitReason.RDTSC,
                 ExitReason.VMCALL, ExitReason.VMCLEAR, ExitReason.VMLAUNCH, ExitReason.VMPTRLD, ExitReason.VMPTRST,
                 ExitReason.VMREAD, ExitReason.VMRESUME, ExitReason.VMWRITE, ExitReason.VMXOFF, ExitReason.VMXON,
+                ExitReason.ACCESS_TO_GDTR_OR_IDTR, ExitReason.ACCESS_TO_LDTR_OR_TR,
                 ExitReason.CR_ACCESS, ExitReason.MOV_DR, ExitReason.IO_INSTRUCTION, ExitReason.RDMSR,
                 ExitReason.WRMSR, ExitReason.VM_ENTRY_FAILURE_INVALID_GUEST_STATE,
                 ExitReason.VM_ENTRY_FAILURE_MSR_LOADING, ExitReason.MWAIT, ExitReason.MONITOR_TRAP_FLAG,
@@ -468,6 +470,29 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         interpreter.invalidateTranslations();
     }
 
+    /**
+     * INVVPID (SDM 31.3): the type must be one IA32_VMX_EPT_VPID_CAP allows, bits 63:16 of the descriptor must be 0,
+     * the VPID must not be 0 except for the all-context type, and an individual address must be canonical. Every
+     * supported type then drops all cached linear and combined mappings (SDM 29.4.3.3 allows invalidating more
+     * than required; VM entry flushes them anyway, see {@link #enter}).
+     */
+    @Override
+    public void invvpid(int type, long vpid, long linearAddress) {
+        requireVmxOperation("INVVPID");
+        boolean supported = VmxCapabilities.EPT_CAP.invvpid() && switch (type) {
+            case 0 -> VmxCapabilities.EPT_CAP.invvpidIndividualAddress();
+            case 1 -> VmxCapabilities.EPT_CAP.invvpidSingleContext();
+            case 2 -> VmxCapabilities.EPT_CAP.invvpidAllContext();
+            case 3 -> VmxCapabilities.EPT_CAP.invvpidSingleContextRetainingGlobals();
+            default -> false;
+        };
+        if (!supported || (vpid >>> 16) != 0 || (type != 2 && vpid == 0)
+                || (type == 0 && !ProcessorModel.canonical(linearAddress))) {
+            throw fail("INVVPID", VmInstructionError.INVALID_INVEPT_INVVPID_OPERAND);
+        }
+        interpreter.invalidateTranslations();
+    }
+
     @Override
     public void vmlaunch(GeneralRegisters guest) {
         enter(guest, true);
@@ -534,10 +559,13 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         int primary = monitor.primary;
         int secondary = monitor.secondary;
         ept.arm((secondary & SecondaryProcessorBasedControls.ENABLE_EPT) != 0, v.get(EPT_POINTER));
-        // Without VPID, VM entries invalidate linear and combined mappings (SDM 29.4.3.1).
+        // Without VPID, VM entries invalidate linear and combined mappings (SDM 29.4.3.1). With VPID they need not;
+        // the interpreter's translations are not tagged with a VPID, so they are dropped on every entry all the same
+        // (a processor may invalidate cached mappings at any time, 29.4.1), and INVVPID has nothing stale to find.
         interpreter.invalidateTranslations();
         try {
-            injectEvent(v, primary);
+            boolean vectoring = injectEvent(v, primary);
+            deliverPendingDebugExceptions(vectoring);
             interpreter.run();
         } catch (VmExitSignal exit) {
             // the exit is recorded in the monitor
@@ -554,17 +582,17 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         completeExit(v, guest);
     }
 
-    /** SDM 27.6: event injection, after all guest state (and MSRs) is loaded. */
-    private void injectEvent(Vmcs v, int primary) {
+    /** SDM 27.6: event injection, after all guest state (and MSRs) is loaded. Returns whether it was vectoring. */
+    private boolean injectEvent(Vmcs v, int primary) {
         int info = v.get32(VM_ENTRY_INTERRUPTION_INFORMATION);
         if ((info & InterruptionInfo.VALID) == 0) {
-            return;
+            return false;
         }
         int vector = info & 0xFF;
         InterruptionType type = InterruptionType.of(info >>> 8);
         if (type == InterruptionType.OTHER_EVENT) {
             monitor.pendingMtf = true; // 27.6.2: a pending MTF VM exit
-            return;
+            return false;
         }
         boolean hasErrorCode = (info & (1 << 11)) != 0;
         int errorCode = hasErrorCode ? v.get32(VM_ENTRY_EXCEPTION_ERROR_CODE) : -1;
@@ -577,8 +605,42 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         interpreter.deliverEvent(vector, type, errorCode, length);
         monitor.injectingInformation = 0;
         if ((primary & PrimaryProcessorBasedControls.MONITOR_TRAP_FLAG) != 0) {
-            monitor.pendingMtf = true; // 27.7.? MTF exit pending after injecting a vectored event
+            monitor.pendingMtf = true; // 26.7.2: MTF exit pending after injecting a vectored event
         }
+        return true;
+    }
+
+    /** The pending debug exceptions that can be delivered: B3-B0, enabled breakpoint (12), BS (14) (SDM 25.4.2). */
+    private static final long PENDING_DEBUG_VALID = 0xF | (1L << 12) | (1L << 14);
+    /** Of those, the ones a #DB reports in DR6 and in a #DB exit's qualification: B3-B0 and BS (28.2.1). */
+    private static final long PENDING_DEBUG_DR6 = 0xF | (1L << 14);
+
+    /**
+     * SDM 27.7.3: after a VM entry that is not vectoring, valid pending debug exceptions are delivered as a #DB
+     * with the priority of a trap on the previous instruction: after a pending MTF exit (which then saves them,
+     * 28.3.4), before the VMX-preemption timer and the windows, so here, before the first boundary. Blocking by
+     * MOV SS holds them (they are lost if an exit comes first). The #DB meets the exception bitmap (an exit with
+     * B3-B0 and BS as qualification) or updates DR6 and is delivered; like an interrupt, it wakes a HLT'd guest.
+     * After a vectoring entry they are lost (27.7.3 leaves that open except for INT3/INTO after MOV SS).
+     */
+    private void deliverPendingDebugExceptions(boolean vectoring) {
+        long pending = state.pendingDebugExceptions & PENDING_DEBUG_VALID;
+        if (pending == 0) {
+            return;
+        }
+        if (vectoring) {
+            state.pendingDebugExceptions = 0;
+            return;
+        }
+        if (monitor.pendingMtf || (state.interruptibility & CpuState.INTERRUPTIBILITY_MOV_SS) != 0) {
+            return;
+        }
+        state.pendingDebugExceptions = 0;
+        monitor.debugExceptionQualification = pending & PENDING_DEBUG_DR6;
+        monitor.exception(Exceptions.DB, -1, false, 0);
+        monitor.debugExceptionQualification = 0;
+        interpreter.setDebugStatus(interpreter.debugRegister(6) | (pending & PENDING_DEBUG_DR6));
+        interpreter.deliverEvent(Exceptions.DB, InterruptionType.HARDWARE_EXCEPTION, -1, 0);
     }
 
     /** SDM 27.8: a VM-entry failure after the VMfailValid checks: only reason and qualification are recorded. */
@@ -714,5 +776,10 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
 
     NonRootMonitor monitor() {
         return monitor;
+    }
+
+    /** DR0-DR3, DR6, DR7 of the processor, for tests in this package. */
+    long debugRegister(int n) {
+        return interpreter.debugRegister(n);
     }
 }

@@ -110,6 +110,9 @@ final class VmEntryChecks {
                 && (primary & PrimaryProcessorBasedControls.NMI_WINDOW_EXITING) != 0) {
             return "\"NMI-window exiting\" requires \"virtual NMIs\"";
         }
+        if ((secondary & SecondaryProcessorBasedControls.ENABLE_VPID) != 0 && v.get(VIRTUAL_PROCESSOR_ID) == 0) {
+            return "\"enable VPID\" requires a VPID other than 0000H";
+        }
         if ((secondary & SecondaryProcessorBasedControls.ENABLE_EPT) != 0) {
             String e = eptPointer(v.get(EPT_POINTER));
             if (e != null) {

@@ -16,6 +16,13 @@ import io.jvmx.vmx.api.msr.VmxMisc;
 /**
  * The VMX capability MSRs of the software processor (SDM Vol. 3D, Appendix A). They describe exactly what this
  * processor implements: a control is allowed to be 1 only if non-root operation honours it.
+ *
+ * <p>Not implemented, so allowed-0 only: "process posted interrupts", "use TPR shadow" and all APIC virtualization
+ * (there is no local APIC), the tertiary controls, "enable INVPCID" (no INVPCID: CPUID.7.0:EBX[10] = 0), "enable VM
+ * functions", VMCS shadowing, PML, EPT-violation #VE, "enable XSAVES/XRSTORS" (no XSAVES), ENCLS/ENCLV exiting (no
+ * SGX), TSC scaling, mode-based execute control, sub-page permissions, and the exit/entry controls of
+ * IA32_PERF_GLOBAL_CTRL, BNDCFGS, RTIT, CET, PKRS, LBR and SMM. Of the activity states only HLT: nothing here
+ * sends NMIs, INITs or SIPIs, which are what end the shutdown and wait-for-SIPI states.
  */
 final class VmxCapabilities {
     private VmxCapabilities() {
@@ -56,8 +63,11 @@ final class VmxCapabilities {
             | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS;
 
     static final int SECONDARY_SUPPORTED = SecondaryProcessorBasedControls.ENABLE_EPT
+            | SecondaryProcessorBasedControls.DESCRIPTOR_TABLE_EXITING
             | (ProcessorModel.RDTSCP ? SecondaryProcessorBasedControls.ENABLE_RDTSCP : 0)
+            | SecondaryProcessorBasedControls.ENABLE_VPID
             | SecondaryProcessorBasedControls.WBINVD_EXITING | SecondaryProcessorBasedControls.UNRESTRICTED_GUEST
+            | SecondaryProcessorBasedControls.PAUSE_LOOP_EXITING
             | (ProcessorModel.RDRAND ? SecondaryProcessorBasedControls.RDRAND_EXITING : 0)
             | (ProcessorModel.RDSEED ? SecondaryProcessorBasedControls.RDSEED_EXITING : 0);
 
@@ -100,9 +110,14 @@ final class VmxCapabilities {
     static final long MISC = new VmxMisc(PREEMPTION_TIMER_RATE, true, ACTIVITY_STATES, CR3_TARGET_COUNT, 0, false,
             false, 0).encode();
 
-    /** 4-level walks, UC and WB paging structures, 2-MiB and 1-GiB pages, INVEPT single/all context, A/D flags. */
+    /**
+     * EPT: 4-level walks (bit 6), UC and WB paging structures (8, 14), 2-MiB and 1-GiB pages (16, 17), INVEPT (20)
+     * single- and all-context (25, 26), accessed and dirty flags (21). VPID: INVVPID (32) of the individual-address,
+     * single-context, all-context and single-context-retaining-globals types (40-43). No execute-only translations,
+     * no advanced EPT-violation information, no 5-level walks.
+     */
     static final long EPT_VPID_CAP = (1L << 6) | (1L << 8) | (1L << 14) | (1L << 16) | (1L << 17) | (1L << 20)
-            | (1L << 21) | (1L << 25) | (1L << 26);
+            | (1L << 21) | (1L << 25) | (1L << 26) | (1L << 32) | (1L << 40) | (1L << 41) | (1L << 42) | (1L << 43);
     static final EptVpidCap EPT_CAP = new EptVpidCap(EPT_VPID_CAP);
 
     static final long CR0_FIXED0 = Cr0.PE | Cr0.NE | Cr0.PG;

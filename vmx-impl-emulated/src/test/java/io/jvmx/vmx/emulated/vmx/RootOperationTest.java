@@ -133,8 +133,21 @@ public class RootOperationTest {
         assertTrue("the preemption timer can be armed", (pin.mayBeOne() & (1 << 6)) != 0);
         VmxControlCapability secondary = VmxControlCapability.decode("2", cpu.rdmsr(Msr.IA32_VMX_PROCBASED_CTLS2));
         assertEquals(0, secondary.mustBeOne());
-        assertTrue((secondary.mayBeOne() & 0x82) == 0x82); // EPT and unrestricted guest
-        assertEquals("no descriptor-table exiting", 0, secondary.mayBeOne() & 0x4);
+        // exactly what non-root operation implements (SDM A.3.3): enable EPT (1), descriptor-table exiting (2),
+        // enable RDTSCP (3), enable VPID (5), WBINVD exiting (6), unrestricted guest (7), PAUSE-loop exiting (10),
+        // RDRAND exiting (11), RDSEED exiting (16); no APIC virtualization, INVPCID, VM functions, XSAVES, PML...
+        assertEquals(0x0001_0CEE, secondary.mayBeOne());
+        // the other control MSRs (A.3.1, A.3.2, A.4, A.5): allowed-1 = the default1 class plus what is implemented
+        // pin: external-interrupt exiting, NMI exiting, virtual NMIs, the VMX-preemption timer; not posted interrupts
+        assertEquals(0x7F, pin.mayBeOne());
+        // primary: every exiting control, TSC offsetting, MTF, I/O and MSR bitmaps; not the TPR shadow (21) nor the
+        // tertiary controls (17)
+        assertEquals(0xFFD9_FFFEL, cpu.rdmsr(Msr.IA32_VMX_TRUE_PROCBASED_CTLS) >>> 32);
+        // exit: save debug controls, host address-space size, acknowledge interrupt, PAT and EFER save/load, save
+        // the preemption timer; not IA32_PERF_GLOBAL_CTRL (12) nor anything from bit 23 on
+        assertEquals(0x7F_EFFFL, cpu.rdmsr(Msr.IA32_VMX_TRUE_EXIT_CTLS) >>> 32);
+        // entry: load debug controls, IA-32e mode guest, load PAT and EFER; not SMM (10, 11) nor PERF_GLOBAL (13)
+        assertEquals(0xD3FFL, cpu.rdmsr(Msr.IA32_VMX_TRUE_ENTRY_CTLS) >>> 32);
     }
 
     /** SDM A.6, A.7, A.8, A.10: MISC, fixed bits, EPT capabilities. */
@@ -153,7 +166,10 @@ public class RootOperationTest {
         assertTrue(ept.pageWalkLength4() && ept.memoryTypeWriteBack() && ept.pde2MbPages() && ept.pdpte1GbPages());
         assertTrue(ept.invept() && ept.inveptSingleContext() && ept.inveptAllContext() && ept.accessedDirtyFlags());
         assertFalse(ept.executeOnly());
-        assertFalse(ept.invvpid());
+        assertTrue(ept.invvpid() && ept.invvpidIndividualAddress() && ept.invvpidSingleContext()
+                && ept.invvpidAllContext() && ept.invvpidSingleContextRetainingGlobals());
+        assertFalse(ept.pageWalkLength5());
+        assertFalse(ept.advancedExitInformation());
         expectFault(ProcessorFault.GP, () -> cpu.rdmsr(Msr.IA32_VMX_VMFUNC));
         expectFault(ProcessorFault.GP, () -> cpu.wrmsr(Msr.IA32_VMX_BASIC, 0));
     }

@@ -111,6 +111,17 @@ public class VmEntryChecksTest {
         fx7.write(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, fx7.read(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS)
                 | PrimaryProcessorBasedControls.USE_TPR_SHADOW); // not implemented here
         expectVmfail(fx7, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS, "primary");
+
+        // 27.2.1.1: with "enable VPID" the VPID must not be 0000H
+        VmxFixture fx8 = new VmxFixture();
+        fx8.write(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS,
+                fx8.read(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS) | SecondaryProcessorBasedControls.ENABLE_VPID);
+        fx8.write(VIRTUAL_PROCESSOR_ID, 0);
+        expectVmfail(fx8, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS, "VPID");
+        fx8.write(VIRTUAL_PROCESSOR_ID, 1);
+        fx8.load(VmxFixture.GUEST_ENTRY, VmxFixture.bytes(0x0F, 0xA2)); // cpuid
+        fx8.cpu.vmlaunch(fx8.guestRegisters);
+        assertEquals(10, fx8.exitReason());
     }
 
     /** SDM 27.2.1.2: "save VMX-preemption timer value" requires the timer to be active -> 7. */
@@ -140,6 +151,31 @@ public class VmEntryChecksTest {
         VmxFixture fx3 = new VmxFixture();
         fx3.write(VM_ENTRY_INTERRUPTION_INFORMATION, InterruptionInfo.VALID | (1 << 8) | 0x20);
         expectVmfail(fx3, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS, "reserved");
+    }
+
+    /**
+     * SDM 27.2.1.3, each rule of the VM-entry interruption-information field once: the vector of an NMI is 2, of a
+     * hardware exception at most 31, of "other event" 0; a protected-mode #PF must deliver its error code and #UD
+     * must not; bits 30:12 are reserved; a software event's length is 1-15.
+     */
+    @Test
+    public void eventInjectionRules() {
+        Object[][] cases = {
+                {InterruptionInfo.VALID | (2 << 8) | 3, 0, "vector 3 is invalid for type 2"},
+                {InterruptionInfo.VALID | (3 << 8) | 32, 0, "vector 32 is invalid for type 3"},
+                {InterruptionInfo.VALID | (7 << 8) | 1, 0, "vector 1 is invalid for type 7"},
+                {InterruptionInfo.VALID | (3 << 8) | 14, 0, "deliver-error-code must be 1"},
+                {InterruptionInfo.VALID | (3 << 8) | (1 << 11) | 6, 0, "deliver-error-code must be 0"},
+                {InterruptionInfo.VALID | (1 << 12) | 0x20, 0, "reserved bits 30:12"},
+                {InterruptionInfo.VALID | (4 << 8) | 0x80, 16, "instruction length 16"},
+                {InterruptionInfo.VALID | (6 << 8) | 3, 16, "instruction length 16"}};
+        for (Object[] c : cases) {
+            VmxFixture fx = new VmxFixture();
+            fx.longModeGuest(0); // protected mode: the error-code rules apply
+            fx.write(VM_ENTRY_INTERRUPTION_INFORMATION, (int) c[0]);
+            fx.write(VM_ENTRY_INSTRUCTION_LENGTH, (int) c[1]);
+            expectVmfail(fx, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS, (String) c[2]);
+        }
     }
 
     /** SDM 27.2.2: host CR4 without VMXE (IA32_VMX_CR4_FIXED0) -> VMfailValid 8. */

@@ -113,4 +113,52 @@ public class VmTransitionsTest {
         assertEquals(fx.read(HOST_CR4), s.cr4);
         assertEquals(CpuState.ACTIVITY_ACTIVE, s.activityState);
     }
+
+    /**
+     * SDM 27.3.2 and 28.3: a 64-bit guest entered with a value in every guest-state field the processor supports
+     * exits on its first instruction (CPUID, which changes nothing) and every field is saved as it was loaded: the
+     * control, debug and segment registers, GDTR/IDTR, the SYSENTER MSRs, IA32_PAT and IA32_EFER (with their
+     * load/save controls), RSP, RFLAGS, the interruptibility state (blocking by MOV SS) and the activity state.
+     */
+    @Test(timeout = 10_000)
+    public void everyGuestFieldSurvivesAnEntryAndAnExit() {
+        fx.longModeGuest(0);
+        fx.load(VmxFixture.GUEST_ENTRY, VmxFixture.code("0f a2")); // cpuid
+        fx.write(VM_ENTRY_CONTROLS, fx.read(VM_ENTRY_CONTROLS) | VmEntryControls.LOAD_DEBUG_CONTROLS
+                | VmEntryControls.LOAD_IA32_PAT);
+        fx.write(PRIMARY_VM_EXIT_CONTROLS, fx.read(PRIMARY_VM_EXIT_CONTROLS) | VmExitControls.SAVE_DEBUG_CONTROLS
+                | VmExitControls.SAVE_IA32_PAT | VmExitControls.SAVE_IA32_EFER);
+        Object[][] fields = {
+                {GUEST_CR0, Cr0.PE | Cr0.MP | Cr0.ET | Cr0.NE | Cr0.WP | Cr0.AM | Cr0.PG},
+                {GUEST_CR3, VmxFixture.LONG_MODE_PML4 | 0x18},
+                {GUEST_CR4, Cr4.PAE | Cr4.PGE | Cr4.VMXE | Cr4.OSXSAVE | Cr4.FSGSBASE},
+                {GUEST_DR7, 0x455L},
+                {GUEST_ES_SELECTOR, 0x10L}, {GUEST_ES_BASE, 0x1234L}, {GUEST_ES_LIMIT, 0xFFFFFL},
+                {GUEST_ES_ACCESS_RIGHTS, 0x4093L},
+                {GUEST_FS_BASE, 0xFFFF_8000_1234_5000L}, {GUEST_GS_BASE, 0x7FFF_0000_0000L},
+                {GUEST_LDTR_SELECTOR, 0x38L}, {GUEST_LDTR_BASE, 0x5000L}, {GUEST_LDTR_LIMIT, 0xFFFL},
+                {GUEST_LDTR_ACCESS_RIGHTS, 0x82L},
+                {GUEST_GDTR_LIMIT, 0x37L}, {GUEST_IDTR_BASE, 0x4100L}, {GUEST_IDTR_LIMIT, 0xEFFL},
+                {GUEST_IA32_SYSENTER_CS, 0x8L}, {GUEST_IA32_SYSENTER_ESP, 0xFFFF_8000_0000_1000L},
+                {GUEST_IA32_SYSENTER_EIP, 0xFFFF_8000_0000_2000L},
+                {GUEST_IA32_PAT, 0x0007_0406_0007_0401L},
+                {GUEST_IA32_EFER, Efer.SCE | Efer.LME | Efer.LMA | Efer.NXE},
+                {GUEST_RSP, 0x6FF8L},
+                {GUEST_RFLAGS, 0x2L | 0x4 | 0x80 | 0x400 | 0x3000 | 0x4_0000},
+                {GUEST_INTERRUPTIBILITY_STATE, (long) CpuState.INTERRUPTIBILITY_MOV_SS},
+                {GUEST_ACTIVITY_STATE, (long) CpuState.ACTIVITY_ACTIVE},
+                {GUEST_PENDING_DEBUG_EXCEPTIONS, 0L}};
+        for (Object[] f : fields) {
+            fx.write((io.jvmx.vmx.api.vmcs.VmcsField) f[0], ((Number) f[1]).longValue());
+        }
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertEquals(ExitReason.CPUID.number(), fx.exitReason());
+        for (Object[] f : fields) {
+            assertEquals(f[0].toString(), ((Number) f[1]).longValue(),
+                    fx.read((io.jvmx.vmx.api.vmcs.VmcsField) f[0]));
+        }
+        assertEquals(VmxFixture.GUEST_ENTRY, fx.read(GUEST_RIP));
+        assertEquals(VmxFixture.TSS_SELECTOR, fx.read(GUEST_TR_SELECTOR));
+        assertEquals(0xA09B, fx.read(GUEST_CS_ACCESS_RIGHTS));
+    }
 }

@@ -240,4 +240,30 @@ public class VmxInstructionsTest {
         fx.cpu.invept(1, fx.eptPointer);
         fx.cpu.invept(2, 0);
     }
+
+    /**
+     * SDM 31.3 INVVPID: error 28 for a type IA32_VMX_EPT_VPID_CAP does not allow, reserved bits 63:16 of the
+     * descriptor, VPID 0 for any type but all-context, a non-canonical individual address; the four types of
+     * capability bits 40-43 succeed; #UD outside VMX operation.
+     */
+    @Test
+    public void invvpidTypesAndErrors() {
+        VmxFixture fx = new VmxFixture();
+        long cap = fx.cpu.rdmsr(Msr.IA32_VMX_EPT_VPID_CAP);
+        assertEquals(0xFL, (cap >>> 40) & 0xF);
+        assertEquals(1, (cap >>> 32) & 1);
+        VmInstructionError e = VmInstructionError.INVALID_INVEPT_INVVPID_OPERAND;
+        expectFailValid(fx, e, () -> fx.cpu.invvpid(4, 1, 0));
+        expectFailValid(fx, e, () -> fx.cpu.invvpid(1, 1L << 16, 0));
+        expectFailValid(fx, e, () -> fx.cpu.invvpid(0, 0, 0x1000));
+        expectFailValid(fx, e, () -> fx.cpu.invvpid(1, 0, 0));
+        expectFailValid(fx, e, () -> fx.cpu.invvpid(3, 0, 0));
+        expectFailValid(fx, e, () -> fx.cpu.invvpid(0, 1, 0x0000_8000_0000_0000L));
+        fx.cpu.invvpid(0, 1, 0xFFFF_8000_0000_0000L);
+        fx.cpu.invvpid(1, 0xFFFF, 0);
+        fx.cpu.invvpid(2, 0, 0);
+        fx.cpu.invvpid(3, 7, 0);
+        fx.cpu.vmxoff();
+        expectFault(ProcessorFault.UD, () -> fx.cpu.invvpid(2, 0, 0));
+    }
 }
