@@ -1,10 +1,13 @@
 package io.jvmx.vmx.api.memory;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /**
  * Host-physical memory: little-endian, byte-addressed, with an allocator of zeroed 4-KiB frames. Frame 0 is never
  * handed out, so a physical address of 0 can mean "none". Accesses outside {@link #size()} throw
  * {@link IndexOutOfBoundsException}: callers map guests so that they never get there.
  */
+@ProviderType
 public interface PhysicalMemory {
     int PAGE_SIZE = 4096;
 

@@ -1,5 +1,7 @@
 package io.jvmx.vmx.api.spi;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 import io.jvmx.vmx.api.error.ProcessorFault;
 import io.jvmx.vmx.api.error.VmxInstructionException;
 import io.jvmx.vmx.api.exit.ExitReason;
@@ -21,6 +23,7 @@ import java.util.Set;
  * <p>Threads: one thread drives a processor (as one logical processor executes one instruction stream); only
  * {@link #kick()} may be called from other threads.
  */
+@ProviderType
 public interface VmxProcessor extends AutoCloseable {
 
     /** "software" or "kvm". */

@@ -1,9 +1,12 @@
 package io.jvmx.vmx.api.spi;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /**
  * An OSGi service that makes {@link VmxProcessor}s of one kind. Service property {@value #KIND} names the kind
  * ("software", "kvm").
  */
+@ProviderType
 public interface VmxProcessorProvider {
     String KIND = "vmx.processor.kind";
 
