@@ -18,6 +18,11 @@ public record IoQualification(int size, boolean in, boolean string, boolean rep,
     }
 
     public long encode() {
+        return encode(size, in, string, rep, immediate, port);
+    }
+
+    /** The qualification without a record: for the exit path, which allocates nothing. */
+    public static long encode(int size, boolean in, boolean string, boolean rep, boolean immediate, int port) {
         return (size - 1) | (in ? 1L << 3 : 0) | (string ? 1L << 4 : 0) | (rep ? 1L << 5 : 0)
                 | (immediate ? 1L << 6 : 0) | ((long) (port & 0xFFFF) << 16);
     }

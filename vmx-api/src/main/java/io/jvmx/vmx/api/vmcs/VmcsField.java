@@ -209,14 +209,23 @@ public enum VmcsField {
     HOST_SSP(0x6C1A),
     HOST_IA32_INTERRUPT_SSP_TABLE_ADDR(0x6C1C);
 
-    private static final Map<Integer, VmcsField> BY_ENCODING = new HashMap<>();
+    /**
+     * Fields by encoding: every encoding (access type, index, type, width: bits 14:0, SDM 25.11.2) is below 2^15, so
+     * a table looks them up without boxing (VMREAD and VMWRITE are on the VM-exit path, which allocates nothing).
+     */
+    private static final VmcsField[] BY_ENCODING = new VmcsField[1 << 15];
     private static final Map<String, VmcsField> BY_NAME = new HashMap<>();
 
     static {
         for (VmcsField f : values()) {
-            BY_ENCODING.put(f.encoding, f);
+            BY_ENCODING[f.encoding] = f;
             BY_NAME.put(f.name(), f);
         }
+    }
+
+    /** The field with this encoding (access type "full"), or null: {@link #byEncoding} without the Optional. */
+    public static VmcsField forEncoding(int encoding) {
+        return encoding >= 0 && encoding < BY_ENCODING.length ? BY_ENCODING[encoding] : null;
     }
 
     private final int encoding;
@@ -248,7 +257,7 @@ public enum VmcsField {
 
     /** The field with this full encoding; a "high" access encoding (bit 0 set) is not a field of its own. */
     public static Optional<VmcsField> byEncoding(int encoding) {
-        return Optional.ofNullable(BY_ENCODING.get(encoding));
+        return Optional.ofNullable(forEncoding(encoding));
     }
 
     /** The field with this SDM name, case-insensitive, with or without separators ("guest-rip", "GUEST_RIP"). */
@@ -265,11 +274,11 @@ public enum VmcsField {
      * field. Bits 31:15 and bit 12 of an encoding are reserved (SDM 25.11.2).
      */
     public static boolean isSupportedEncoding(int encoding) {
-        if (BY_ENCODING.containsKey(encoding)) {
+        if (forEncoding(encoding) != null) {
             return true;
         }
         if ((encoding & 1) == 1) {
-            VmcsField full = BY_ENCODING.get(encoding & ~1);
+            VmcsField full = forEncoding(encoding & ~1);
             return full != null && full.width == VmcsFieldWidth.BITS_64;
         }
         return false;

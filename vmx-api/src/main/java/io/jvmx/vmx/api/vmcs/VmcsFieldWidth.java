@@ -27,6 +27,9 @@ public enum VmcsFieldWidth {
     }
 
     public static VmcsFieldWidth ofEncoding(int encoding) {
-        return values()[(encoding >>> 13) & 3];
+        return VALUES[(encoding >>> 13) & 3];
     }
+
+    /** values() copies its array each time: VMREAD calls this. */
+    private static final VmcsFieldWidth[] VALUES = values();
 }

@@ -336,7 +336,7 @@ final class NonRootMonitor implements NonRootHooks {
         if (!ioIntercepted(port & 0xFFFF, size)) {
             return;
         }
-        long qualification = new IoQualification(size, in, string, rep, immediate, port & 0xFFFF).encode();
+        long qualification = IoQualification.encode(size, in, string, rep, immediate, port & 0xFFFF);
         if (string) {
             // SDM 28.2.5 / Table 28-8: address size and segment of INS/OUTS; the linear address of the access.
             guestLinearAddress = linear;

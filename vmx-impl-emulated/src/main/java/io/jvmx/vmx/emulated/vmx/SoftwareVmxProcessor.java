@@ -441,7 +441,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         if (!VmcsField.isSupportedEncoding(encoding)) {
             throw fail("VMWRITE", VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);
         }
-        VmcsField field = VmcsField.byEncoding(encoding & ~1).orElseThrow();
+        VmcsField field = VmcsField.forEncoding(encoding & ~1);
         // IA32_VMX_MISC bit 29 is 0: the VM-exit information fields are read-only.
         if (field.isReadOnly()) {
             throw fail("VMWRITE", VmInstructionError.VMWRITE_READ_ONLY_COMPONENT);

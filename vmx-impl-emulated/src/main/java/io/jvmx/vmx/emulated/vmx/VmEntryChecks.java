@@ -262,9 +262,7 @@ final class VmEntryChecks {
             }
         }
         // 27.2.3 selector, base and descriptor-table fields
-        VmcsField[] selectors = {HOST_ES_SELECTOR, HOST_CS_SELECTOR, HOST_SS_SELECTOR, HOST_DS_SELECTOR,
-                HOST_FS_SELECTOR, HOST_GS_SELECTOR, HOST_TR_SELECTOR};
-        for (VmcsField s : selectors) {
+        for (VmcsField s : HOST_SELECTORS) {
             if ((v.get(s) & 7) != 0) {
                 return String.format("%s %#x: RPL and TI must be 0", s, v.get(s));
             }
@@ -278,8 +276,7 @@ final class VmEntryChecks {
         if (!hostLong && v.get(HOST_SS_SELECTOR) == 0) {
             return "host SS selector must not be 0 when \"host address-space size\" is 0";
         }
-        VmcsField[] bases = {HOST_FS_BASE, HOST_GS_BASE, HOST_GDTR_BASE, HOST_IDTR_BASE, HOST_TR_BASE};
-        for (VmcsField b : bases) {
+        for (VmcsField b : HOST_BASES) {
             if (!ProcessorModel.canonical(v.get(b))) {
                 return String.format("%s %#x is not canonical", b, v.get(b));
             }
@@ -315,6 +312,10 @@ final class VmEntryChecks {
         return new GuestStateFailure(QUALIFICATION_DEFAULT, String.format(format, args));
     }
 
+    private static final VmcsField[] HOST_SELECTORS = {HOST_ES_SELECTOR, HOST_CS_SELECTOR, HOST_SS_SELECTOR,
+            HOST_DS_SELECTOR, HOST_FS_SELECTOR, HOST_GS_SELECTOR, HOST_TR_SELECTOR};
+    private static final VmcsField[] HOST_BASES = {HOST_FS_BASE, HOST_GS_BASE, HOST_GDTR_BASE, HOST_IDTR_BASE,
+            HOST_TR_BASE};
     private static final VmcsField[] SELECTOR = {GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR,
             GUEST_DS_SELECTOR, GUEST_FS_SELECTOR, GUEST_GS_SELECTOR};
     private static final VmcsField[] BASE = {GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE,
@@ -400,10 +401,10 @@ final class VmEntryChecks {
         // 27.3.1.2 segment registers
         long rflags = v.get(GUEST_RFLAGS);
         boolean v86 = (rflags & Rflags.VM) != 0;
-        int[] sel = new int[6];
-        long[] base = new long[6];
-        long[] limit = new long[6];
-        int[] ar = new int[6];
+        int[] sel = v.entrySelectors;
+        long[] base = v.entryBases;
+        long[] limit = v.entryLimits;
+        int[] ar = v.entryAccessRights;
         for (int i = 0; i < 6; i++) {
             sel[i] = (int) v.get(SELECTOR[i]);
             base[i] = v.get(BASE[i]);
