@@ -24,6 +24,11 @@ final class Approximation {
         if (exp == 0) {
             return (sign | 0x7F80_0000) & 0xFFFF_FFFFL; // zero or denormal: infinity
         }
+        if (exp >= 253) {
+            // |x| >= 2^126: the SDM guarantees a tiny result, flushed to zero, for inputs up to
+            // 1.00000000000110000000001B * 2^126 and leaves the range just below to the implementation
+            return sign & 0xFFFF_FFFFL;
+        }
         return twelveBits(1.0 / Math.abs(Float.intBitsToFloat(v)), sign);
     }
 

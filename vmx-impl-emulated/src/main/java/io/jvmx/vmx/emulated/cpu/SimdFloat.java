@@ -186,6 +186,8 @@ final class SimdFloat {
         if (subtract) {
             b ^= signBit(dbl);
         }
+        a = operand(a, dbl); // a denormal signals DE even beside an infinity
+        b = operand(b, dbl);
         boolean ia = isInf(a, dbl), ib = isInf(b, dbl);
         if (ia || ib) {
             if (ia && ib && negative(a, dbl) != negative(b, dbl)) {
@@ -193,8 +195,6 @@ final class SimdFloat {
             }
             return ia ? a : b;
         }
-        a = operand(a, dbl);
-        b = operand(b, dbl);
         double x = value(a, dbl), y = value(b, dbl);
         double s = x + y;
         if (s == 0) {
@@ -204,7 +204,12 @@ final class SimdFloat {
             return zero(sameSignZeros ? negative(a, dbl) : rc == RD, dbl);
         }
         if (Double.isInfinite(s)) {
-            return overflow(s < 0, dbl);
+            // beyond the double range at round to nearest: halve both (exact this far up) and let the rounding
+            // decide, since a directed mode may still give the largest finite value without overflow
+            double hx = x / 2, hy = y / 2;
+            double hs = hx + hy;
+            double hb = hs - hx;
+            return roundDouble(hs, (hx - (hs - hb)) + (hy - hb), 1, dbl, false);
         }
         double bb = s - x;
         double err = (x - (s - bb)) + (y - bb); // TwoSum: s + err is exactly x + y
@@ -214,7 +219,7 @@ final class SimdFloat {
                 return r;
             }
         }
-        return roundDouble(s, err, 0, dbl);
+        return roundDouble(s, err, 0, dbl, false);
     }
 
     /** MULSS/MULSD and the products of MULPS, DPPS ... */
@@ -254,7 +259,7 @@ final class SimdFloat {
         double mx = Math.abs(Math.scalb(x, -ex)), my = Math.abs(Math.scalb(y, -ey)); // in [1, 2)
         double q = mx * my;
         double err = Math.fma(mx, my, -q);
-        return signed(roundDouble(q, err, ex + ey, dbl), neg, dbl);
+        return roundDouble(q, err, ex + ey, dbl, neg);
     }
 
     /** DIVSS/DIVSD, DIVPS/DIVPD. */
@@ -312,7 +317,7 @@ final class SimdFloat {
         double mx = Math.abs(Math.scalb(x, -ex)), my = Math.abs(Math.scalb(y, -ey));
         double q = mx / my;
         double r = Math.fma(-q, my, mx); // exact: the quotient's error times the divisor
-        return signed(roundDouble(q, sticky(r), ex - ey, dbl), neg, dbl);
+        return roundDouble(q, sticky(r), ex - ey, dbl, neg);
     }
 
     /** SQRTSS/SQRTSD, SQRTPS/SQRTPD. */
@@ -355,17 +360,18 @@ final class SimdFloat {
         }
         double s = Math.sqrt(m);
         double r = Math.fma(-s, s, m);
-        return roundDouble(s, sticky(r), e >> 1, dbl);
+        return roundDouble(s, sticky(r), e >> 1, dbl, false);
     }
 
     /**
      * MINSS/MINPS ... (Vol. 2B MINPS): the second operand unless the first is less; so the second for two zeros and
-     * whenever either is a NaN (invalid for any NaN). {@code max} for MAX.
+     * whenever either is a NaN (invalid for any NaN; a denormal second operand is still a zero under DAZ, as the
+     * processor returns it). {@code max} for MAX.
      */
     long minMax(long a, long b, boolean dbl, boolean max) {
         if (isNaN(a, dbl) || isNaN(b, dbl)) {
             pre |= IE;
-            return b;
+            return dazOnly(b, dbl);
         }
         long x = operand(a, dbl), y = operand(b, dbl);
         double vx = value(x, dbl), vy = value(y, dbl);
@@ -453,7 +459,7 @@ final class SimdFloat {
         }
         int e = exponent(x);
         double m = Math.abs(Math.scalb(x, -e));
-        return signed(roundDouble(m, 0, e, false), x < 0, false);
+        return roundDouble(m, 0, e, false, x < 0);
     }
 
     /** CVTSI2SS/SD, CVTDQ2PS/PD, CVTPI2PS/PD: a signed integer, rounded by MXCSR.RC. */
@@ -578,12 +584,12 @@ final class SimdFloat {
     }
 
     /**
-     * Rounds {@code (q + err) * 2^scale} to the format, where q is positive-or-negative, finite, nonzero, and round
-     * to nearest of the exact value at double precision, and err the exact error (or a stand-in of its sign,
+     * Rounds {@code (q + err) * 2^scale}, negated if {@code negate}, to the format, where q is finite, nonzero, and
+     * round to nearest of {@code q + err} at double precision, and err the exact error (or a stand-in of its sign,
      * smaller than half an ulp). The exact value is turned into a significand with two more bits and a sticky bit,
      * which is all that rounding to at most 53 bits needs.
      */
-    private long roundDouble(double q, double err, int scale, boolean dbl) {
+    private long roundDouble(double q, double err, int scale, boolean dbl, boolean negate) {
         long bits = Double.doubleToRawLongBits(q);
         boolean neg = bits < 0;
         int biased = (int) (bits >>> 52) & 0x7FF;
@@ -620,7 +626,7 @@ final class SimdFloat {
                 }
             }
         }
-        return round(neg, sig4, lsb - 2 + scale, sticky, dbl);
+        return round(neg != negate, sig4, lsb - 2 + scale, sticky, dbl);
     }
 
     /**
@@ -727,10 +733,4 @@ final class SimdFloat {
         }
     }
 
-    /** Overflow of a sum whose double result is already infinite. */
-    private long overflow(boolean neg, boolean dbl) {
-        post |= OE | PE;
-        boolean toInfinity = rc == RN || (rc == RU && !neg) || (rc == RD && neg);
-        return toInfinity ? infinity(neg, dbl) : signed(dbl ? 0x7FEF_FFFF_FFFF_FFFFL : 0x7F7F_FFFFL, neg, dbl);
-    }
 }

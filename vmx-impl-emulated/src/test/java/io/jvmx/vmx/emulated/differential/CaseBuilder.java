@@ -31,6 +31,7 @@ final class CaseBuilder {
     private long definedFlags = Flags.OBSERVED;
     private int undefinedRegisters;
     private int undefinedDataFrom, undefinedDataTo;
+    private int approximateXmm;
     /** Registers that must not be chosen again: RSP, pointers, implicit operands, operands already chosen. */
     private int reserved = 1 << RSP;
     private final List<Reg> operandRegisters = new ArrayList<>();
@@ -69,7 +70,7 @@ final class CaseBuilder {
 
     TestCase build(byte[] code) {
         return new TestCase(code, operands.toString(), input, definedFlags, undefinedRegisters, undefinedDataFrom,
-                undefinedDataTo, memOffset);
+                undefinedDataTo, memOffset, approximateXmm);
     }
 
     // ---- registers --------------------------------------------------------------------------------------------------
@@ -203,6 +204,11 @@ final class CaseBuilder {
         return n;
     }
 
+    /** Data-page offset of the memory operand chosen last, or -1. */
+    int memoryOffset() {
+        return memOffset;
+    }
+
     void setMem(int size, long value) {
         setData(memOffset, size, value);
     }
@@ -266,6 +272,11 @@ final class CaseBuilder {
 
     void undefinedResult(Reg r) {
         undefinedRegisters |= 1 << r.number();
+    }
+
+    /** XMM register {@code r} receives RCPPS/RSQRTPS approximations (see {@link TestCase#approximateXmm}). */
+    void approximateResult(int r) {
+        approximateXmm |= 1 << r;
     }
 
     void undefinedMemoryResult(int size) {

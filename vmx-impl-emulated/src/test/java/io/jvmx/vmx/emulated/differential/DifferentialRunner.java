@@ -81,6 +81,27 @@ final class DifferentialRunner {
         if (flags != 0) {
             differences.add("flags " + Flags.names(flags));
         }
+        if (c.input().simd != SimdState.NONE) {
+            for (int r = 0; r < 16; r++) {
+                long el = expected.xmm[2 * r], eh = expected.xmm[2 * r + 1];
+                long al = actual.xmm[2 * r], ah = actual.xmm[2 * r + 1];
+                boolean same = (c.approximateXmm() & 1 << r) != 0
+                        ? Approximate.close(el, al) && Approximate.close(eh, ah) : el == al && eh == ah;
+                if (!same) {
+                    differences.add("xmm" + r);
+                }
+            }
+            if (expected.mxcsr != actual.mxcsr) {
+                differences.add("mxcsr");
+            }
+            if (c.input().simd == SimdState.MMX) {
+                for (int r = 0; r < 8; r++) {
+                    if (expected.mm[r] != actual.mm[r]) {
+                        differences.add("mm" + r);
+                    }
+                }
+            }
+        }
         int skipFrom = compareUndefined ? 0 : c.undefinedDataFrom();
         int skipTo = compareUndefined ? 0 : c.undefinedDataTo();
         int length = expected.data.length;
@@ -117,6 +138,38 @@ final class DifferentialRunner {
         if (actual != null) {
             sb.append("  interpreter: ").append(registers(in, actual, expected, false)).append("  flags ")
                     .append(Flags.names(actual.rflags)).append('\n');
+        }
+        if (in.simd != SimdState.NONE) {
+            sb.append(String.format("  mxcsr: input %#06x, native %#06x", in.mxcsr, expected.mxcsr));
+            if (actual != null) {
+                sb.append(String.format(", interpreter %#06x", actual.mxcsr));
+            }
+            sb.append('\n');
+            for (int r = 0; r < 16; r++) {
+                boolean changed = expected.xmm[2 * r] != in.xmm[2 * r] || expected.xmm[2 * r + 1] != in.xmm[2 * r + 1]
+                        || (actual != null && (actual.xmm[2 * r] != expected.xmm[2 * r]
+                        || actual.xmm[2 * r + 1] != expected.xmm[2 * r + 1]));
+                if (changed || c.operands().contains("xmm" + r + ",") || c.operands().endsWith("xmm" + r)) {
+                    sb.append(String.format("  xmm%-2d input %016x_%016x  native %016x_%016x", r, in.xmm[2 * r + 1],
+                            in.xmm[2 * r], expected.xmm[2 * r + 1], expected.xmm[2 * r]));
+                    if (actual != null) {
+                        sb.append(String.format("  interpreter %016x_%016x", actual.xmm[2 * r + 1], actual.xmm[2 * r]));
+                    }
+                    sb.append('\n');
+                }
+            }
+            if (in.simd == SimdState.MMX) {
+                for (int r = 0; r < 8; r++) {
+                    if (expected.mm[r] != in.mm[r] || (actual != null && actual.mm[r] != expected.mm[r])
+                            || c.operands().contains("mm" + r)) {
+                        sb.append(String.format("  mm%d   input %016x  native %016x", r, in.mm[r], expected.mm[r]));
+                        if (actual != null) {
+                            sb.append(String.format("  interpreter %016x", actual.mm[r]));
+                        }
+                        sb.append('\n');
+                    }
+                }
+            }
         }
         sb.append("  differs:     ").append(difference);
         long compared = compareUndefined ? Flags.OBSERVED : c.definedFlags();

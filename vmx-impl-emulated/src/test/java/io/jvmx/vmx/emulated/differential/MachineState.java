@@ -4,7 +4,8 @@ import io.jvmx.vmx.api.spi.GeneralRegisters;
 
 /**
  * What one execution reads and writes: the 16 general-purpose registers in the SDM's numbering (0 = RAX ... 15 = R15,
- * as {@link GeneralRegisters}), RFLAGS, and the contents of the data page (see {@link NativeCpu#DATA_PAGE_BYTES}).
+ * as {@link GeneralRegisters}), RFLAGS, the contents of the data page (see {@link NativeCpu#DATA_PAGE_BYTES}), and
+ * for SIMD cases XMM0-15, MXCSR and MM0-7 (see {@link SimdState}).
  *
  * <p>RSP (index 4) is the stack pointer of whoever runs the case, never an operand: in an input it is ignored, in a
  * result it holds the change of RSP the instruction made (which must be 0 for every form tested).
@@ -16,6 +17,12 @@ final class MachineState {
     final long[] gpr = new long[REGISTERS];
     long rflags;
     final byte[] data;
+    /** Which SIMD state the case sets and compares ({@link SimdState#NONE}, {@code SSE} or {@code MMX}). */
+    int simd;
+    /** XMMi is xmm[2i] (bits 63:0) and xmm[2i + 1]; MMi is mm[i]. */
+    final long[] xmm = new long[32];
+    final long[] mm = new long[8];
+    int mxcsr = 0x1F80;
 
     MachineState(int dataBytes) {
         data = new byte[dataBytes];

@@ -105,6 +105,15 @@ final class NativeCpu implements AutoCloseable {
             0x5B,                               // pop rbx
             0xC3);                              // ret
 
+    /** Where the SIMD load sequence goes in cases without SIMD state: one-byte NOPs (90). */
+    private static final byte[] NOPS = nops(SimdState.loadLength());
+
+    private static byte[] nops(int n) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, (byte) 0x90);
+        return b;
+    }
+
     /** 0F A2: CPUID (SDM Vol. 2A), allowed at CPL 3. */
     private static final byte[] CPUID = bytes(0x0F, 0xA2);
 
@@ -122,6 +131,9 @@ final class NativeCpu implements AutoCloseable {
     private final Pointer pages;
     private final Pointer code;
     private final Pointer data;
+    /** The SIMD page (see {@link SimdState}): XMM, MM and MXCSR values in and out. */
+    private final Pointer simd;
+    private static final int PAGES = 3;
     private final Memory context = new Memory(CONTEXT_BYTES);
     private final Function stub;
     private final long[] contextWords = new long[CONTEXT_BYTES / 8];
@@ -131,6 +143,7 @@ final class NativeCpu implements AutoCloseable {
         this.pages = pages;
         this.code = pages;
         this.data = pages.share(PAGE);
+        this.simd = pages.share(SimdState.SIMD_PAGE_FROM_CODE);
         byte[] filler = new byte[PAGE];
         java.util.Arrays.fill(filler, (byte) 0xCC); // INT3 around the stub
         code.write(0, filler, 0, PAGE);
@@ -155,9 +168,9 @@ final class NativeCpu implements AutoCloseable {
             throw new IllegalStateException(UNSUPPORTED);
         }
         int prot = PROT_READ | PROT_WRITE | PROT_EXEC;
-        Pointer p = Libc.LIBC.mmap(null, 2 * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+        Pointer p = Libc.LIBC.mmap(null, PAGES * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
         if (failed(p)) {
-            p = Libc.LIBC.mmap(null, 2 * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            p = Libc.LIBC.mmap(null, PAGES * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         }
         if (failed(p)) {
             throw new IllegalStateException("mmap of an executable page failed: errno " + Native.getLastError());
@@ -174,9 +187,9 @@ final class NativeCpu implements AutoCloseable {
         return Pointer.nativeValue(code);
     }
 
-    /** Offset of the instruction under test in the code page. */
+    /** Offset of the instruction under test in the code page (after the SIMD load sequence's place). */
     int instructionOffset() {
-        return PROLOGUE.length;
+        return PROLOGUE.length + SimdState.loadLength();
     }
 
     /** Linear address of the data page. */
@@ -203,9 +216,33 @@ final class NativeCpu implements AutoCloseable {
         if (instruction.length == 0 || instruction.length > 15) {
             throw new IllegalArgumentException("an instruction has 1 to 15 bytes, not " + instruction.length);
         }
+        if (input.simd != SimdState.NONE && (input.mxcsr & 0x1F80) != 0x1F80) {
+            // an unmasked SIMD floating-point exception would be a SIGFPE the JVM does not expect
+            throw new IllegalArgumentException(String.format("MXCSR %#x: every exception must be masked natively",
+                    input.mxcsr));
+        }
         int at = instructionOffset();
+        boolean mmx = input.simd == SimdState.MMX;
+        if (input.simd != SimdState.NONE) {
+            byte[] load = SimdState.load(PROLOGUE.length, mmx);
+            code.write(PROLOGUE.length, load, 0, load.length);
+        } else {
+            code.write(PROLOGUE.length, NOPS, 0, NOPS.length);
+        }
         code.write(at, instruction, 0, instruction.length);
-        code.write(at + instruction.length, EPILOGUE, 0, EPILOGUE.length);
+        int after = at + instruction.length;
+        if (input.simd != SimdState.NONE) {
+            byte[] store = SimdState.store(after, mmx);
+            code.write(after, store, 0, store.length);
+            after += store.length;
+            byte[] restore = SimdState.restoreHost(after, mmx);
+            code.write(after, restore, 0, restore.length);
+            after += restore.length;
+            simd.setInt(SimdState.MXCSR_IN, input.mxcsr);
+            simd.write(SimdState.XMM_IN, input.xmm, 0, 32);
+            simd.write(SimdState.MM_IN, input.mm, 0, 8);
+        }
+        code.write(after, EPILOGUE, 0, EPILOGUE.length);
         data.write(0, input.data, 0, input.data.length);
         System.arraycopy(input.gpr, 0, contextWords, 0, MachineState.REGISTERS);
         contextWords[CONTEXT_RFLAGS / 8] = input.rflags | Flags.FIXED_1;
@@ -219,6 +256,14 @@ final class NativeCpu implements AutoCloseable {
         out.gpr[MachineState.RSP] = contextWords[MachineState.RSP] - contextWords[CONTEXT_RSP_BEFORE / 8];
         out.rflags = contextWords[CONTEXT_RFLAGS / 8];
         data.read(0, out.data, 0, out.data.length);
+        out.simd = input.simd;
+        if (input.simd != SimdState.NONE) {
+            out.mxcsr = simd.getInt(SimdState.MXCSR_OUT);
+            simd.read(SimdState.XMM_OUT, out.xmm, 0, 32);
+            if (mmx) {
+                simd.read(SimdState.MM_OUT, out.mm, 0, 8);
+            }
+        }
         return out;
     }
 
@@ -236,7 +281,7 @@ final class NativeCpu implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            Libc.LIBC.munmap(pages, 2 * PAGE);
+            Libc.LIBC.munmap(pages, PAGES * PAGE);
         }
     }
 

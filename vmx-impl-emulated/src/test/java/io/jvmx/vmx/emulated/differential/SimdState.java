@@ -1,0 +1,133 @@
+package io.jvmx.vmx.emulated.differential;
+
+import java.io.ByteArrayOutputStream;
+
+/**
+ * How a case sets and reads the MMX and SSE state on both processors: the same instructions run before and after
+ * the instruction under test, natively and in the software processor. They address a third page, the SIMD page, at
+ * a fixed distance from the code page ({@link #SIMD_PAGE_FROM_CODE}) RIP-relatively, so that they need no register:
+ * before, MOVQ mm, m64 (MMX cases only), STMXCSR of the host's MXCSR, LDMXCSR and MOVDQU xmm, m128 for XMM0-15;
+ * after, MOVDQU m128, xmm, STMXCSR and MOVQ m64, mm (MMX cases only). (SDM Vol. 2: MOVQ 0F 6F/7F, MOVDQU F3 0F
+ * 6F/7F, LDMXCSR 0F AE /2, STMXCSR 0F AE /3; RIP-relative addressing Vol. 2A, 2.2.1.6.)
+ *
+ * <p>The load sequence has one length for all cases (the MMX loads are NOPs in SSE-only cases), so the instruction
+ * under test is always at the same offset of the code page.
+ */
+final class SimdState {
+    private SimdState() {
+    }
+
+    /** No SIMD state in the case, SSE state (XMM0-15 and MXCSR), SSE and MMX state (MM0-7 too). */
+    static final int NONE = 0, SSE = 1, MMX = 2;
+
+    static final int SIMD_PAGE_FROM_CODE = 2 * NativeCpu.PAGE;
+    // the SIMD page
+    static final int MXCSR_IN = 0x000, HOST_MXCSR = 0x004, MXCSR_OUT = 0x008;
+    static final int XMM_IN = 0x100, MM_IN = 0x200, XMM_OUT = 0x300, MM_OUT = 0x400;
+    /** Where a signal handler records that the instruction raised an exception (see NativeCpu). */
+    static final int TRAP_OUT = 0x010;
+
+    private static final int MOVQ_LOAD_BYTES = 7, MXCSR_BYTES = 7;
+
+    /** Bytes of the load sequence, from the code-page offset {@code at}. */
+    static int loadLength() {
+        int xmm = 0;
+        for (int r = 0; r < 16; r++) {
+            xmm += r < 8 ? 8 : 9;
+        }
+        return 8 * MOVQ_LOAD_BYTES + 2 * MXCSR_BYTES + xmm;
+    }
+
+    /** The load sequence at code-page offset {@code at} (length {@link #loadLength()}). */
+    static byte[] load(int at, boolean mmx) {
+        Code c = new Code(at);
+        for (int r = 0; r < 8; r++) {
+            if (mmx) {
+                c.ripRelative(new int[] {0x0F, 0x6F}, r, MM_IN + 8 * r); // MOVQ mm, m64
+            } else {
+                c.nops(MOVQ_LOAD_BYTES);
+            }
+        }
+        c.ripRelative(new int[] {0x0F, 0xAE}, 3, HOST_MXCSR);        // STMXCSR m32
+        c.ripRelative(new int[] {0x0F, 0xAE}, 2, MXCSR_IN);          // LDMXCSR m32
+        for (int r = 0; r < 16; r++) {
+            c.xmm(0x6F, r, XMM_IN + 16 * r);                          // MOVDQU xmm, m128
+        }
+        byte[] b = c.bytes();
+        if (b.length != loadLength()) {
+            throw new IllegalStateException("load sequence of " + b.length + " bytes");
+        }
+        return b;
+    }
+
+    /** The store sequence at code-page offset {@code at}. */
+    static byte[] store(int at, boolean mmx) {
+        Code c = new Code(at);
+        for (int r = 0; r < 16; r++) {
+            c.xmm(0x7F, r, XMM_OUT + 16 * r);                         // MOVDQU m128, xmm
+        }
+        c.ripRelative(new int[] {0x0F, 0xAE}, 3, MXCSR_OUT);         // STMXCSR m32
+        if (mmx) {
+            for (int r = 0; r < 8; r++) {
+                c.ripRelative(new int[] {0x0F, 0x7F}, r, MM_OUT + 8 * r); // MOVQ m64, mm
+            }
+        }
+        return c.bytes();
+    }
+
+    /** Native only, after the store sequence: the host's MXCSR back (LDMXCSR), and EMMS after MMX code (ABI). */
+    static byte[] restoreHost(int at, boolean mmx) {
+        Code c = new Code(at);
+        c.ripRelative(new int[] {0x0F, 0xAE}, 2, HOST_MXCSR);
+        if (mmx) {
+            c.out.write(0x0F);
+            c.out.write(0x77);
+        }
+        return c.bytes();
+    }
+
+    /** Instructions being laid out at a code-page offset, with RIP-relative operands in the SIMD page. */
+    private static final class Code {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final int at;
+
+        Code(int at) {
+            this.at = at;
+        }
+
+        void nops(int n) {
+            for (int k = 0; k < n; k++) {
+                out.write(0x90);
+            }
+        }
+
+        /** opcode, ModRM (mod 00, r/m 101: RIP + disp32), disp32 to the SIMD page offset. */
+        void ripRelative(int[] opcode, int reg, int simdOffset) {
+            for (int b : opcode) {
+                out.write(b);
+            }
+            out.write((reg & 7) << 3 | 0b101);
+            disp(simdOffset);
+        }
+
+        void xmm(int opcode, int r, int simdOffset) {
+            out.write(0xF3);
+            if (r >= 8) {
+                out.write(0x44); // REX.R
+            }
+            ripRelative(new int[] {0x0F, opcode}, r, simdOffset);
+        }
+
+        private void disp(int simdOffset) {
+            int next = at + out.size() + 4;
+            int d = SIMD_PAGE_FROM_CODE + simdOffset - next;
+            for (int k = 0; k < 4; k++) {
+                out.write(d >>> (8 * k));
+            }
+        }
+
+        byte[] bytes() {
+            return out.toByteArray();
+        }
+    }
+}
