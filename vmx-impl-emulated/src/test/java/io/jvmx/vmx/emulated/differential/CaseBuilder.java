@@ -279,6 +279,12 @@ final class CaseBuilder {
         approximateXmm |= 1 << r;
     }
 
+    /** Data-page bytes [from, to) whose value the SDM leaves to the implementation. */
+    void undefinedData(int from, int to) {
+        undefinedDataFrom = from;
+        undefinedDataTo = to;
+    }
+
     void undefinedMemoryResult(int size) {
         undefinedDataFrom = memOffset;
         undefinedDataTo = memOffset + size;

@@ -94,7 +94,7 @@ final class DifferentialRunner {
             if (expected.mxcsr != actual.mxcsr) {
                 differences.add("mxcsr");
             }
-            if (c.input().simd == SimdState.MMX) {
+            if (SimdState.mmx(c.input().simd)) {
                 for (int r = 0; r < 8; r++) {
                     if (expected.mm[r] != actual.mm[r]) {
                         differences.add("mm" + r);
@@ -158,7 +158,7 @@ final class DifferentialRunner {
                     sb.append('\n');
                 }
             }
-            if (in.simd == SimdState.MMX) {
+            if (SimdState.mmx(in.simd)) {
                 for (int r = 0; r < 8; r++) {
                     if (expected.mm[r] != in.mm[r] || (actual != null && actual.mm[r] != expected.mm[r])
                             || c.operands().contains("mm" + r)) {

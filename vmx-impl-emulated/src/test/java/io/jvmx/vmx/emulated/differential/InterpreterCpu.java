@@ -119,7 +119,7 @@ final class InterpreterCpu implements AutoCloseable {
         ensureProcessor();
         long codePage = guestRam + CODE_GPA;
         boolean simd = input.simd != SimdState.NONE;
-        boolean mmx = input.simd == SimdState.MMX;
+        boolean mmx = SimdState.mmx(input.simd);
         int start = instructionOffset;
         int end = instructionOffset + instruction.length;
         memory.write(codePage + instructionOffset, instruction, 0, instruction.length);
@@ -188,7 +188,7 @@ final class InterpreterCpu implements AutoCloseable {
             }
             // a run that did not reach the store sequence leaves no output: fill it as unwritten
         }
-        if (failure != null) {
+        if (failure != null || input.simd == SimdState.X87) {
             discardProcessor();
         } else {
             // put the INT3 filler back where the SIMD sequences, the instruction and the HLT were

@@ -222,7 +222,7 @@ final class NativeCpu implements AutoCloseable {
                     input.mxcsr));
         }
         int at = instructionOffset();
-        boolean mmx = input.simd == SimdState.MMX;
+        boolean mmx = SimdState.mmx(input.simd);
         if (input.simd != SimdState.NONE) {
             byte[] load = SimdState.load(PROLOGUE.length, mmx);
             code.write(PROLOGUE.length, load, 0, load.length);

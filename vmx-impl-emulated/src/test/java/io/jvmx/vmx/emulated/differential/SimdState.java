@@ -17,8 +17,17 @@ final class SimdState {
     private SimdState() {
     }
 
-    /** No SIMD state in the case, SSE state (XMM0-15 and MXCSR), SSE and MMX state (MM0-7 too). */
-    static final int NONE = 0, SSE = 1, MMX = 2;
+    /**
+     * No SIMD state in the case, SSE state (XMM0-15 and MXCSR), SSE and MMX state (MM0-7 too), or SSE and MMX state
+     * with an instruction that loads the whole x87 state (XRSTOR): then the native side reinitializes the x87 FPU
+     * after the case and the software processor starts the next case afresh, so that no case sees another's x87
+     * control state.
+     */
+    static final int NONE = 0, SSE = 1, MMX = 2, X87 = 3;
+
+    static boolean mmx(int simd) {
+        return simd == MMX || simd == X87;
+    }
 
     static final int SIMD_PAGE_FROM_CODE = 2 * NativeCpu.PAGE;
     // the SIMD page
@@ -75,13 +84,16 @@ final class SimdState {
         return c.bytes();
     }
 
-    /** Native only, after the store sequence: the host's MXCSR back (LDMXCSR), and EMMS after MMX code (ABI). */
+    /**
+     * Native only, after the store sequence: the host's MXCSR back (LDMXCSR), and after MMX code an empty x87 stack
+     * with the ABI's control word (FNINIT, DB E3: System V ABI, 3.2.1), as the rest of the JVM expects.
+     */
     static byte[] restoreHost(int at, boolean mmx) {
         Code c = new Code(at);
         c.ripRelative(new int[] {0x0F, 0xAE}, 2, HOST_MXCSR);
         if (mmx) {
-            c.out.write(0x0F);
-            c.out.write(0x77);
+            c.out.write(0xDB);
+            c.out.write(0xE3);
         }
         return c.bytes();
     }
