@@ -41,6 +41,8 @@ final class SimdFloat {
     private boolean daz, ftz;
     /** Exceptions detected so far: before the computation (IE DE ZE) and after it (OE UE PE). */
     int pre, post;
+    /** Exceptions of the earlier steps of a multi-step instruction (DPPS: products, then sums). */
+    private int earlier;
 
     /** Starts an instruction under {@code mxcsr}. */
     void begin(int mxcsr) {
@@ -48,6 +50,18 @@ final class SimdFloat {
         rc = (mxcsr >>> RC_SHIFT) & 3;
         daz = (mxcsr & DAZ) != 0;
         ftz = (mxcsr & FZ) != 0;
+        pre = 0;
+        post = 0;
+        earlier = 0;
+    }
+
+    /**
+     * Ends a step of an instruction that computes in steps (DPPS, DPPD: the SDM's DP_primitive multiplies, then
+     * adds): the caller has checked {@link #unmasked()}. The next step's operands are the intermediate results,
+     * treated as source operands are (DAZ, the denormal exception: seen on the processor).
+     */
+    void nextStep() {
+        earlier |= pre | post;
         pre = 0;
         post = 0;
     }
@@ -74,16 +88,16 @@ final class SimdFloat {
     int unmasked() {
         int m = ~(control >>> MASK_SHIFT) & FLAGS;
         if ((pre & m) != 0) {
-            return pre;
+            return earlier | pre;
         }
         if ((post & m) != 0) {
-            return pre | post;
+            return earlier | pre | post;
         }
         return 0;
     }
 
     int flags() {
-        return pre | post;
+        return earlier | pre | post;
     }
 
     // ============================================================================================ classification
@@ -673,7 +687,10 @@ final class SimdFloat {
         }
         int resultExp = 63 - Long.numberOfLeadingZeros(q) + targetLsb;
         if (q != 0 && resultExp > emax) {
-            post |= OE | PE;
+            // masked: the rounded infinity or largest finite value, inexact. Unmasked, no result is written; the
+            // processor reports precision with it when the significand needed rounding (seen on the processor:
+            // as if the exponent range were unbounded), which here is the same as inexact
+            post |= masked(OE) ? OE | PE : inexact ? OE | PE : OE;
             boolean toInfinity = rc == RN || (rc == RU && !neg) || (rc == RD && neg);
             return toInfinity ? infinity(neg, dbl) : signed(dbl ? 0x7FEF_FFFF_FFFF_FFFFL : 0x7F7F_FFFFL, neg, dbl);
         }
@@ -688,7 +705,13 @@ final class SimdFloat {
                     post |= UE;
                 }
             } else {
-                post |= UE;
+                // not written; precision is reported with it when the significand needed rounding at full
+                // precision (the exponent range unbounded), as for overflow
+                int fullShift = msb - (p - 1);
+                boolean roundedAtFullPrecision = sticky
+                        || (fullShift > 0 && (sig & ((1L << fullShift) - 1)) != 0);
+                post |= UE | (roundedAtFullPrecision ? PE : 0);
+                return zero(neg, dbl);
             }
         }
         if (inexact) {

@@ -1041,7 +1041,7 @@ final class SseOps {
                         rh = fp.add(ah, bh, true, false);
                         break;
                     case DP:
-                        rl = dotProductDouble(fp, al, ah, bl, bh, imm);
+                        rl = dotProductDouble(o, al, ah, bl, bh, imm);
                         rh = (imm & 2) != 0 ? rl : 0;
                         rl = (imm & 1) != 0 ? rl : 0;
                         break;
@@ -1070,7 +1070,7 @@ final class SseOps {
                         r3 = fp.add(a3, b3, false, false);
                         break;
                     case DP: {
-                        long sum = dotProductSingle(fp, a0, a1, a2, a3, b0, b1, b2, b3, imm);
+                        long sum = dotProductSingle(o, a0, a1, a2, a3, b0, b1, b2, b3, imm);
                         r0 = (imm & 1) != 0 ? sum : 0;
                         r1 = (imm & 2) != 0 ? sum : 0;
                         r2 = (imm & 4) != 0 ? sum : 0;
@@ -1114,23 +1114,33 @@ final class SseOps {
 
     /**
      * DPPS (Vol. 2A): the products selected by imm8[7:4] (others +0.0), summed as (p0 + p1) + (p2 + p3), each step
-     * rounded and checked as the SDM's pseudo-code does.
+     * rounded as the SDM's DP_primitive does; an unmasked exception of one step ends the instruction before the
+     * next (so the flags are those of the steps done); the sums' operands, intermediate results, are subject to DAZ
+     * and the denormal exception as source operands are (as the processor does).
      */
-    static long dotProductSingle(SimdFloat fp, long a0, long a1, long a2, long a3, long b0, long b1, long b2,
+    static long dotProductSingle(SimdOperands o, long a0, long a1, long a2, long a3, long b0, long b1, long b2,
                                  long b3, int imm) {
+        SimdFloat fp = o.fp;
         long p0 = (imm & 0x10) != 0 ? fp.mul(a0, b0, false) : 0;
         long p1 = (imm & 0x20) != 0 ? fp.mul(a1, b1, false) : 0;
         long p2 = (imm & 0x40) != 0 ? fp.mul(a2, b2, false) : 0;
         long p3 = (imm & 0x80) != 0 ? fp.mul(a3, b3, false) : 0;
+        o.checkUnmasked();
+        fp.nextStep();
         long s01 = fp.add(p0, p1, false, false);
         long s23 = fp.add(p2, p3, false, false);
+        o.checkUnmasked();
+        fp.nextStep();
         return fp.add(s01, s23, false, false);
     }
 
-    /** DPPD (Vol. 2A): products selected by imm8[5:4], summed. */
-    static long dotProductDouble(SimdFloat fp, long a0, long a1, long b0, long b1, int imm) {
+    /** DPPD (Vol. 2A): products selected by imm8[5:4], summed; steps as for DPPS. */
+    static long dotProductDouble(SimdOperands o, long a0, long a1, long b0, long b1, int imm) {
+        SimdFloat fp = o.fp;
         long p0 = (imm & 0x10) != 0 ? fp.mul(a0, b0, true) : 0;
         long p1 = (imm & 0x20) != 0 ? fp.mul(a1, b1, true) : 0;
+        o.checkUnmasked();
+        fp.nextStep();
         return fp.add(p0, p1, true, false);
     }
 

@@ -38,7 +38,8 @@ final class DifferentialRunner {
     FormResult run(InstructionForm form) {
         // one stream per form, so a form's cases do not depend on which other forms run
         Random random = new Random(seed * 0x9E37_79B9L + form.name().hashCode());
-        for (int i = 0; i < casesPerForm; i++) {
+        int cases = casesPerForm * form.caseFactor();
+        for (int i = 0; i < cases; i++) {
             TestCase c = generate(form, random);
             MachineState expected = nativeCpu.execute(c.code(), c.input());
             InterpreterCpu.Outcome actual = interpreter.execute(c.code(), c.input());
@@ -47,7 +48,7 @@ final class DifferentialRunner {
                 return new FormResult(form, i + 1, describe(form, i + 1, c, expected, actual, difference));
             }
         }
-        return new FormResult(form, casesPerForm, null);
+        return new FormResult(form, cases, null);
     }
 
 
@@ -93,6 +94,11 @@ final class DifferentialRunner {
             }
             if (expected.mxcsr != actual.mxcsr) {
                 differences.add("mxcsr");
+            }
+            if (expected.exception != actual.exception) {
+                differences.add(String.format("the exception (native %s, interpreter %s)",
+                        expected.exception < 0 ? "none" : InterpreterCpu.exceptionName(expected.exception),
+                        actual.exception < 0 ? "none" : InterpreterCpu.exceptionName(actual.exception)));
             }
             if (SimdState.mmx(c.input().simd)) {
                 for (int r = 0; r < 8; r++) {

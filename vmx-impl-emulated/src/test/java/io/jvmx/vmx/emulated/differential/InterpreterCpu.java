@@ -65,6 +65,8 @@ final class InterpreterCpu implements AutoCloseable {
     private static final long DATA_GPA = 0x11000;
     private static final long STACK_GPA = 0x12000;
     private static final long SIMD_GPA = 0x13000;
+    /** #XM, the SIMD floating-point exception (SDM Vol. 3A, 6.15, Interrupt 19). */
+    private static final int SIMD_FLOATING_POINT = 19;
     /** Present, writable, user (SDM Vol. 3A, Table 4-15 ff.). */
     private static final long PTE_PRESENT_WRITABLE_USER = 0x7;
     private static final long PTE_ADDRESS = 0x000F_FFFF_FFFF_F000L;
@@ -167,6 +169,24 @@ final class InterpreterCpu implements AutoCloseable {
         boolean exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
         int vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
         boolean atInstruction = read(GUEST_RIP) == rip;
+        int raised = -1;
+        if (input.trapsSimdExceptions && exception && atInstruction && vector == SIMD_FLOATING_POINT) {
+            // as the native stub's handler does: note the #XM and go on after the instruction, so that the store
+            // sequence shows the state the exception left (MXCSR flags set, destination unchanged)
+            raised = vector;
+            write(GUEST_RIP, rip + instruction.length);
+            try {
+                cpu.vmresume(registers);
+            } catch (IllegalStateException interpreterError) {
+                discardProcessor();
+                return new Outcome(null, "the software processor threw: " + interpreterError.getMessage(), -1,
+                        false);
+            }
+            failure = checkExit(haltAt);
+            exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
+            vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
+            atInstruction = false;
+        }
         MachineState out = new MachineState(input.data.length);
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             out.gpr[i] = registers.get(i);
@@ -175,6 +195,7 @@ final class InterpreterCpu implements AutoCloseable {
         out.rflags = read(GUEST_RFLAGS);
         memory.read(guestRam + DATA_GPA, out.data, 0, out.data.length);
         out.simd = input.simd;
+        out.exception = raised;
         if (simd) {
             long page = guestRam + SIMD_GPA;
             out.mxcsr = memory.read32(page + SimdState.MXCSR_OUT);

@@ -23,6 +23,13 @@ final class MachineState {
     final long[] xmm = new long[32];
     final long[] mm = new long[8];
     int mxcsr = 0x1F80;
+    /**
+     * In an input: MXCSR may unmask SIMD floating-point exceptions, so the instruction may raise #XM (natively a
+     * SIGFPE that the stub's handler turns into a record and a resumption after the instruction, see NativeCpu).
+     */
+    boolean trapsSimdExceptions;
+    /** In a result: the vector of the exception the instruction raised (then skipped), or -1. */
+    int exception = -1;
 
     MachineState(int dataBytes) {
         data = new byte[dataBytes];

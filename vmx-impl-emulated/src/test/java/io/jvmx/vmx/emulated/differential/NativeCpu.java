@@ -121,6 +121,52 @@ final class NativeCpu implements AutoCloseable {
         Pointer mmap(Pointer address, long length, int protection, int flags, int fd, long offset);
 
         int munmap(Pointer address, long length);
+
+        int sigaction(int signal, Pointer action, Pointer oldAction);
+    }
+
+    /**
+     * The SIGFPE handler for cases that may raise #XM (installed for the duration of such a case only). Linux x86-64
+     * calls it as handler(signal, siginfo, ucontext); the ucontext's general registers start at offset 40 (after
+     * uc_flags, uc_link and the 24-byte uc_stack), RIP is gregs[16] (offset 0xA8) and the trap number gregs[20]
+     * (offset 0xC8). If the fault is at the instruction under test, the handler records the trap number and moves
+     * RIP past the instruction (the kernel restores the FP state of the fault, MXCSR flags included, on return);
+     * else it jumps to the handler it replaced (the JVM's), so that any other SIGFPE is handled as before.
+     */
+    private static final int HANDLER_OFFSET = 0xE00;
+    private static final int SIGFPE = 8;
+    private static final int SA_SIGINFO = 4, SA_RESTART = 0x1000_0000;
+    /** glibc's struct sigaction: handler, sa_mask (128 bytes), sa_flags (int), sa_restorer. */
+    private static final int SIGACTION_BYTES = 152, SIGACTION_FLAGS = 136;
+
+    private static byte[] handler() {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        int[] head = {0x48, 0x8B, 0x82, 0xA8, 0x00, 0x00, 0x00};             // mov rax, [rdx+0xA8]  ; RIP
+        write(b, head);
+        ripRelative(b, new int[] {0x48, 0x3B, 0x05}, SimdState.FAULT_RIP);   // cmp rax, [rip+FAULT_RIP]
+        write(b, new int[] {0x75, 29});                                       // jne chain
+        write(b, new int[] {0x48, 0x8B, 0x82, 0xC8, 0x00, 0x00, 0x00});       // mov rax, [rdx+0xC8]  ; TRAPNO
+        ripRelative(b, new int[] {0x48, 0x89, 0x05}, SimdState.TRAP_OUT);    // mov [rip+TRAP_OUT], rax
+        ripRelative(b, new int[] {0x48, 0x8B, 0x05}, SimdState.RESUME_RIP);  // mov rax, [rip+RESUME_RIP]
+        write(b, new int[] {0x48, 0x89, 0x82, 0xA8, 0x00, 0x00, 0x00});       // mov [rdx+0xA8], rax
+        write(b, new int[] {0xC3});                                           // ret
+        ripRelative(b, new int[] {0xFF, 0x25}, SimdState.OLD_HANDLER);       // chain: jmp [rip+OLD_HANDLER]
+        return b.toByteArray();
+    }
+
+    private static void write(ByteArrayOutputStream b, int[] bytes) {
+        for (int v : bytes) {
+            b.write(v);
+        }
+    }
+
+    private static void ripRelative(ByteArrayOutputStream b, int[] opcode, int simdOffset) {
+        write(b, opcode);
+        int next = HANDLER_OFFSET + b.size() + 4;
+        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - next;
+        for (int k = 0; k < 4; k++) {
+            b.write(d >>> (8 * k));
+        }
     }
 
     /** Loaded on first use, so that {@link #supported()} can be asked on any platform. */
@@ -148,6 +194,8 @@ final class NativeCpu implements AutoCloseable {
         java.util.Arrays.fill(filler, (byte) 0xCC); // INT3 around the stub
         code.write(0, filler, 0, PAGE);
         code.write(0, PROLOGUE, 0, PROLOGUE.length);
+        byte[] h = handler();
+        code.write(HANDLER_OFFSET, h, 0, h.length);
         stub = Function.getFunction(code);
     }
 
@@ -216,7 +264,7 @@ final class NativeCpu implements AutoCloseable {
         if (instruction.length == 0 || instruction.length > 15) {
             throw new IllegalArgumentException("an instruction has 1 to 15 bytes, not " + instruction.length);
         }
-        if (input.simd != SimdState.NONE && (input.mxcsr & 0x1F80) != 0x1F80) {
+        if (input.simd != SimdState.NONE && (input.mxcsr & 0x1F80) != 0x1F80 && !input.trapsSimdExceptions) {
             // an unmasked SIMD floating-point exception would be a SIGFPE the JVM does not expect
             throw new IllegalArgumentException(String.format("MXCSR %#x: every exception must be masked natively",
                     input.mxcsr));
@@ -248,7 +296,27 @@ final class NativeCpu implements AutoCloseable {
         contextWords[CONTEXT_RFLAGS / 8] = input.rflags | Flags.FIXED_1;
         context.write(0, contextWords, 0, contextWords.length);
 
-        stub.invoke(Void.class, new Object[] {context});
+        if (input.trapsSimdExceptions) {
+            simd.setLong(SimdState.TRAP_OUT, -1);
+            simd.setLong(SimdState.FAULT_RIP, codeAddress() + at);
+            simd.setLong(SimdState.RESUME_RIP, codeAddress() + at + instruction.length);
+            Memory action = new Memory(SIGACTION_BYTES);
+            Memory old = new Memory(SIGACTION_BYTES);
+            action.clear();
+            action.setLong(0, codeAddress() + HANDLER_OFFSET);
+            action.setInt(SIGACTION_FLAGS, SA_SIGINFO | SA_RESTART);
+            if (Libc.LIBC.sigaction(SIGFPE, action, old) != 0) {
+                throw new IllegalStateException("sigaction failed: errno " + Native.getLastError());
+            }
+            simd.setLong(SimdState.OLD_HANDLER, old.getLong(0));
+            try {
+                stub.invoke(Void.class, new Object[] {context});
+            } finally {
+                Libc.LIBC.sigaction(SIGFPE, old, null);
+            }
+        } else {
+            stub.invoke(Void.class, new Object[] {context});
+        }
 
         context.read(0, contextWords, 0, contextWords.length);
         MachineState out = new MachineState(input.data.length);
@@ -257,6 +325,10 @@ final class NativeCpu implements AutoCloseable {
         out.rflags = contextWords[CONTEXT_RFLAGS / 8];
         data.read(0, out.data, 0, out.data.length);
         out.simd = input.simd;
+        if (input.trapsSimdExceptions) {
+            long trap = simd.getLong(SimdState.TRAP_OUT);
+            out.exception = trap == -1 ? -1 : (int) trap;
+        }
         if (input.simd != SimdState.NONE) {
             out.mxcsr = simd.getInt(SimdState.MXCSR_OUT);
             simd.read(SimdState.XMM_OUT, out.xmm, 0, 32);

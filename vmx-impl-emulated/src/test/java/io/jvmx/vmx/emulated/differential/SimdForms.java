@@ -175,7 +175,10 @@ final class SimdForms {
             }
             String name = s.mnemonic + (s.operands.isEmpty() ? "" : " " + s.operands) + " (" + s.opcodeText() + "), "
                     + (memory ? "memory" : "register");
-            out.add(new InstructionForm(name, s.feature, false, b -> generate(s, memory, b)));
+            // the floating-point forms get ten times the cases: thousands by default (specials, every rounding mode,
+            // DAZ, FZ, masked and unmasked exceptions)
+            int factor = s.kind == Kind.INT ? 1 : 10;
+            out.add(new InstructionForm(name, s.feature, false, b -> generate(s, memory, b), factor));
         }
     }
 
@@ -543,6 +546,11 @@ final class SimdForms {
         MachineState in = b.input;
         in.simd = s.mmx() ? SimdState.MMX : SimdState.SSE;
         in.mxcsr = SimdValues.mxcsr(r);
+        if (r.nextInt(3) == 0) {
+            // unmask some SIMD floating-point exceptions: #XM instead of the masked responses (Vol. 1, 11.5.3)
+            in.mxcsr &= ~(r.nextInt(64) << 7);
+            in.trapsSimdExceptions = true;
+        }
         for (int k = 0; k < 32; k++) {
             in.xmm[k] = SimdValues.word(r, s.kind);
         }

@@ -33,8 +33,11 @@ final class SimdState {
     // the SIMD page
     static final int MXCSR_IN = 0x000, HOST_MXCSR = 0x004, MXCSR_OUT = 0x008;
     static final int XMM_IN = 0x100, MM_IN = 0x200, XMM_OUT = 0x300, MM_OUT = 0x400;
-    /** Where a signal handler records that the instruction raised an exception (see NativeCpu). */
-    static final int TRAP_OUT = 0x010;
+    /**
+     * For cases that may raise #XM natively (see NativeCpu's SIGFPE handler): where the handler records the trap
+     * number (-1: none), the RIP of the instruction under test, where to resume, and the handler it replaced.
+     */
+    static final int TRAP_OUT = 0x010, FAULT_RIP = 0x018, RESUME_RIP = 0x020, OLD_HANDLER = 0x028;
 
     private static final int MOVQ_LOAD_BYTES = 7, MXCSR_BYTES = 7;
 
