@@ -29,13 +29,13 @@ final class PackedInteger {
 
     static long apply(int op, long a, long b) {
         switch (op) {
-            case PADDB: return lanes(a, b, 8, 0);
-            case PADDW: return lanes(a, b, 16, 0);
-            case PADDD: return lanes(a, b, 32, 0);
+            case PADDB: return add(a, b, H8);
+            case PADDW: return add(a, b, H16);
+            case PADDD: return add(a, b, H32);
             case PADDQ: return a + b;
-            case PSUBB: return lanes(a, b, 8, 1);
-            case PSUBW: return lanes(a, b, 16, 1);
-            case PSUBD: return lanes(a, b, 32, 1);
+            case PSUBB: return sub(a, b, H8);
+            case PSUBW: return sub(a, b, H16);
+            case PSUBD: return sub(a, b, H32);
             case PSUBQ: return a - b;
             case PADDSB: return saturating(a, b, 8, false, true);
             case PADDSW: return saturating(a, b, 16, false, true);
@@ -45,9 +45,9 @@ final class PackedInteger {
             case PSUBSW: return saturating(a, b, 16, true, true);
             case PSUBUSB: return saturating(a, b, 8, true, false);
             case PSUBUSW: return saturating(a, b, 16, true, false);
-            case PCMPEQB: return compare(a, b, 8, false);
-            case PCMPEQW: return compare(a, b, 16, false);
-            case PCMPEQD: return compare(a, b, 32, false);
+            case PCMPEQB: return equal(a, b, H8, 8);
+            case PCMPEQW: return equal(a, b, H16, 16);
+            case PCMPEQD: return equal(a, b, H32, 32);
             case PCMPEQQ: return a == b ? -1L : 0;
             case PCMPGTB: return compare(a, b, 8, true);
             case PCMPGTW: return compare(a, b, 16, true);
@@ -119,6 +119,34 @@ final class PackedInteger {
             case PSLLQ: return Long.compareUnsigned(b, 63) > 0 ? 0 : a << b;
             default: throw new IllegalArgumentException("packed-integer operation " + op);
         }
+    }
+
+    // ---- the most frequent operations (string functions, checksums) without a loop: SIMD within a register
+    /** The top bit of each byte, word, doubleword. */
+    private static final long H8 = 0x8080_8080_8080_8080L, H16 = 0x8000_8000_8000_8000L, H32 = 0x8000_0000_8000_0000L;
+
+    /** Element-wise a + b: the low bits add without carrying into the next element, the top bits by XOR. */
+    private static long add(long a, long b, long h) {
+        return ((a & ~h) + (b & ~h)) ^ ((a ^ b) & h);
+    }
+
+    /** Element-wise a - b: every element borrows from its own top bit only. */
+    private static long sub(long a, long b, long h) {
+        return ((a | h) - (b & ~h)) ^ ((a ^ ~b) & h);
+    }
+
+    /** All ones in the elements where a == b: an element of a ^ b is zero iff adding ~h to its low bits and
+     * OR-ing it leaves the top bit clear. */
+    private static long equal(long a, long b, long h, int bits) {
+        long t = a ^ b;
+        long nonzero = ((t & ~h) + ~h) | t;
+        long zeroTop = ~nonzero & h;
+        return (zeroTop >>> (bits - 1)) * (bits == 32 ? 0xFFFF_FFFFL : (1L << bits) - 1);
+    }
+
+    /** The top bit of each byte of {@code w}, gathered into bits 7:0 (PMOVMSKB). */
+    static long byteSigns(long w) {
+        return ((w & H8) * 0x0002_0408_1020_4081L) >>> 56;
     }
 
     /** An element-wise operation on elements of {@code bits}: 0 add, 1 sub, 2 low product, 3 signed high product,

@@ -586,12 +586,17 @@ final class SseOps {
             SimdOperands o = x.simd;
             o.checkSse();
             long l = o.xmm[2 * i.rm], h = o.xmm[2 * i.rm + 1];
-            int bits = 8 * size;
-            int n = 8 / size;
-            long mask = 0;
-            for (int k = 0; k < n; k++) {
-                mask |= ((l >>> (bits * k + bits - 1)) & 1) << k;
-                mask |= ((h >>> (bits * k + bits - 1)) & 1) << (k + n);
+            long mask;
+            if (size == 1) {
+                mask = PackedInteger.byteSigns(l) | PackedInteger.byteSigns(h) << 8;
+            } else {
+                int bits = 8 * size;
+                int n = 8 / size;
+                mask = 0;
+                for (int k = 0; k < n; k++) {
+                    mask |= ((l >>> (bits * k + bits - 1)) & 1) << k;
+                    mask |= ((h >>> (bits * k + bits - 1)) & 1) << (k + n);
+                }
             }
             x.setReg(i.reg, i.opSize == 8 ? 8 : 4, mask);
             x.done();
