@@ -26,6 +26,7 @@ final class FormTable {
         StringForms.addTo(forms);
         SimdForms.addTo(forms);
         XsaveForms.addTo(forms);
+        CompiledKernelForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {
