@@ -68,6 +68,17 @@ final class CaseBuilder {
         legacyByteRegisters = random.nextBoolean();
     }
 
+    /**
+     * For 32-bit code: every register operand and pointer is one of registers 0-7 (no REX exists there), and byte
+     * registers are AL..BL, AH..BH. Called before any register is chosen.
+     */
+    void legacyRegisters() {
+        if (reserved != 1 << RSP || !operandRegisters.isEmpty()) {
+            throw new IllegalStateException("legacyRegisters() comes before any register is chosen");
+        }
+        legacyByteRegisters = true;
+    }
+
     TestCase build(byte[] code) {
         return new TestCase(code, operands.toString(), input, definedFlags, undefinedRegisters, undefinedDataFrom,
                 undefinedDataTo, memOffset, approximateXmm);

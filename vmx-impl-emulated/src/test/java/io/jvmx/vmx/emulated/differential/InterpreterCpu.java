@@ -80,6 +80,8 @@ final class InterpreterCpu implements AutoCloseable {
 
     /** CS: 64-bit code (L), present, DPL 0, execute/read accessed (SDM Vol. 3C, 25.4.1 access-rights format). */
     private static final int CS_ACCESS_RIGHTS = 0xA09B;
+    /** CS for 32-bit cases: 32-bit code (D, no L), present, DPL 0, execute/read accessed, 4-KiB granularity. */
+    private static final int CS32_ACCESS_RIGHTS = 0xC09B;
     /** SS and data segments: read/write accessed, present, DPL 0, 32-bit default, 4-KiB granularity. */
     private static final int DATA_ACCESS_RIGHTS = 0xC093;
     private static final int TSS_ACCESS_RIGHTS = 0x8B;
@@ -125,11 +127,16 @@ final class InterpreterCpu implements AutoCloseable {
         int start = instructionOffset;
         int end = instructionOffset + instruction.length;
         memory.write(codePage + instructionOffset, instruction, 0, instruction.length);
+        // 32-bit cases run in compatibility mode: a 32-bit code segment (L = 0, D = 1) in IA-32e mode; the data
+        // segments are flat already, so the load sequence is all that goes before the instruction
+        write(GUEST_CS_ACCESS_RIGHTS, input.compat ? CS32_ACCESS_RIGHTS : CS_ACCESS_RIGHTS);
+        long simdPage = input.compat ? simdLinear : 0;
         if (simd) {
-            byte[] load = SimdState.load(instructionOffset - SimdState.loadLength(), mmx);
+            byte[] load = SimdState.load(instructionOffset - (input.compat ? SimdState.loadLength32()
+                    : SimdState.loadLength()), mmx, simdPage);
             start = instructionOffset - load.length;
             memory.write(codePage + start, load, 0, load.length);
-            byte[] store = SimdState.store(end, mmx);
+            byte[] store = SimdState.store(end, mmx, simdPage);
             memory.write(codePage + end, store, 0, store.length);
             end += store.length;
             long page = guestRam + SIMD_GPA;

@@ -30,6 +30,12 @@ final class MachineState {
     boolean trapsSimdExceptions;
     /** In a result: the vector of the exception the instruction raised (then skipped), or -1. */
     int exception = -1;
+    /**
+     * The case runs as 32-bit code (compatibility mode, SDM Vol. 1, 3.2.1; a SIMD case): registers 0-7 and XMM0-7
+     * only, 32-bit addresses (the pages must lie below 4 GiB). Bits 63:32 of the general-purpose registers and
+     * R8-R15 are left undefined by the mode switches (Vol. 1, 3.4.1.1), so they are not compared.
+     */
+    boolean compat;
 
     MachineState(int dataBytes) {
         data = new byte[dataBytes];

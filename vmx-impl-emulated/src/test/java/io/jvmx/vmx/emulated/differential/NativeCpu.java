@@ -105,6 +105,33 @@ final class NativeCpu implements AutoCloseable {
             0x5B,                               // pop rbx
             0xC3);                              // ret
 
+    /** Linux x86-64's user segments (arch/x86/include/asm/segment.h): 32-bit code, data, 64-bit code. */
+    private static final int USER32_CS = 0x23, USER_DS = 0x2B, USER_CS = 0x33;
+
+    /** MOV [rip+d], RSP (REX.W 89 /r) or MOV RSP, [rip+d] (REX.W 8B /r) for a SIMD page slot. */
+    private static byte[] ripRelative(int at, int opcode, int simdOffset) {
+        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - (at + 7);
+        return new byte[] {0x48, (byte) opcode, 0x25, (byte) d, (byte) (d >>> 8), (byte) (d >>> 16), (byte) (d >>> 24)};
+    }
+
+    /** JMP FAR m16:32 (FF /5) with a RIP-relative operand in the SIMD page, at code-page offset {@code at}. */
+    private static byte[] ripRelativeFarJump(int at, int simdOffset) {
+        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - (at + 6);
+        return new byte[] {(byte) 0xFF, 0x2D, (byte) d, (byte) (d >>> 8), (byte) (d >>> 16), (byte) (d >>> 24)};
+    }
+
+    /**
+     * 32-bit code: MOV DS, SS:m16 and MOV ES, SS:m16 (36 8E /3, 36 8E /0) from the SIMD page: in compatibility mode
+     * the null DS and ES a 64-bit process has would fault (Vol. 3A, 5.4.1), SS holds the flat user data selector;
+     * no stack (RSP's upper half is gone) and no register is needed.
+     */
+    private static byte[] loadDataSegments(long simdPage) {
+        long a = simdPage + SimdState.DATA_SELECTOR;
+        return new byte[] {0x36, (byte) 0x8E, 0x1D, (byte) a, (byte) (a >>> 8), (byte) (a >>> 16),
+                (byte) (a >>> 24), 0x36, (byte) 0x8E, 0x05, (byte) a, (byte) (a >>> 8), (byte) (a >>> 16),
+                (byte) (a >>> 24)};
+    }
+
     /** Where the SIMD load sequence goes in cases without SIMD state: one-byte NOPs (90). */
     private static final byte[] NOPS = nops(SimdState.loadLength());
 
@@ -271,7 +298,28 @@ final class NativeCpu implements AutoCloseable {
         }
         int at = instructionOffset();
         boolean mmx = SimdState.mmx(input.simd);
-        if (input.simd != SimdState.NONE) {
+        long simdPage = Pointer.nativeValue(simd);
+        if (input.compat) {
+            if (input.simd == SimdState.NONE || simdPage + PAGE > 1L << 32 || input.trapsSimdExceptions) {
+                // no signal may come in compatibility mode: the kernel's frame would go where RSP's low half points
+                throw new IllegalArgumentException("32-bit cases need SIMD state, pages below 4 GiB and no traps");
+            }
+            // 64-bit: JMP FAR m16:32 to the 32-bit code segment; 32-bit: MOV DS/ES, m16 (flat user data), the
+            // load sequence with absolute addresses, the instruction (Vol. 1, 3.2.1 compatibility mode)
+            code.write(PROLOGUE.length, NOPS, 0, NOPS.length);
+            // RSP is saved first: the processor leaves bits 63:32 of RSP undefined across the mode switches (Vol. 1,
+            // 3.4.1.1), and this one clears them
+            code.write(PROLOGUE.length, ripRelative(PROLOGUE.length, 0x89, SimdState.RSP_SAVE), 0, 7);
+            code.write(PROLOGUE.length + 7, ripRelativeFarJump(PROLOGUE.length + 7, SimdState.FAR_TO_32), 0, 6);
+            byte[] load = SimdState.load(at - SimdState.loadLength32(), mmx, simdPage);
+            byte[] segments = loadDataSegments(simdPage);
+            int start32 = at - load.length - segments.length;
+            code.write(start32, segments, 0, segments.length);
+            code.write(at - load.length, load, 0, load.length);
+            simd.setInt(SimdState.FAR_TO_32, (int) (codeAddress() + start32));
+            simd.setShort(SimdState.FAR_TO_32 + 4, (short) USER32_CS);
+            simd.setShort(SimdState.DATA_SELECTOR, (short) USER_DS);
+        } else if (input.simd != SimdState.NONE) {
             byte[] load = SimdState.load(PROLOGUE.length, mmx);
             code.write(PROLOGUE.length, load, 0, load.length);
         } else {
@@ -280,9 +328,19 @@ final class NativeCpu implements AutoCloseable {
         code.write(at, instruction, 0, instruction.length);
         int after = at + instruction.length;
         if (input.simd != SimdState.NONE) {
-            byte[] store = SimdState.store(after, mmx);
+            byte[] store = SimdState.store(after, mmx, input.compat ? simdPage : 0);
             code.write(after, store, 0, store.length);
             after += store.length;
+            if (input.compat) {
+                // back to 64-bit code: JMP FAR ptr16:32 (EA) to the 64-bit user code segment, right after it
+                long back = codeAddress() + after + 7;
+                byte[] far = {(byte) 0xEA, (byte) back, (byte) (back >>> 8), (byte) (back >>> 16),
+                        (byte) (back >>> 24), (byte) USER_CS, 0};
+                code.write(after, far, 0, far.length);
+                after += far.length;
+                code.write(after, ripRelative(after, 0x8B, SimdState.RSP_SAVE), 0, 7);
+                after += 7;
+            }
             byte[] restore = SimdState.restoreHost(after, mmx);
             code.write(after, restore, 0, restore.length);
             after += restore.length;

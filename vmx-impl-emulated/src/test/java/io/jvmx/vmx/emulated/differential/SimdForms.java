@@ -168,17 +168,26 @@ final class SimdForms {
         add(spec(mnemonic, "xmm1, xmm2/m" + 8 * bytes, prefix, opcode, Layout.X_XM, bytes, false, kind, Imm.NO, f));
     }
 
+    /**
+     * Adds the form's register and memory variants, in 64-bit code and (without REX.W) in 32-bit code, where no REX
+     * exists and addresses are 32 bits (Vol. 2A, 2.2.1); the 32-bit variants need the pages below 4 GiB.
+     */
     private static void add(Spec s) {
-        for (boolean memory : BOTH) {
-            if (memory ? !s.hasMemoryForm() : !s.hasRegisterForm()) {
+        for (boolean compat : BOTH) {
+            if (compat && s.rexW) {
                 continue;
             }
-            String name = s.mnemonic + (s.operands.isEmpty() ? "" : " " + s.operands) + " (" + s.opcodeText() + "), "
-                    + (memory ? "memory" : "register");
-            // the floating-point forms get ten times the cases: thousands by default (specials, every rounding mode,
-            // DAZ, FZ, masked and unmasked exceptions)
-            int factor = s.kind == Kind.INT ? 1 : 10;
-            out.add(new InstructionForm(name, s.feature, false, b -> generate(s, memory, b), factor));
+            for (boolean memory : BOTH) {
+                if (memory ? !s.hasMemoryForm() : !s.hasRegisterForm()) {
+                    continue;
+                }
+                String name = s.mnemonic + (s.operands.isEmpty() ? "" : " " + s.operands) + " (" + s.opcodeText()
+                        + "), " + (compat ? "32-bit code, " : "") + (memory ? "memory" : "register");
+                // the floating-point forms get ten times the cases: thousands by default (specials, every rounding
+                // mode, DAZ, FZ, masked and unmasked exceptions); their 32-bit variants, decoded alike, fewer
+                int factor = s.kind == Kind.INT || compat ? 1 : 10;
+                out.add(new InstructionForm(name, s.feature, compat, b -> generate(s, memory, compat, b), factor));
+            }
         }
     }
 
@@ -541,12 +550,17 @@ final class SimdForms {
 
     // ============================================================================================ cases
 
-    private static byte[] generate(Spec s, boolean memory, CaseBuilder b) {
+    private static byte[] generate(Spec s, boolean memory, boolean compat, CaseBuilder b) {
         Random r = b.random;
         MachineState in = b.input;
+        if (compat) {
+            b.legacyRegisters();
+            in.compat = true;
+        }
+        int xmmCount = compat ? 8 : 16;
         in.simd = s.mmx() ? SimdState.MMX : SimdState.SSE;
         in.mxcsr = SimdValues.mxcsr(r);
-        if (r.nextInt(3) == 0) {
+        if (!compat && r.nextInt(3) == 0) {
             // unmask some SIMD floating-point exceptions: #XM instead of the masked responses (Vol. 1, 11.5.3)
             in.mxcsr &= ~(r.nextInt(64) << 7);
             in.trapsSimdExceptions = true;
@@ -576,7 +590,7 @@ final class SimdForms {
             e.rexW();
         }
         e.opcode(s.opcode);
-        int dx = r.nextInt(16), sx = r.nextInt(8) == 0 ? dx : r.nextInt(16);
+        int dx = r.nextInt(xmmCount), sx = r.nextInt(8) == 0 ? dx : r.nextInt(xmmCount);
         int dm = r.nextInt(8), sm = r.nextInt(8) == 0 ? dm : r.nextInt(8);
         Mem m = memory ? memory(s, b) : null;
         switch (s.layout) {

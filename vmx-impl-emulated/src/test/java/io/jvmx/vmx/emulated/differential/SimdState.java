@@ -38,6 +38,8 @@ final class SimdState {
      * number (-1: none), the RIP of the instruction under test, where to resume, and the handler it replaced.
      */
     static final int TRAP_OUT = 0x010, FAULT_RIP = 0x018, RESUME_RIP = 0x020, OLD_HANDLER = 0x028;
+    /** For 32-bit cases natively: the far pointer to the 32-bit code (offset, selector) and the data selector. */
+    static final int FAR_TO_32 = 0x040, DATA_SELECTOR = 0x048, RSP_SAVE = 0x050;
 
     private static final int MOVQ_LOAD_BYTES = 7, MXCSR_BYTES = 7;
 
@@ -50,9 +52,22 @@ final class SimdState {
         return 8 * MOVQ_LOAD_BYTES + 2 * MXCSR_BYTES + xmm;
     }
 
+    /** Bytes of the load sequence of 32-bit code: XMM0-7 only (Vol. 1, 10.2.2: 8 XMM registers outside 64-bit mode). */
+    static int loadLength32() {
+        return 8 * MOVQ_LOAD_BYTES + 2 * MXCSR_BYTES + 8 * 8;
+    }
+
     /** The load sequence at code-page offset {@code at} (length {@link #loadLength()}). */
     static byte[] load(int at, boolean mmx) {
-        Code c = new Code(at);
+        return load(at, mmx, 0);
+    }
+
+    /**
+     * The load sequence at code-page offset {@code at}: 64-bit code (RIP-relative operands) if {@code simdPage} is 0,
+     * else 32-bit code with absolute addresses in the SIMD page at {@code simdPage} (below 4 GiB), for XMM0-7.
+     */
+    static byte[] load(int at, boolean mmx, long simdPage) {
+        Code c = new Code(at, simdPage);
         for (int r = 0; r < 8; r++) {
             if (mmx) {
                 c.ripRelative(new int[] {0x0F, 0x6F}, r, MM_IN + 8 * r); // MOVQ mm, m64
@@ -62,11 +77,11 @@ final class SimdState {
         }
         c.ripRelative(new int[] {0x0F, 0xAE}, 3, HOST_MXCSR);        // STMXCSR m32
         c.ripRelative(new int[] {0x0F, 0xAE}, 2, MXCSR_IN);          // LDMXCSR m32
-        for (int r = 0; r < 16; r++) {
+        for (int r = 0; r < (simdPage == 0 ? 16 : 8); r++) {
             c.xmm(0x6F, r, XMM_IN + 16 * r);                          // MOVDQU xmm, m128
         }
         byte[] b = c.bytes();
-        if (b.length != loadLength()) {
+        if (b.length != (simdPage == 0 ? loadLength() : loadLength32())) {
             throw new IllegalStateException("load sequence of " + b.length + " bytes");
         }
         return b;
@@ -74,8 +89,13 @@ final class SimdState {
 
     /** The store sequence at code-page offset {@code at}. */
     static byte[] store(int at, boolean mmx) {
-        Code c = new Code(at);
-        for (int r = 0; r < 16; r++) {
+        return store(at, mmx, 0);
+    }
+
+    /** The store sequence; 32-bit code for XMM0-7 if {@code simdPage} is not 0 (see {@link #load(int, boolean, long)}). */
+    static byte[] store(int at, boolean mmx, long simdPage) {
+        Code c = new Code(at, simdPage);
+        for (int r = 0; r < (simdPage == 0 ? 16 : 8); r++) {
             c.xmm(0x7F, r, XMM_OUT + 16 * r);                         // MOVDQU m128, xmm
         }
         c.ripRelative(new int[] {0x0F, 0xAE}, 3, MXCSR_OUT);         // STMXCSR m32
@@ -92,7 +112,7 @@ final class SimdState {
      * with the ABI's control word (FNINIT, DB E3: System V ABI, 3.2.1), as the rest of the JVM expects.
      */
     static byte[] restoreHost(int at, boolean mmx) {
-        Code c = new Code(at);
+        Code c = new Code(at, 0);
         c.ripRelative(new int[] {0x0F, 0xAE}, 2, HOST_MXCSR);
         if (mmx) {
             c.out.write(0xDB);
@@ -105,9 +125,12 @@ final class SimdState {
     private static final class Code {
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         final int at;
+        /** 0: 64-bit code, RIP-relative; else the SIMD page's address for 32-bit code's absolute disp32. */
+        final long simdPage;
 
-        Code(int at) {
+        Code(int at, long simdPage) {
             this.at = at;
+            this.simdPage = simdPage;
         }
 
         void nops(int n) {
@@ -135,7 +158,7 @@ final class SimdState {
 
         private void disp(int simdOffset) {
             int next = at + out.size() + 4;
-            int d = SIMD_PAGE_FROM_CODE + simdOffset - next;
+            int d = simdPage != 0 ? (int) (simdPage + simdOffset) : SIMD_PAGE_FROM_CODE + simdOffset - next;
             for (int k = 0; k < 4; k++) {
                 out.write(d >>> (8 * k));
             }

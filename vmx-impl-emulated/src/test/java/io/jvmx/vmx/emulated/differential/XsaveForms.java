@@ -27,6 +27,13 @@ final class XsaveForms {
     static void addTo(List<InstructionForm> forms) {
         forms.add(InstructionForm.of("LDMXCSR m32 (NP 0F AE /2), memory", Feature.SSE, b -> mxcsr(b, 2)));
         forms.add(InstructionForm.of("STMXCSR m32 (NP 0F AE /3), memory", Feature.SSE, b -> mxcsr(b, 3)));
+        // 32-bit code: the x87 pointers' 32-bit format, XMM0-7 only (Vol. 1, 13.5.1 and 13.5.2)
+        forms.add(new InstructionForm("XSAVE mem (NP 0F AE /4), 32-bit code, memory", Feature.XSAVE, true,
+                b -> save(compat(b), false, new int[] {0x0F, 0xAE}, 4)));
+        forms.add(new InstructionForm("XSAVEC mem (NP 0F C7 /4), 32-bit code, memory", Feature.XSAVEC, true,
+                b -> save(compat(b), false, new int[] {0x0F, 0xC7}, 4)));
+        forms.add(new InstructionForm("XRSTOR mem (NP 0F AE /5), 32-bit code, memory", Feature.XSAVEC, true,
+                b -> restore(compat(b), false)));
         for (boolean w : FormNames.BOTH) {
             String suffix = w ? "64" : "";
             String rex = w ? "NP REX.W" : "NP";
@@ -39,6 +46,12 @@ final class XsaveForms {
             forms.add(InstructionForm.of("XRSTOR" + suffix + " mem (" + rex + " 0F AE /5), memory", Feature.XSAVEC,
                     b -> restore(b, w)));
         }
+    }
+
+    private static CaseBuilder compat(CaseBuilder b) {
+        b.legacyRegisters();
+        b.input.compat = true;
+        return b;
     }
 
     private static void simdState(CaseBuilder b, int kind) {
