@@ -325,6 +325,38 @@ public class SimdSystemTest {
         assertEquals(GP, run(0x66, 0xB9, 2, 0, 0, 0, 0x0F, 0x01, 0xD0)); // no XCR2
     }
 
+    /**
+     * XSAVEC (Vol. 1, 13.10; Vol. 2C XSAVEC) saves a component if and only if it is requested and in use: after
+     * XRSTOR initialized both, neither region is written; XSTATE_BV is RFBM AND XINUSE, XCOMP_BV is RFBM with bit 63.
+     * SSE counts as in use when MXCSR is not 1F80H (the page's footnote), and then MXCSR and the XMM registers are
+     * saved.
+     */
+    @Test(timeout = 10_000)
+    public void xsavecSavesOnlyWhatIsInUse() {
+        xsaveImage(0x037F, 0);
+        poke(AREA + 512, 0, 8);                               // XRSTOR: initialize x87 and SSE
+        poke(DATA, 0x1F80 | 0x20, 4);                         // an MXCSR with PE set
+        int[] init = concat(mask(3), new int[] {0x0F, 0xAE, 0x2E, 0x00, 0x94});
+        int[] xsavec = concat(mask(3), new int[] {0x0F, 0xC7, 0x26, 0x00, 0x98}); // xsavec [0x9800]
+        long out = 0x9800;
+        for (int k = 0; k < 576; k += 8) {
+            poke(out + k, 0x5A5A_5A5A_5A5A_5A5AL, 8);
+        }
+        assertEquals(-1, run(concat(init, xsavec)));
+        assertEquals("XSTATE_BV", 0, peek(out + 512, 8));
+        assertEquals("XCOMP_BV", Long.MIN_VALUE | 3, peek(out + 520, 8));
+        assertEquals("x87 region not written", 0x5A5A_5A5A_5A5A_5A5AL, peek(out, 8));
+        assertEquals("MXCSR not written", 0x5A5A_5A5AL, peek(out + 24, 4));
+        assertEquals("XMM0 not written", 0x5A5A_5A5A_5A5A_5A5AL, peek(out + 160, 8));
+        assertEquals("header bytes 63:16 not written", 0x5A5A_5A5A_5A5A_5A5AL, peek(out + 528, 8));
+        assertEquals(-1, run(concat(init, LDMXCSR_9000, xsavec)));
+        assertEquals("XSTATE_BV: SSE, for MXCSR", Xcr0.SSE, peek(out + 512, 8));
+        assertEquals("MXCSR saved", 0x1FA0, peek(out + 24, 4));
+        assertEquals("MXCSR_MASK", 0xFFFF, peek(out + 28, 4));
+        assertEquals("XMM0 saved", 0, peek(out + 160, 8));
+        assertEquals("x87 region still not written", 0x5A5A_5A5A_5A5A_5A5AL, peek(out, 8));
+    }
+
     /** CPUID (Vol. 2A, Tables 3-10, 3-11 and leaf 0DH) reports what exists: MMX, SSE..SSE4.2, the XSAVE leaf. */
     @Test(timeout = 10_000)
     public void cpuidReportsSseAndTheXsaveLeaf() {
