@@ -194,6 +194,19 @@ final class SimdFloat {
 
     /** ADDSS/ADDSD and the adds of ADDPS, HADDPS, ADDSUBPS ...; {@code subtract} for SUB. */
     long add(long a, long b, boolean dbl, boolean subtract) {
+        if (rc == RN && isNormal(a, dbl) && isNormal(b, dbl)) {
+            // the common case first: no NaN, infinity, zero or denormal operand, so nothing but the result decides
+            double x = value(a, dbl), y = value(b, dbl);
+            if (subtract) {
+                y = -y;
+            }
+            double s = x + y;
+            double bb = s - x;
+            long r = nearest(s, (x - (s - bb)) + (y - bb), dbl);
+            if (r != NONE) {
+                return r;
+            }
+        }
         if (isNaN(a, dbl) || isNaN(b, dbl)) {
             return nanResult(a, b, dbl);
         }
@@ -238,6 +251,16 @@ final class SimdFloat {
 
     /** MULSS/MULSD and the products of MULPS, DPPS ... */
     long mul(long a, long b, boolean dbl) {
+        if (rc == RN && isNormal(a, dbl) && isNormal(b, dbl)) {
+            double x = value(a, dbl), y = value(b, dbl);
+            double p = x * y;
+            if (Math.abs(p) >= 0x1p-960) { // the FMA's error term is exact this far from the subnormals
+                long r = nearest(p, Math.fma(x, y, -p), dbl);
+                if (r != NONE) {
+                    return r;
+                }
+            }
+        }
         if (isNaN(a, dbl) || isNaN(b, dbl)) {
             return nanResult(a, b, dbl);
         }
@@ -278,6 +301,16 @@ final class SimdFloat {
 
     /** DIVSS/DIVSD, DIVPS/DIVPD. */
     long div(long a, long b, boolean dbl) {
+        if (rc == RN && isNormal(a, dbl) && isNormal(b, dbl)) {
+            double x = value(a, dbl), y = value(b, dbl);
+            double q = x / y;
+            if (Math.abs(x) >= 0x1p-900 && Math.abs(y) >= 0x1p-900 && Math.abs(q) >= 0x1p-900) {
+                long r = nearest(q, Math.fma(-q, y, x), dbl); // the remainder is exact this far from the subnormals
+                if (r != NONE) {
+                    return r;
+                }
+            }
+        }
         if (isNaN(a, dbl) || isNaN(b, dbl)) {
             return nanResult(a, b, dbl);
         }
