@@ -28,6 +28,8 @@ final class Executor {
     Segmentation segs;
     EventDelivery events;
     SystemOps sys;
+    /** Operands, checks and scratch of the MMX and SSE instructions. */
+    final SimdOperands simd;
 
     // ---- the mode at the start of the instruction
     boolean realMode;
@@ -75,6 +77,7 @@ final class Executor {
         this.hooks = hooks;
         this.fault = fault;
         this.cache = new CodeCache(mem);
+        this.simd = new SimdOperands(this);
     }
 
     // =========================================================================================== the cycle

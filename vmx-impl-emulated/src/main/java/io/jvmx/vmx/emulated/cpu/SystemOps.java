@@ -31,8 +31,8 @@ final class SystemOps {
             | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.UMIP | Cr4.VMXE | Cr4.FSGSBASE | Cr4.OSXSAVE | Cr4.SMEP | Cr4.SMAP;
     /** IA32_EFER bits this processor implements. */
     static final long EFER_SUPPORTED = Efer.SCE | Efer.LME | Efer.LMA | Efer.NXE;
-    /** XCR0 components XSETBV accepts (the interpreter has no XSAVE; these are the components CPUID may report). */
-    static final long XCR0_SUPPORTED = Xcr0.X87 | Xcr0.SSE | Xcr0.AVX;
+    /** XCR0 components XSETBV accepts: the state components XSAVE implements, x87 and SSE (no AVX). */
+    static final long XCR0_SUPPORTED = Xcr0.X87 | Xcr0.SSE;
 
     private static final int IA32_TSC = 0x10;
 
@@ -475,7 +475,7 @@ final class SystemOps {
             x.done();
             return;
         }
-        throw ud(); // FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE*: no x87/SSE state
+        throw ud(); // FXSAVE, FXRSTOR (the x87 instructions); LDMXCSR, STMXCSR and XSAVE* are XsaveOps'
     }
 
     // ============================================================================================ 0F 38
@@ -755,11 +755,14 @@ final class SystemOps {
                     if ((s.cr4 & Cr4.OSXSAVE) == 0 || x.i.opPrefix || x.i.rep != 0) {
                         throw ud();
                     }
-                    if ((s.gpr[RCX] & 0xFFFF_FFFFL) != 0) {
+                    // XGETBV (Vol. 2D): ECX = 0 reads XCR0, ECX = 1 reads XCR0 AND XINUSE (Vol. 1, 13.6)
+                    long ecx = s.gpr[RCX] & 0xFFFF_FFFFL;
+                    if (ecx > 1) {
                         throw gp0();
                     }
-                    x.setReg(RAX, 4, s.xcr0);
-                    x.setReg(RDX, 4, s.xcr0 >>> 32);
+                    long v = ecx == 0 ? s.xcr0 : s.xcr0 & XsaveOps.inUse(x);
+                    x.setReg(RAX, 4, v);
+                    x.setReg(RDX, 4, v >>> 32);
                     x.done();
                     return;
                 case 0xD1: xsetbv(); return;

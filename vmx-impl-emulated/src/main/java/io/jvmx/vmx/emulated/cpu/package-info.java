@@ -14,6 +14,11 @@
  * conditions are evaluated from the description. Read RFLAGS with {@code rflags()}, write it with
  * {@code setRflags()}, and use {@code rflagsControl()} for IF/DF/TF/AC/... without computing the status flags.
  *
+ * <p>MMX, SSE-SSE4.2 and the XSAVE feature set: SseOps, MmxOps and XsaveOps choose the ops; SimdOperands holds their
+ * checks (#UD, #NM, #MF, #XM), operands and scratch; PackedInteger and PackedShuffle the packed-integer operations
+ * shared by the MMX and SSE forms; SimdFloat the floating-point arithmetic under MXCSR; LegacyRegion the FXSAVE/XSAVE
+ * image of the x87 and SSE state.
+ *
  * <p>Adding an instruction: write its Op in the file of its group (ArithmeticOps, MoveOps, BranchOps, ShiftOps, or a
  * new one for a new group), return it from the group's {@code select} for its encodings, let OpTable ask that group,
  * make CPUID say it exists (vmx.ProcessorModel), and add its forms to the differential tests

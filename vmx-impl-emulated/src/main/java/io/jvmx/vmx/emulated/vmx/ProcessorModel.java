@@ -7,10 +7,9 @@ import io.jvmx.vmx.emulated.cpu.X86Interpreter;
 
 /**
  * What the software processor is, as CPUID reports it (SDM Vol. 2A, CPUID). Every feature flag stands for something
- * the interpreter implements; nothing is advertised that does not exist: no x87 FPU, no FXSAVE/SSE, no local APIC,
- * no MTRRs, no AVX. One exception, deliberate: CPUID.1:ECX.XSAVE = 1 with XCR0 = x87|SSE, because a VMM manages the
- * guest's XCR0 through XSETBV/XGETBV (which exist: XSETBV exits, XGETBV and the root-mode pair work), while the
- * XSAVE/XRSTOR instructions themselves are #UD in the interpreter.
+ * the interpreter implements; nothing is advertised that does not exist: no x87 FPU instructions, no local APIC,
+ * no MTRRs, no AVX. MMX, SSE through SSE4.2 and the XSAVE feature set (XSAVE, XSAVEOPT, XSAVEC, XGETBV with ECX = 1)
+ * for the x87 and SSE state components exist.
  *
  * <p>Vendor string "JvmxSoftCPU!" (12 characters): this is not an Intel part, so it does not claim to be one.
  * Family 6, model 0x0F, stepping 1. MAXPHYADDR and the CR4/EFER bits come from the interpreter.
@@ -34,6 +33,8 @@ final class ProcessorModel {
             EDX1_PGE = 1 << 13, EDX1_CMOV = 1 << 15, EDX1_PAT = 1 << 16, EDX1_PSE36 = 1 << 17, EDX1_CLFSH = 1 << 19, EDX1_FXSR = 1 << 24,
             EDX1_SSE = 1 << 25, EDX1_SSE2 = 1 << 26;
     // ---- leaf 1 ECX (Table 3-10) ------------------------------------------------------------------------------------
+    static final int EDX1_MMX = 1 << 23;
+    static final int ECX1_SSE3 = 1, ECX1_SSSE3 = 1 << 9, ECX1_SSE41 = 1 << 19, ECX1_SSE42 = 1 << 20;
     static final int ECX1_MONITOR = 1 << 3, ECX1_VMX = 1 << 5, ECX1_CX16 = 1 << 13, ECX1_MOVBE = 1 << 22,
             ECX1_POPCNT = 1 << 23, ECX1_XSAVE = 1 << 26, ECX1_OSXSAVE = 1 << 27, ECX1_RDRAND = 1 << 30;
     // ---- leaf 0x80000001 ------------------------------------------------------------------------------------------
@@ -46,10 +47,10 @@ final class ProcessorModel {
 
     /** Leaf 1 EDX: the instruction-set and system features the interpreter implements. */
     static final int LEAF1_EDX = EDX1_DE | EDX1_PSE | EDX1_TSC | EDX1_MSR | EDX1_PAE | EDX1_MCE | EDX1_CX8
-            | EDX1_SEP | EDX1_PGE | EDX1_CMOV | EDX1_PAT | EDX1_PSE36 | EDX1_CLFSH;
+            | EDX1_SEP | EDX1_PGE | EDX1_CMOV | EDX1_PAT | EDX1_PSE36 | EDX1_CLFSH | EDX1_MMX | EDX1_SSE | EDX1_SSE2;
     /** Leaf 1 ECX without OSXSAVE (which mirrors CR4.OSXSAVE). */
     static final int LEAF1_ECX = ECX1_MONITOR | ECX1_VMX | ECX1_CX16 | ECX1_MOVBE | ECX1_POPCNT | ECX1_XSAVE
-            | ECX1_RDRAND;
+            | ECX1_RDRAND | ECX1_SSE3 | ECX1_SSSE3 | ECX1_SSE41 | ECX1_SSE42;
     static final int LEAF7_EBX = EBX7_FSGSBASE | EBX7_SMEP | EBX7_RDSEED | EBX7_SMAP;
     static final int LEAF7_ECX = ECX7_UMIP;
     static final int EXT1_EDX = EDX81_SYSCALL | EDX81_NX | EDX81_PAGE1GB | EDX81_RDTSCP | EDX81_LM;
@@ -65,10 +66,10 @@ final class ProcessorModel {
     static final long XCR0_SUPPORTED = Xcr0.X87 | Xcr0.SSE;
 
     /**
-     * CR4 bits the processor implements: IA32_VMX_CR4_FIXED1 (SDM A.8) and the MOV-to-CR4 reserved-bit check. The
-     * interpreter's set, less OSFXSR and OSXMMEXCPT, which belong to FXSAVE/SSE that do not exist here.
+     * CR4 bits the processor implements: IA32_VMX_CR4_FIXED1 (SDM A.8) and the MOV-to-CR4 reserved-bit check: the
+     * interpreter's set (OSFXSR and OSXMMEXCPT included: SSE exists).
      */
-    static final long CR4_IMPLEMENTED = X86Interpreter.CR4_SUPPORTED & ~(Cr4.OSFXSR | Cr4.OSXMMEXCPT);
+    static final long CR4_IMPLEMENTED = X86Interpreter.CR4_SUPPORTED;
 
     /** IA32_EFER bits that exist: SCE, LME, LMA, NXE. */
     static final long EFER_IMPLEMENTED = X86Interpreter.EFER_SUPPORTED;
@@ -84,6 +85,9 @@ final class ProcessorModel {
     static boolean canonical(long la) {
         return (la << (64 - LINEAR_ADDRESS_WIDTH)) >> (64 - LINEAR_ADDRESS_WIDTH) == la;
     }
+
+    /** Leaf 0xD sub-leaf 1 EAX (SDM Vol. 2A, CPUID): XSAVEOPT (bit 0), XSAVEC (1), XGETBV with ECX = 1 (2). */
+    static final int LEAF_D1_EAX = 0b111;
 
     /** Size of the XSAVE area for the components in {@code xcr0}: legacy region 512 + header 64 (SDM Vol. 1, 13.4). */
     static int xsaveAreaSize(long xcr0) {
@@ -115,8 +119,8 @@ final class ProcessorModel {
                     case 0:
                         return new CpuidResult((int) XCR0_SUPPORTED, xsaveAreaSize(xcr0),
                                 xsaveAreaSize(XCR0_SUPPORTED), (int) (XCR0_SUPPORTED >>> 32));
-                    case 1: // no XSAVEOPT, XSAVEC, XGETBV with ECX = 1, XSAVES
-                        return CpuidResult.ZERO;
+                    case 1: // EAX: XSAVEOPT, XSAVEC, XGETBV with ECX = 1 (no XSAVES); EBX: the compacted size
+                        return new CpuidResult(LEAF_D1_EAX, xsaveAreaSize(xcr0), 0, 0);
                     default: // x87 and SSE live in the legacy region; no other component is supported
                         return CpuidResult.ZERO;
                 }

@@ -31,6 +31,7 @@ final class CaseBuilder {
     private long definedFlags = Flags.OBSERVED;
     private int undefinedRegisters;
     private int undefinedDataFrom, undefinedDataTo;
+    private int approximateXmm;
     /** Registers that must not be chosen again: RSP, pointers, implicit operands, operands already chosen. */
     private int reserved = 1 << RSP;
     private final List<Reg> operandRegisters = new ArrayList<>();
@@ -67,9 +68,20 @@ final class CaseBuilder {
         legacyByteRegisters = random.nextBoolean();
     }
 
+    /**
+     * For 32-bit code: every register operand and pointer is one of registers 0-7 (no REX exists there), and byte
+     * registers are AL..BL, AH..BH. Called before any register is chosen.
+     */
+    void legacyRegisters() {
+        if (reserved != 1 << RSP || !operandRegisters.isEmpty()) {
+            throw new IllegalStateException("legacyRegisters() comes before any register is chosen");
+        }
+        legacyByteRegisters = true;
+    }
+
     TestCase build(byte[] code) {
         return new TestCase(code, operands.toString(), input, definedFlags, undefinedRegisters, undefinedDataFrom,
-                undefinedDataTo, memOffset);
+                undefinedDataTo, memOffset, approximateXmm);
     }
 
     // ---- registers --------------------------------------------------------------------------------------------------
@@ -203,6 +215,11 @@ final class CaseBuilder {
         return n;
     }
 
+    /** Data-page offset of the memory operand chosen last, or -1. */
+    int memoryOffset() {
+        return memOffset;
+    }
+
     void setMem(int size, long value) {
         setData(memOffset, size, value);
     }
@@ -266,6 +283,17 @@ final class CaseBuilder {
 
     void undefinedResult(Reg r) {
         undefinedRegisters |= 1 << r.number();
+    }
+
+    /** XMM register {@code r} receives RCPPS/RSQRTPS approximations (see {@link TestCase#approximateXmm}). */
+    void approximateResult(int r) {
+        approximateXmm |= 1 << r;
+    }
+
+    /** Data-page bytes [from, to) whose value the SDM leaves to the implementation. */
+    void undefinedData(int from, int to) {
+        undefinedDataFrom = from;
+        undefinedDataTo = to;
     }
 
     void undefinedMemoryResult(int size) {

@@ -38,7 +38,8 @@ final class DifferentialRunner {
     FormResult run(InstructionForm form) {
         // one stream per form, so a form's cases do not depend on which other forms run
         Random random = new Random(seed * 0x9E37_79B9L + form.name().hashCode());
-        for (int i = 0; i < casesPerForm; i++) {
+        int cases = casesPerForm * form.caseFactor();
+        for (int i = 0; i < cases; i++) {
             TestCase c = generate(form, random);
             MachineState expected = nativeCpu.execute(c.code(), c.input());
             InterpreterCpu.Outcome actual = interpreter.execute(c.code(), c.input());
@@ -47,7 +48,7 @@ final class DifferentialRunner {
                 return new FormResult(form, i + 1, describe(form, i + 1, c, expected, actual, difference));
             }
         }
-        return new FormResult(form, casesPerForm, null);
+        return new FormResult(form, cases, null);
     }
 
 
@@ -70,8 +71,16 @@ final class DifferentialRunner {
         }
         MachineState actual = outcome.state();
         List<String> differences = new ArrayList<>();
+        boolean compat = c.input().compat;
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             boolean undefined = (c.undefinedRegisters() & 1 << i) != 0 && !compareUndefined;
+            if (compat && i != MachineState.RSP) {
+                // 32-bit code: bits 63:32 and R8-R15 are not the case's (see MachineState#compat)
+                if (i < 8 && !undefined && (int) expected.gpr[i] != (int) actual.gpr[i]) {
+                    differences.add(MachineState.registerName(i));
+                }
+                continue;
+            }
             if (!undefined && expected.gpr[i] != actual.gpr[i]) {
                 differences.add(i == MachineState.RSP ? "the change of rsp" : MachineState.registerName(i));
             }
@@ -80,6 +89,32 @@ final class DifferentialRunner {
         long flags = (expected.rflags ^ actual.rflags) & compared;
         if (flags != 0) {
             differences.add("flags " + Flags.names(flags));
+        }
+        if (c.input().simd != SimdState.NONE) {
+            for (int r = 0; r < (compat ? 8 : 16); r++) {
+                long el = expected.xmm[2 * r], eh = expected.xmm[2 * r + 1];
+                long al = actual.xmm[2 * r], ah = actual.xmm[2 * r + 1];
+                boolean same = (c.approximateXmm() & 1 << r) != 0
+                        ? Approximate.close(el, al) && Approximate.close(eh, ah) : el == al && eh == ah;
+                if (!same) {
+                    differences.add("xmm" + r);
+                }
+            }
+            if (expected.mxcsr != actual.mxcsr) {
+                differences.add("mxcsr");
+            }
+            if (expected.exception != actual.exception) {
+                differences.add(String.format("the exception (native %s, interpreter %s)",
+                        expected.exception < 0 ? "none" : InterpreterCpu.exceptionName(expected.exception),
+                        actual.exception < 0 ? "none" : InterpreterCpu.exceptionName(actual.exception)));
+            }
+            if (SimdState.mmx(c.input().simd)) {
+                for (int r = 0; r < 8; r++) {
+                    if (expected.mm[r] != actual.mm[r]) {
+                        differences.add("mm" + r);
+                    }
+                }
+            }
         }
         int skipFrom = compareUndefined ? 0 : c.undefinedDataFrom();
         int skipTo = compareUndefined ? 0 : c.undefinedDataTo();
@@ -117,6 +152,38 @@ final class DifferentialRunner {
         if (actual != null) {
             sb.append("  interpreter: ").append(registers(in, actual, expected, false)).append("  flags ")
                     .append(Flags.names(actual.rflags)).append('\n');
+        }
+        if (in.simd != SimdState.NONE) {
+            sb.append(String.format("  mxcsr: input %#06x, native %#06x", in.mxcsr, expected.mxcsr));
+            if (actual != null) {
+                sb.append(String.format(", interpreter %#06x", actual.mxcsr));
+            }
+            sb.append('\n');
+            for (int r = 0; r < 16; r++) {
+                boolean changed = expected.xmm[2 * r] != in.xmm[2 * r] || expected.xmm[2 * r + 1] != in.xmm[2 * r + 1]
+                        || (actual != null && (actual.xmm[2 * r] != expected.xmm[2 * r]
+                        || actual.xmm[2 * r + 1] != expected.xmm[2 * r + 1]));
+                if (changed || c.operands().contains("xmm" + r + ",") || c.operands().endsWith("xmm" + r)) {
+                    sb.append(String.format("  xmm%-2d input %016x_%016x  native %016x_%016x", r, in.xmm[2 * r + 1],
+                            in.xmm[2 * r], expected.xmm[2 * r + 1], expected.xmm[2 * r]));
+                    if (actual != null) {
+                        sb.append(String.format("  interpreter %016x_%016x", actual.xmm[2 * r + 1], actual.xmm[2 * r]));
+                    }
+                    sb.append('\n');
+                }
+            }
+            if (SimdState.mmx(in.simd)) {
+                for (int r = 0; r < 8; r++) {
+                    if (expected.mm[r] != in.mm[r] || (actual != null && actual.mm[r] != expected.mm[r])
+                            || c.operands().contains("mm" + r)) {
+                        sb.append(String.format("  mm%d   input %016x  native %016x", r, in.mm[r], expected.mm[r]));
+                        if (actual != null) {
+                            sb.append(String.format("  interpreter %016x", actual.mm[r]));
+                        }
+                        sb.append('\n');
+                    }
+                }
+            }
         }
         sb.append("  differs:     ").append(difference);
         long compared = compareUndefined ? Flags.OBSERVED : c.definedFlags();

@@ -23,6 +23,10 @@ import org.junit.Test;
  * ({@link InterpreterCpu}). The native result is the oracle; the test passes when exactly the forms of
  * {@link KnownGaps} differ.
  *
+ * <p>SIMD forms set and compare XMM0-15, MM0-7 and MXCSR too (see {@link SimdState}); some run in 32-bit code
+ * (compatibility mode); some unmask SIMD floating-point exceptions, which natively a signal handler in the stub and
+ * in the guest the #XM exit turn into a record and a resumption after the instruction (see {@link NativeCpu}).
+ *
  * <p>System properties: {@code jvmx.differential.cases} (cases per form, default {@value #DEFAULT_CASES}),
  * {@code jvmx.differential.seed}, {@code jvmx.differential.forms} (a regular expression: run only the matching
  * forms), {@code jvmx.differential.compareUndefined} (compare undefined flags and results on a non-Intel host too: to

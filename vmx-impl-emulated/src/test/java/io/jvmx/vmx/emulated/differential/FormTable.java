@@ -24,6 +24,9 @@ final class FormTable {
         BitForms.addTo(forms);
         DataMovementForms.addTo(forms);
         StringForms.addTo(forms);
+        SimdForms.addTo(forms);
+        XsaveForms.addTo(forms);
+        CompiledKernelForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {

@@ -92,6 +92,42 @@ public class HarnessTest {
         assertArrayEquals(expected, interpreter.execute(store, in).state().data);
     }
 
+    /**
+     * The SIMD state's way in and out (SimdState): around a NOP, XMM0-15, MM0-7 and MXCSR come back as loaded, on both
+     * sides, in 64-bit and (pages permitting) in 32-bit code, where XMM0-7 do.
+     */
+    @Test
+    public void simdStateRoundTripsAroundANop() {
+        for (int seed = 0; seed < 10; seed++) {
+            for (boolean compat : new boolean[] {false, true}) {
+                if (compat && !nativeCpu.dataBelow4GiB()) {
+                    continue;
+                }
+                Random r = new Random(seed);
+                MachineState in = randomState(seed);
+                in.simd = SimdState.MMX;
+                in.compat = compat;
+                in.mxcsr = 0x1F80 | r.nextInt(4) << 13 | r.nextInt(64);
+                for (int k = 0; k < 32; k++) {
+                    in.xmm[k] = r.nextLong();
+                }
+                for (int k = 0; k < 8; k++) {
+                    in.mm[k] = r.nextLong();
+                }
+                int registers = compat ? 8 : 16;
+                for (MachineState out : new MachineState[] {nativeCpu.execute(NativeCpu.bytes(0x90), in),
+                        interpreter.execute(NativeCpu.bytes(0x90), in).state()}) {
+                    assertEquals(in.mxcsr, out.mxcsr);
+                    for (int k = 0; k < 2 * registers; k++) {
+                        assertEquals("xmm" + k / 2, in.xmm[k], out.xmm[k]);
+                    }
+                    assertArrayEquals(in.mm, out.mm);
+                    assertArrayEquals(in.data, out.data);
+                }
+            }
+        }
+    }
+
     /** CPUID leaf 0 (SDM Vol. 2A): a 12-character vendor string in EBX EDX ECX. */
     @Test
     public void cpuidNatively() {

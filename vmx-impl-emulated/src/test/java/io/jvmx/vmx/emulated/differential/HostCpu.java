@@ -16,6 +16,26 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
 
     /** CPUID feature flags of the instructions tested here. */
     enum Feature {
+        /** CPUID.01H:EDX.MMX[bit 23]. */
+        MMX(0x1, 0, Register.EDX, 23),
+        /** CPUID.01H:EDX.SSE[bit 25]. */
+        SSE(0x1, 0, Register.EDX, 25),
+        /** CPUID.01H:EDX.SSE2[bit 26]. */
+        SSE2(0x1, 0, Register.EDX, 26),
+        /** CPUID.01H:ECX.SSE3[bit 0]. */
+        SSE3(0x1, 0, Register.ECX, 0),
+        /** CPUID.01H:ECX.SSSE3[bit 9]. */
+        SSSE3(0x1, 0, Register.ECX, 9),
+        /** CPUID.01H:ECX.SSE4_1[bit 19]. */
+        SSE41(0x1, 0, Register.ECX, 19),
+        /** CPUID.01H:ECX.SSE4_2[bit 20]. */
+        SSE42(0x1, 0, Register.ECX, 20),
+        /** CPUID.01H:ECX.XSAVE[bit 26]. */
+        XSAVE(0x1, 0, Register.ECX, 26),
+        /** CPUID.(EAX=0DH, ECX=1):EAX.XSAVEOPT[bit 0]. */
+        XSAVEOPT(0xD, 1, Register.EAX, 0),
+        /** CPUID.(EAX=0DH, ECX=1):EAX.XSAVEC[bit 1]. */
+        XSAVEC(0xD, 1, Register.EAX, 1),
         /** CPUID.01H:ECX.POPCNT[bit 23]. */
         POPCNT(0x1, 0, Register.ECX, 23),
         /** CPUID.01H:ECX.MOVBE[bit 22]. */

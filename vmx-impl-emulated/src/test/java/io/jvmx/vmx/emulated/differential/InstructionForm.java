@@ -11,8 +11,14 @@ import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
  * @param needsLowData  uses 32-bit addresses (67 prefix) to reach the data page, which must then lie below 4 GiB
  * @param generator     builds one case; returns the instruction bytes, or null to reject operands that would fault
  *                      natively (a fault kills the JVM), after which the runner asks again
+ * @param caseFactor    runs this many times the cases per form (the floating-point forms, whose rules have many
+ *                      more paths than their operand sizes suggest)
  */
-record InstructionForm(String name, Feature required, boolean needsLowData, Generator generator) {
+record InstructionForm(String name, Feature required, boolean needsLowData, Generator generator, int caseFactor) {
+
+    InstructionForm(String name, Feature required, boolean needsLowData, Generator generator) {
+        this(name, required, needsLowData, generator, 1);
+    }
 
     interface Generator {
         byte[] generate(CaseBuilder b);

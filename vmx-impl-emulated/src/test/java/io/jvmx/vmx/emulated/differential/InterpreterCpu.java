@@ -5,6 +5,7 @@ import static io.jvmx.vmx.api.vmcs.VmcsField.*;
 import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.arch.Efer;
+import io.jvmx.vmx.api.arch.Xcr0;
 import io.jvmx.vmx.api.controls.PinBasedControls;
 import io.jvmx.vmx.api.controls.PrimaryProcessorBasedControls;
 import io.jvmx.vmx.api.controls.SecondaryProcessorBasedControls;
@@ -28,10 +29,11 @@ import java.util.Arrays;
  * operation, driven only through the public VMX SPI of {@link SoftwareVmxProcessor} (VMXON, VMCLEAR, VMPTRLD,
  * VMWRITE, VMLAUNCH/VMRESUME, VMREAD), so it does not depend on the interpreter's internals.
  *
- * <p>The guest's linear address space holds exactly three pages, mapped by 4-level guest page tables (SDM Vol. 3A,
- * 4.5): the code page and the data page at the same linear addresses as {@link NativeCpu}'s (so pointers and
- * RIP-relative addresses are the same numbers on both sides), and a stack page. The instruction sits at the same
- * offset as in the native stub and is followed by HLT; with "HLT exiting" (SDM Vol. 3C, 26.1.3) the run ends with exit
+ * <p>The guest's linear address space holds exactly four pages, mapped by 4-level guest page tables (SDM Vol. 3A,
+ * 4.5): the code page, the data page and the SIMD page at the same linear addresses as {@link NativeCpu}'s (so
+ * pointers and RIP-relative addresses are the same numbers on both sides), and a stack page. The instruction sits at
+ * the same offset as in the native stub (for SIMD cases between the same load and store sequences, see
+ * {@link SimdState}) and is followed by HLT; with "HLT exiting" (SDM Vol. 3C, 26.1.3) the run ends with exit
  * reason 12 right after the instruction. Every exception exits (exception bitmap all ones, page-fault error-code
  * mask/match 0: SDM 26.2), so a fault or an unimplemented instruction (#UD) shows up as an EXCEPTION_OR_NMI exit with
  * its vector; a VMX-preemption timer bounds a run that would never reach the HLT.
@@ -63,6 +65,9 @@ final class InterpreterCpu implements AutoCloseable {
     private static final long CODE_GPA = 0x10000;
     private static final long DATA_GPA = 0x11000;
     private static final long STACK_GPA = 0x12000;
+    private static final long SIMD_GPA = 0x13000;
+    /** #XM, the SIMD floating-point exception (SDM Vol. 3A, 6.15, Interrupt 19). */
+    private static final int SIMD_FLOATING_POINT = 19;
     /** Present, writable, user (SDM Vol. 3A, Table 4-15 ff.). */
     private static final long PTE_PRESENT_WRITABLE_USER = 0x7;
     private static final long PTE_ADDRESS = 0x000F_FFFF_FFFF_F000L;
@@ -76,6 +81,8 @@ final class InterpreterCpu implements AutoCloseable {
 
     /** CS: 64-bit code (L), present, DPL 0, execute/read accessed (SDM Vol. 3C, 25.4.1 access-rights format). */
     private static final int CS_ACCESS_RIGHTS = 0xA09B;
+    /** CS for 32-bit cases: 32-bit code (D, no L), present, DPL 0, execute/read accessed, 4-KiB granularity. */
+    private static final int CS32_ACCESS_RIGHTS = 0xC09B;
     /** SS and data segments: read/write accessed, present, DPL 0, 32-bit default, 4-KiB granularity. */
     private static final int DATA_ACCESS_RIGHTS = 0xC093;
     private static final int TSS_ACCESS_RIGHTS = 0x8B;
@@ -85,6 +92,7 @@ final class InterpreterCpu implements AutoCloseable {
     private final int instructionOffset;
     private final long dataLinear;
     private final long stackLinear;
+    private final long simdLinear;
 
     private SoftwareVmxProcessor cpu;
     private PhysicalMemory memory;
@@ -110,8 +118,9 @@ final class InterpreterCpu implements AutoCloseable {
         this.codeLinear = codeLinear;
         this.instructionOffset = instructionOffset;
         this.dataLinear = dataLinear;
-        long stack = codeLinear + 2 * NativeCpu.PAGE;
-        this.stackLinear = stack == dataLinear ? codeLinear + 3 * NativeCpu.PAGE : stack;
+        this.simdLinear = codeLinear + SimdState.SIMD_PAGE_FROM_CODE;
+        long stack = codeLinear + 3 * NativeCpu.PAGE;
+        this.stackLinear = stack == dataLinear ? codeLinear + 4 * NativeCpu.PAGE : stack;
         Arrays.fill(codeFill, INT3);
     }
 
@@ -141,16 +150,41 @@ final class InterpreterCpu implements AutoCloseable {
     Outcome execute(byte[] instruction, MachineState input) {
         ensureProcessor();
         long codePage = guestRam + CODE_GPA;
+        boolean simd = input.simd != SimdState.NONE;
+        boolean mmx = SimdState.mmx(input.simd);
+        int start = instructionOffset;
+        int end = instructionOffset + instruction.length;
         memory.write(codePage + instructionOffset, instruction, 0, instruction.length);
-        memory.write8(codePage + instructionOffset + instruction.length, HLT);
+        // 32-bit cases run in compatibility mode: a 32-bit code segment (L = 0, D = 1) in IA-32e mode; the data
+        // segments are flat already, so the load sequence is all that goes before the instruction
+        write(GUEST_CS_ACCESS_RIGHTS, input.compat ? CS32_ACCESS_RIGHTS : CS_ACCESS_RIGHTS);
+        long simdPage = input.compat ? simdLinear : 0;
+        if (simd) {
+            byte[] load = SimdState.load(instructionOffset - (input.compat ? SimdState.loadLength32()
+                    : SimdState.loadLength()), mmx, simdPage);
+            start = instructionOffset - load.length;
+            memory.write(codePage + start, load, 0, load.length);
+            byte[] store = SimdState.store(end, mmx, simdPage);
+            memory.write(codePage + end, store, 0, store.length);
+            end += store.length;
+            long page = guestRam + SIMD_GPA;
+            memory.write32(page + SimdState.MXCSR_IN, input.mxcsr);
+            for (int k = 0; k < 32; k++) {
+                memory.write64(page + SimdState.XMM_IN + 8 * k, input.xmm[k]);
+            }
+            for (int k = 0; k < 8; k++) {
+                memory.write64(page + SimdState.MM_IN + 8 * k, input.mm[k]);
+            }
+        }
+        memory.write8(codePage + end, HLT);
         memory.write(guestRam + DATA_GPA, input.data, 0, input.data.length);
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             registers.set(i, i == MachineState.RSP ? 0 : input.gpr[i]);
         }
         long rspBefore = stackLinear + NativeCpu.PAGE / 2;
         long rip = codeLinear + instructionOffset;
-        long haltAt = rip + instruction.length;
-        write(GUEST_RIP, rip);
+        long haltAt = codeLinear + end;
+        write(GUEST_RIP, codeLinear + start);
         write(GUEST_RSP, rspBefore);
         write(GUEST_RFLAGS, input.rflags | Flags.FIXED_1);
         write(GUEST_ACTIVITY_STATE, 0);
@@ -172,6 +206,24 @@ final class InterpreterCpu implements AutoCloseable {
         boolean exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
         int vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
         boolean atInstruction = read(GUEST_RIP) == rip;
+        int raised = -1;
+        if (input.trapsSimdExceptions && exception && atInstruction && vector == SIMD_FLOATING_POINT) {
+            // as the native stub's handler does: note the #XM and go on after the instruction, so that the store
+            // sequence shows the state the exception left (MXCSR flags set, destination unchanged)
+            raised = vector;
+            write(GUEST_RIP, rip + instruction.length);
+            try {
+                cpu.vmresume(registers);
+            } catch (IllegalStateException interpreterError) {
+                discardProcessor();
+                return new Outcome(null, "the software processor threw: " + interpreterError.getMessage(), -1,
+                        false);
+            }
+            failure = checkExit(haltAt);
+            exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
+            vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
+            atInstruction = false;
+        }
         MachineState out = new MachineState(input.data.length);
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             out.gpr[i] = registers.get(i);
@@ -179,11 +231,26 @@ final class InterpreterCpu implements AutoCloseable {
         out.gpr[MachineState.RSP] = read(GUEST_RSP) - rspBefore;
         out.rflags = read(GUEST_RFLAGS);
         memory.read(guestRam + DATA_GPA, out.data, 0, out.data.length);
-        if (failure != null) {
+        out.simd = input.simd;
+        out.exception = raised;
+        if (simd) {
+            long page = guestRam + SIMD_GPA;
+            out.mxcsr = memory.read32(page + SimdState.MXCSR_OUT);
+            for (int k = 0; k < 32; k++) {
+                out.xmm[k] = memory.read64(page + SimdState.XMM_OUT + 8 * k);
+            }
+            if (mmx) {
+                for (int k = 0; k < 8; k++) {
+                    out.mm[k] = memory.read64(page + SimdState.MM_OUT + 8 * k);
+                }
+            }
+            // a run that did not reach the store sequence leaves no output: fill it as unwritten
+        }
+        if (failure != null || input.simd == SimdState.X87) {
             discardProcessor();
         } else {
-            // put the INT3 filler back where the instruction and the HLT were
-            memory.write(codePage + instructionOffset, codeFill, 0, instruction.length + 1);
+            // put the INT3 filler back where the SIMD sequences, the instruction and the HLT were
+            memory.write(codePage + start, codeFill, 0, end - start + 1);
         }
         return new Outcome(out, failure, vector, atInstruction, retired);
     }
@@ -243,7 +310,8 @@ final class InterpreterCpu implements AutoCloseable {
         launched = false;
         // SDM Vol. 3C, 24.7: enable VMX in IA32_FEATURE_CONTROL and CR4, then VMXON; VMCLEAR and VMPTRLD a VMCS.
         cpu.wrmsr(Msr.IA32_FEATURE_CONTROL, Msr.FEATURE_CONTROL_LOCK | Msr.FEATURE_CONTROL_VMX_OUTSIDE_SMX);
-        cpu.writeCr(4, cpu.readCr(4) | Cr4.VMXE);
+        cpu.writeCr(4, cpu.readCr(4) | Cr4.VMXE | Cr4.OSXSAVE);
+        cpu.xsetbv(0, Xcr0.X87 | Xcr0.SSE); // XCR0 is not switched by VM entry: the guest's XSAVE sees this one
         cpu.vmxon(vmxRegion());
         long vmcs = vmxRegion();
         cpu.vmclear(vmcs);
@@ -257,6 +325,7 @@ final class InterpreterCpu implements AutoCloseable {
         mapGuestPage(codeLinear, CODE_GPA);
         mapGuestPage(dataLinear, DATA_GPA);
         mapGuestPage(stackLinear, STACK_GPA);
+        mapGuestPage(simdLinear, SIMD_GPA);
         memory.write(guestRam + CODE_GPA, codeFill, 0, codeFill.length);
         writeGuestState();
     }
@@ -387,12 +456,12 @@ final class InterpreterCpu implements AutoCloseable {
     }
 
     /**
-     * A 64-bit guest at CPL 0 (SDM Vol. 3C, 27.3.1 checks): CR0 PE PG NE ET, CR4 PAE (and VMXE, a fixed-1 bit in VMX
-     * operation), EFER LME LMA (loaded by VM entry), CS with L = 1, flat data segments, a busy 64-bit TSS.
+     * A 64-bit guest at CPL 0 (SDM Vol. 3C, 27.3.1 checks): CR0 PE PG NE ET, CR4 PAE, OSFXSR, OSXMMEXCPT and OSXSAVE
+     * (and VMXE, a fixed-1 bit in VMX operation), EFER LME LMA (loaded by VM entry), CS with L = 1, flat data segments, a busy 64-bit TSS.
      */
     private void writeGuestState() {
         long cr0 = Cr0.PE | Cr0.PG | Cr0.NE | Cr0.ET;
-        long cr4 = Cr4.PAE | Cr4.VMXE;
+        long cr4 = Cr4.PAE | Cr4.VMXE | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.OSXSAVE; // SSE and XSAVE on, as Linux has
         write(GUEST_CR0, cr0);
         write(GUEST_CR3, PAGE_TABLES_GPA);
         write(GUEST_CR4, cr4);

@@ -105,6 +105,42 @@ final class NativeCpu implements AutoCloseable {
             0x5B,                               // pop rbx
             0xC3);                              // ret
 
+    /** Linux x86-64's user segments (arch/x86/include/asm/segment.h): 32-bit code, data, 64-bit code. */
+    private static final int USER32_CS = 0x23, USER_DS = 0x2B, USER_CS = 0x33;
+
+    /** MOV [rip+d], RSP (REX.W 89 /r) or MOV RSP, [rip+d] (REX.W 8B /r) for a SIMD page slot. */
+    private static byte[] ripRelative(int at, int opcode, int simdOffset) {
+        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - (at + 7);
+        return new byte[] {0x48, (byte) opcode, 0x25, (byte) d, (byte) (d >>> 8), (byte) (d >>> 16), (byte) (d >>> 24)};
+    }
+
+    /** JMP FAR m16:32 (FF /5) with a RIP-relative operand in the SIMD page, at code-page offset {@code at}. */
+    private static byte[] ripRelativeFarJump(int at, int simdOffset) {
+        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - (at + 6);
+        return new byte[] {(byte) 0xFF, 0x2D, (byte) d, (byte) (d >>> 8), (byte) (d >>> 16), (byte) (d >>> 24)};
+    }
+
+    /**
+     * 32-bit code: MOV DS, SS:m16 and MOV ES, SS:m16 (36 8E /3, 36 8E /0) from the SIMD page: in compatibility mode
+     * the null DS and ES a 64-bit process has would fault (Vol. 3A, 5.4.1), SS holds the flat user data selector;
+     * no stack (RSP's upper half is gone) and no register is needed.
+     */
+    private static byte[] loadDataSegments(long simdPage) {
+        long a = simdPage + SimdState.DATA_SELECTOR;
+        return new byte[] {0x36, (byte) 0x8E, 0x1D, (byte) a, (byte) (a >>> 8), (byte) (a >>> 16),
+                (byte) (a >>> 24), 0x36, (byte) 0x8E, 0x05, (byte) a, (byte) (a >>> 8), (byte) (a >>> 16),
+                (byte) (a >>> 24)};
+    }
+
+    /** Where the SIMD load sequence goes in cases without SIMD state: one-byte NOPs (90). */
+    private static final byte[] NOPS = nops(SimdState.loadLength());
+
+    private static byte[] nops(int n) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, (byte) 0x90);
+        return b;
+    }
+
     /** 0F A2: CPUID (SDM Vol. 2A), allowed at CPL 3. */
     private static final byte[] CPUID = bytes(0x0F, 0xA2);
 
@@ -112,6 +148,52 @@ final class NativeCpu implements AutoCloseable {
         Pointer mmap(Pointer address, long length, int protection, int flags, int fd, long offset);
 
         int munmap(Pointer address, long length);
+
+        int sigaction(int signal, Pointer action, Pointer oldAction);
+    }
+
+    /**
+     * The SIGFPE handler for cases that may raise #XM (installed for the duration of such a case only). Linux x86-64
+     * calls it as handler(signal, siginfo, ucontext); the ucontext's general registers start at offset 40 (after
+     * uc_flags, uc_link and the 24-byte uc_stack), RIP is gregs[16] (offset 0xA8) and the trap number gregs[20]
+     * (offset 0xC8). If the fault is at the instruction under test, the handler records the trap number and moves
+     * RIP past the instruction (the kernel restores the FP state of the fault, MXCSR flags included, on return);
+     * else it jumps to the handler it replaced (the JVM's), so that any other SIGFPE is handled as before.
+     */
+    private static final int HANDLER_OFFSET = 0xE00;
+    private static final int SIGFPE = 8;
+    private static final int SA_SIGINFO = 4, SA_RESTART = 0x1000_0000;
+    /** glibc's struct sigaction: handler, sa_mask (128 bytes), sa_flags (int), sa_restorer. */
+    private static final int SIGACTION_BYTES = 152, SIGACTION_FLAGS = 136;
+
+    private static byte[] handler() {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        int[] head = {0x48, 0x8B, 0x82, 0xA8, 0x00, 0x00, 0x00};             // mov rax, [rdx+0xA8]  ; RIP
+        write(b, head);
+        ripRelative(b, new int[] {0x48, 0x3B, 0x05}, SimdState.FAULT_RIP);   // cmp rax, [rip+FAULT_RIP]
+        write(b, new int[] {0x75, 29});                                       // jne chain
+        write(b, new int[] {0x48, 0x8B, 0x82, 0xC8, 0x00, 0x00, 0x00});       // mov rax, [rdx+0xC8]  ; TRAPNO
+        ripRelative(b, new int[] {0x48, 0x89, 0x05}, SimdState.TRAP_OUT);    // mov [rip+TRAP_OUT], rax
+        ripRelative(b, new int[] {0x48, 0x8B, 0x05}, SimdState.RESUME_RIP);  // mov rax, [rip+RESUME_RIP]
+        write(b, new int[] {0x48, 0x89, 0x82, 0xA8, 0x00, 0x00, 0x00});       // mov [rdx+0xA8], rax
+        write(b, new int[] {0xC3});                                           // ret
+        ripRelative(b, new int[] {0xFF, 0x25}, SimdState.OLD_HANDLER);       // chain: jmp [rip+OLD_HANDLER]
+        return b.toByteArray();
+    }
+
+    private static void write(ByteArrayOutputStream b, int[] bytes) {
+        for (int v : bytes) {
+            b.write(v);
+        }
+    }
+
+    private static void ripRelative(ByteArrayOutputStream b, int[] opcode, int simdOffset) {
+        write(b, opcode);
+        int next = HANDLER_OFFSET + b.size() + 4;
+        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - next;
+        for (int k = 0; k < 4; k++) {
+            b.write(d >>> (8 * k));
+        }
     }
 
     /** Loaded on first use, so that {@link #supported()} can be asked on any platform. */
@@ -122,6 +204,9 @@ final class NativeCpu implements AutoCloseable {
     private final Pointer pages;
     private final Pointer code;
     private final Pointer data;
+    /** The SIMD page (see {@link SimdState}): XMM, MM and MXCSR values in and out. */
+    private final Pointer simd;
+    private static final int PAGES = 3;
     private final Memory context = new Memory(CONTEXT_BYTES);
     private final Function stub;
     private final long[] contextWords = new long[CONTEXT_BYTES / 8];
@@ -131,10 +216,13 @@ final class NativeCpu implements AutoCloseable {
         this.pages = pages;
         this.code = pages;
         this.data = pages.share(PAGE);
+        this.simd = pages.share(SimdState.SIMD_PAGE_FROM_CODE);
         byte[] filler = new byte[PAGE];
         java.util.Arrays.fill(filler, (byte) 0xCC); // INT3 around the stub
         code.write(0, filler, 0, PAGE);
         code.write(0, PROLOGUE, 0, PROLOGUE.length);
+        byte[] h = handler();
+        code.write(HANDLER_OFFSET, h, 0, h.length);
         stub = Function.getFunction(code);
     }
 
@@ -155,9 +243,9 @@ final class NativeCpu implements AutoCloseable {
             throw new IllegalStateException(UNSUPPORTED);
         }
         int prot = PROT_READ | PROT_WRITE | PROT_EXEC;
-        Pointer p = Libc.LIBC.mmap(null, 2 * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+        Pointer p = Libc.LIBC.mmap(null, PAGES * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
         if (failed(p)) {
-            p = Libc.LIBC.mmap(null, 2 * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            p = Libc.LIBC.mmap(null, PAGES * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         }
         if (failed(p)) {
             throw new IllegalStateException("mmap of an executable page failed: errno " + Native.getLastError());
@@ -174,9 +262,9 @@ final class NativeCpu implements AutoCloseable {
         return Pointer.nativeValue(code);
     }
 
-    /** Offset of the instruction under test in the code page. */
+    /** Offset of the instruction under test in the code page (after the SIMD load sequence's place). */
     int instructionOffset() {
-        return PROLOGUE.length;
+        return PROLOGUE.length + SimdState.loadLength();
     }
 
     /** Linear address of the data page. */
@@ -214,15 +302,90 @@ final class NativeCpu implements AutoCloseable {
         if (instructionOffset() + instruction.length + EPILOGUE.length > PAGE) {
             throw new IllegalArgumentException(instruction.length + " bytes of code do not fit the code page");
         }
+        if (input.simd != SimdState.NONE && (input.mxcsr & 0x1F80) != 0x1F80 && !input.trapsSimdExceptions) {
+            // an unmasked SIMD floating-point exception would be a SIGFPE the JVM does not expect
+            throw new IllegalArgumentException(String.format("MXCSR %#x: every exception must be masked natively",
+                    input.mxcsr));
+        }
         int at = instructionOffset();
+        boolean mmx = SimdState.mmx(input.simd);
+        long simdPage = Pointer.nativeValue(simd);
+        if (input.compat) {
+            if (input.simd == SimdState.NONE || simdPage + PAGE > 1L << 32 || input.trapsSimdExceptions) {
+                // no signal may come in compatibility mode: the kernel's frame would go where RSP's low half points
+                throw new IllegalArgumentException("32-bit cases need SIMD state, pages below 4 GiB and no traps");
+            }
+            // 64-bit: JMP FAR m16:32 to the 32-bit code segment; 32-bit: MOV DS/ES, m16 (flat user data), the
+            // load sequence with absolute addresses, the instruction (Vol. 1, 3.2.1 compatibility mode)
+            code.write(PROLOGUE.length, NOPS, 0, NOPS.length);
+            // RSP is saved first: the processor leaves bits 63:32 of RSP undefined across the mode switches (Vol. 1,
+            // 3.4.1.1), and this one clears them
+            code.write(PROLOGUE.length, ripRelative(PROLOGUE.length, 0x89, SimdState.RSP_SAVE), 0, 7);
+            code.write(PROLOGUE.length + 7, ripRelativeFarJump(PROLOGUE.length + 7, SimdState.FAR_TO_32), 0, 6);
+            byte[] load = SimdState.load(at - SimdState.loadLength32(), mmx, simdPage);
+            byte[] segments = loadDataSegments(simdPage);
+            int start32 = at - load.length - segments.length;
+            code.write(start32, segments, 0, segments.length);
+            code.write(at - load.length, load, 0, load.length);
+            simd.setInt(SimdState.FAR_TO_32, (int) (codeAddress() + start32));
+            simd.setShort(SimdState.FAR_TO_32 + 4, (short) USER32_CS);
+            simd.setShort(SimdState.DATA_SELECTOR, (short) USER_DS);
+        } else if (input.simd != SimdState.NONE) {
+            byte[] load = SimdState.load(PROLOGUE.length, mmx);
+            code.write(PROLOGUE.length, load, 0, load.length);
+        } else {
+            code.write(PROLOGUE.length, NOPS, 0, NOPS.length);
+        }
         code.write(at, instruction, 0, instruction.length);
-        code.write(at + instruction.length, EPILOGUE, 0, EPILOGUE.length);
+        int after = at + instruction.length;
+        if (input.simd != SimdState.NONE) {
+            byte[] store = SimdState.store(after, mmx, input.compat ? simdPage : 0);
+            code.write(after, store, 0, store.length);
+            after += store.length;
+            if (input.compat) {
+                // back to 64-bit code: JMP FAR ptr16:32 (EA) to the 64-bit user code segment, right after it
+                long back = codeAddress() + after + 7;
+                byte[] far = {(byte) 0xEA, (byte) back, (byte) (back >>> 8), (byte) (back >>> 16),
+                        (byte) (back >>> 24), (byte) USER_CS, 0};
+                code.write(after, far, 0, far.length);
+                after += far.length;
+                code.write(after, ripRelative(after, 0x8B, SimdState.RSP_SAVE), 0, 7);
+                after += 7;
+            }
+            byte[] restore = SimdState.restoreHost(after, mmx);
+            code.write(after, restore, 0, restore.length);
+            after += restore.length;
+            simd.setInt(SimdState.MXCSR_IN, input.mxcsr);
+            simd.write(SimdState.XMM_IN, input.xmm, 0, 32);
+            simd.write(SimdState.MM_IN, input.mm, 0, 8);
+        }
+        code.write(after, EPILOGUE, 0, EPILOGUE.length);
         data.write(0, input.data, 0, input.data.length);
         System.arraycopy(input.gpr, 0, contextWords, 0, MachineState.REGISTERS);
         contextWords[CONTEXT_RFLAGS / 8] = input.rflags | Flags.FIXED_1;
         context.write(0, contextWords, 0, contextWords.length);
 
-        stub.invoke(Void.class, new Object[] {context});
+        if (input.trapsSimdExceptions) {
+            simd.setLong(SimdState.TRAP_OUT, -1);
+            simd.setLong(SimdState.FAULT_RIP, codeAddress() + at);
+            simd.setLong(SimdState.RESUME_RIP, codeAddress() + at + instruction.length);
+            Memory action = new Memory(SIGACTION_BYTES);
+            Memory old = new Memory(SIGACTION_BYTES);
+            action.clear();
+            action.setLong(0, codeAddress() + HANDLER_OFFSET);
+            action.setInt(SIGACTION_FLAGS, SA_SIGINFO | SA_RESTART);
+            if (Libc.LIBC.sigaction(SIGFPE, action, old) != 0) {
+                throw new IllegalStateException("sigaction failed: errno " + Native.getLastError());
+            }
+            simd.setLong(SimdState.OLD_HANDLER, old.getLong(0));
+            try {
+                stub.invoke(Void.class, new Object[] {context});
+            } finally {
+                Libc.LIBC.sigaction(SIGFPE, old, null);
+            }
+        } else {
+            stub.invoke(Void.class, new Object[] {context});
+        }
 
         context.read(0, contextWords, 0, contextWords.length);
         MachineState out = new MachineState(input.data.length);
@@ -230,6 +393,18 @@ final class NativeCpu implements AutoCloseable {
         out.gpr[MachineState.RSP] = contextWords[MachineState.RSP] - contextWords[CONTEXT_RSP_BEFORE / 8];
         out.rflags = contextWords[CONTEXT_RFLAGS / 8];
         data.read(0, out.data, 0, out.data.length);
+        out.simd = input.simd;
+        if (input.trapsSimdExceptions) {
+            long trap = simd.getLong(SimdState.TRAP_OUT);
+            out.exception = trap == -1 ? -1 : (int) trap;
+        }
+        if (input.simd != SimdState.NONE) {
+            out.mxcsr = simd.getInt(SimdState.MXCSR_OUT);
+            simd.read(SimdState.XMM_OUT, out.xmm, 0, 32);
+            if (mmx) {
+                simd.read(SimdState.MM_OUT, out.mm, 0, 8);
+            }
+        }
         return out;
     }
 
@@ -247,7 +422,7 @@ final class NativeCpu implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            Libc.LIBC.munmap(pages, 2 * PAGE);
+            Libc.LIBC.munmap(pages, PAGES * PAGE);
         }
     }
 

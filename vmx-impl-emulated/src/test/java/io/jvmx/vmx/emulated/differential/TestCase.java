@@ -12,7 +12,9 @@ package io.jvmx.vmx.emulated.differential;
  * @param undefinedDataFrom  start of a data-page range the SDM leaves undefined (inclusive)
  * @param undefinedDataTo    its end (exclusive); equal to the start if there is none
  * @param memoryOffset       data-page offset of the memory operand, or -1 (for the report)
+ * @param approximateXmm     bit i set: XMMi holds binary32 approximations whose low bits the SDM leaves to the
+ *                           implementation (RCPPS, RSQRTPS: relative error at most 1.5 * 2^-12); compared within that
  */
 record TestCase(byte[] code, String operands, MachineState input, long definedFlags, int undefinedRegisters,
-                int undefinedDataFrom, int undefinedDataTo, int memoryOffset) {
+                int undefinedDataFrom, int undefinedDataTo, int memoryOffset, int approximateXmm) {
 }
