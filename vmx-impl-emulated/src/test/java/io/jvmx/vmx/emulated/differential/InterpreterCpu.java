@@ -201,7 +201,6 @@ final class InterpreterCpu implements AutoCloseable {
             discardProcessor();
             return new Outcome(null, "the software processor threw: " + interpreterError.getMessage(), -1, false, 0);
         }
-        long retired = cpu.guestInstructionsRetired() - retiredBefore;
         String failure = checkExit(haltAt);
         boolean exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
         int vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
@@ -217,13 +216,14 @@ final class InterpreterCpu implements AutoCloseable {
             } catch (IllegalStateException interpreterError) {
                 discardProcessor();
                 return new Outcome(null, "the software processor threw: " + interpreterError.getMessage(), -1,
-                        false);
+                        false, 0);
             }
             failure = checkExit(haltAt);
             exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
             vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
             atInstruction = false;
         }
+        long retired = cpu.guestInstructionsRetired() - retiredBefore;
         MachineState out = new MachineState(input.data.length);
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             out.gpr[i] = registers.get(i);
