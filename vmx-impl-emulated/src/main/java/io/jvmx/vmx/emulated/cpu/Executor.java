@@ -169,7 +169,10 @@ final class Executor {
         mode64 = s.longModeActive() && cs.longMode();
         cpl = realMode ? 0 : s.cpl();
         boolean ac = (s.rflagsControl() & Rflags.AC) != 0;
-        dataPriv = cpl == 3 ? Mmu.USER : ac ? Mmu.SUP_NOSMAP : Mmu.SUP;
+        // EFLAGS.AC is SMAP's override at CPL < 3 (SDM Vol. 3A 4.6) and, with CR0.AM, alignment checking at CPL 3
+        // (6.15 "Interrupt 17")
+        dataPriv = cpl == 3 ? (ac && (s.cr0 & Cr0.AM) != 0 ? Mmu.USER_AC : Mmu.USER)
+                : ac ? Mmu.SUP_NOSMAP : Mmu.SUP;
         sysPriv = cpl == 3 || !ac ? Mmu.SUP : Mmu.SUP_NOSMAP;
         fetchPriv = cpl == 3 ? Mmu.USER : Mmu.SUP;
     }
@@ -211,7 +214,7 @@ final class Executor {
     private Insn fetchInstruction(int mode) {
         fetchPage = -1;
         long lin = fetchLinear(0);
-        long h = m.translate(lin, Mmu.FETCH, fetchPriv);
+        long h = m.fetch(lin, fetchPriv);
         fetchPage = lin >>> 12;
         fetchHost = h < 0 ? -1 : h - (lin & 0xFFF);
         cachedPage = null;
@@ -261,7 +264,7 @@ final class Executor {
         long lin = fetchLinear(offset);
         long page = lin >>> 12;
         if (page != fetchPage) {
-            long h = m.translate(lin, Mmu.FETCH, fetchPriv);
+            long h = m.fetch(lin, fetchPriv);
             fetchHost = h < 0 ? -1 : h - (lin & 0xFFF);
             fetchPage = page;
         }
@@ -1619,7 +1622,7 @@ final class Executor {
      * part by an earlier iteration is read again; the differential tests' long REP MOVS forms check this).
      */
     private void bulkMoveOrStore(boolean move, int size, long count) {
-        if (!mode64 || i.addrSize != 8 || (s.rflagsControl() & Rflags.DF) != 0) {
+        if (!mode64 || i.addrSize != 8 || (s.rflagsControl() & Rflags.DF) != 0 || !m.bulkAllowed(dataPriv)) {
             return;
         }
         long di = s.gpr[RDI];
@@ -1634,8 +1637,8 @@ final class Executor {
         if (k < 1) {
             return;
         }
-        long hd = m.translate(dLin, Mmu.WRITE, dataPriv);
-        long hs = move ? m.translate(sLin, Mmu.READ, dataPriv) : 0;
+        long hd = m.translate(dLin, Mmu.WRITE, dataPriv, size);
+        long hs = move ? m.translate(sLin, Mmu.READ, dataPriv, size) : 0;
         if (hd < 0 || hs < 0) {
             return; // no memory behind one of them: the ordinary path knows what that means
         }

@@ -78,6 +78,15 @@ public interface NonRootHooks {
     /** INVLPG (INVLPG exiting), with the linear address for the exit qualification. */
     void invlpg(long linear, int length);
 
+    /** Whether INVPCID exists for the guest ("enable INVPCID", SDM 26.3: otherwise INVPCID is #UD). */
+    boolean invpcidEnabled();
+
+    /**
+     * INVPCID: exits if "INVLPG exiting" is 1 (SDM 26.1.3), with {@link CpuState#instructionInformation} and the
+     * displacement in {@link CpuState#instructionDisplacement} (the exit qualification, SDM 28.2.1).
+     */
+    void invpcid(int length);
+
     /** RDTSC (RDTSC exiting); if it returns, the interpreter reads {@link #guestTsc()}. */
     void rdtsc(int length);
 

@@ -28,7 +28,8 @@ final class SystemOps {
             | Cr0.CD | Cr0.PG;
     /** CR4 bits this processor implements; setting any other bit is #GP(0). */
     static final long CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PAE | Cr4.MCE | Cr4.PGE | Cr4.PCE
-            | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.UMIP | Cr4.VMXE | Cr4.FSGSBASE | Cr4.OSXSAVE | Cr4.SMEP | Cr4.SMAP;
+            | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.UMIP | Cr4.VMXE | Cr4.FSGSBASE | Cr4.PCIDE | Cr4.OSXSAVE | Cr4.SMEP
+            | Cr4.SMAP;
     /** IA32_EFER bits this processor implements. */
     static final long EFER_SUPPORTED = Efer.SCE | Efer.LME | Efer.LMA | Efer.NXE;
     /** XCR0 components XSETBV accepts (the interpreter has no XSAVE; these are the components CPUID may report). */
@@ -471,7 +472,7 @@ final class SystemOps {
         }
         if ((o == 7 && x.i.rep == 0) || (o == 6 && x.i.opPrefix && x.i.rep == 0)) {
             // CLFLUSH / CLFLUSHOPT / CLWB: checked like a byte read; nothing is cached, so nothing to write back
-            m.translate(x.lin(x.i.eaSeg, x.ea(), 1, false), Mmu.READ, x.dataPriv);
+            m.translate(x.lin(x.i.eaSeg, x.ea(), 1, false), Mmu.READ, x.dataPriv, 1);
             x.done();
             return;
         }
@@ -482,6 +483,10 @@ final class SystemOps {
 
     /** The three-byte map 0F 38 (SDM Vol. 2D, Table A-4). */
     void execute0F38(int op3) {
+        if (op3 == 0x82 && x.i.opPrefix && x.i.rep == 0) {
+            invpcid();
+            return;
+        }
         if ((op3 == 0x80 || op3 == 0x81) && x.i.opPrefix && x.i.rep == 0) {
             if (x.i.mod == 3) {
                 throw ud();
@@ -505,6 +510,42 @@ final class SystemOps {
             return;
         }
         throw ud();
+    }
+
+    /**
+     * INVPCID (66 0F 38 82 /r, SDM Vol. 2A INVPCID): #UD for a register operand or, in VMX non-root operation, with
+     * "enable INVPCID" = 0 (SDM Vol. 3C 26.3); #GP(0) at CPL > 0; the VM exit with "INVLPG exiting" = 1 (26.1.3);
+     * then #GP(0) for a type above 3, a descriptor with bits 63:12 set, a non-canonical address (type 0), or a PCID
+     * other than 000H while CR4.PCIDE = 0 (types 0 and 1). The type register is 64 bits in 64-bit mode, else 32.
+     */
+    private void invpcid() {
+        if (x.i.mod == 3 || !hooks.invpcidEnabled()) {
+            throw ud();
+        }
+        if (!x.realMode && x.cpl != 0) {
+            throw gp0();
+        }
+        s.instructionInformation = x.instructionInformation(true);
+        s.instructionDisplacement = x.displacement();
+        hooks.invpcid(x.i.len);
+        long type = x.getReg(x.i.reg, x.mode64 ? 8 : 4);
+        if (Long.compareUnsigned(type, 3) > 0) {
+            throw gp0();
+        }
+        long lin = x.lin(x.i.eaSeg, x.ea(), 16, false);
+        long pcid = m.read(lin, 8, x.dataPriv);
+        long address = m.read(x.mode64 ? lin + 8 : (lin + 8) & 0xFFFF_FFFFL, 8, x.dataPriv);
+        if ((pcid & ~0xFFFL) != 0) {
+            throw gp0();
+        }
+        if (type == 0 && !Executor.canonical(address)) {
+            throw gp0();
+        }
+        if (type <= 1 && (s.cr4 & Cr4.PCIDE) == 0 && pcid != 0) {
+            throw gp0();
+        }
+        m.invpcid((int) type, pcid, address);
+        x.done();
     }
 
     /**
@@ -733,7 +774,7 @@ final class SystemOps {
                     hooks.conditional(monitor ? ExitReason.MONITOR.number() : ExitReason.MWAIT.number(), x.i.len);
                     if (monitor) {
                         int sg = x.i.segOv >= 0 ? x.i.segOv : CpuState.DS;
-                        m.translate(x.lin(sg, x.getReg(RAX, x.i.addrSize), 1, false), Mmu.READ, x.dataPriv);
+                        m.translate(x.lin(sg, x.getReg(RAX, x.i.addrSize), 1, false), Mmu.READ, x.dataPriv, 1);
                     } else if ((s.gpr[RCX] & 0xFFFF_FFFEL) != 0) {
                         throw gp0();
                     }
@@ -829,10 +870,13 @@ final class SystemOps {
             case 4: smsw(); return;
             case 6: lmsw(); return;
             case 7: {
+                // INVLPG (SDM Vol. 2A): no segment check; a non-canonical address invalidates nothing
                 requireCpl0();
                 long lin = x.rawLinear(x.i.eaSeg, x.ea());
                 hooks.invlpg(lin, x.i.len);
-                m.flush(); // the whole TLB: a large page is cached per 4-KiB piece
+                if (!x.mode64 || Executor.canonical(lin)) {
+                    m.invalidatePage(lin);
+                }
                 x.done();
                 return;
             }
@@ -919,14 +963,7 @@ final class SystemOps {
                 break;
             case 3:
                 hooks.movToCr(3, gpr, v, x.i.len);
-                if (s.longModeActive() && (v & ~Mmu.PHYS_MASK) != 0) {
-                    throw gp0();
-                }
-                if (paePaging(s.cr0, s.cr4, s.efer)) {
-                    loadPdptes(v);
-                }
-                s.cr3 = v;
-                m.flush();
+                writeCr3(v);
                 break;
             case 4:
                 hooks.movToCr(4, gpr, v, x.i.len);
@@ -941,6 +978,28 @@ final class SystemOps {
                 break;
         }
         x.done();
+    }
+
+    /**
+     * MOV to CR3 after the hook (SDM Vol. 2B MOV CR, Vol. 3A 4.10.4.1). In IA-32e mode bits 63:MAXPHYADDR are
+     * reserved (#GP(0)), except bit 63 with CR4.PCIDE = 1: it is not stored, and when it is 1 no TLB entry is
+     * invalidated; otherwise the non-global entries of the PCID in bits 11:0 (PCID 000H with PCIDE = 0) are. With PAE
+     * paging the PDPTEs are loaded (4.4.1).
+     */
+    private void writeCr3(long v) {
+        boolean pcide = (s.cr4 & Cr4.PCIDE) != 0;
+        boolean keep = pcide && v < 0;
+        if (pcide) {
+            v &= Long.MAX_VALUE;
+        }
+        if (s.longModeActive() && (v & ~Mmu.PHYS_MASK) != 0) {
+            throw gp0();
+        }
+        if (paePaging(s.cr0, s.cr4, s.efer)) {
+            loadPdptes(v);
+        }
+        s.cr3 = v;
+        m.cr3Loaded(!keep);
     }
 
     /** MOV to CR0 after the hook (SDM Vol. 2B MOV CR; 3A 9.8.5 for IA-32e activation; 3C 26.3 host-owned bits). */
@@ -964,8 +1023,8 @@ final class SystemOps {
             }
             efer |= Efer.LMA;
         } else if ((old & Cr0.PG) != 0 && (nv & Cr0.PG) == 0 && (efer & Efer.LMA) != 0) {
-            if (x.mode64) {
-                throw gp0();
+            if (x.mode64 || (s.cr4 & Cr4.PCIDE) != 0) {
+                throw gp0(); // leaving IA-32e mode: only from compatibility mode, and not with PCIDs on
             }
             efer &= ~Efer.LMA;
         }
@@ -974,27 +1033,40 @@ final class SystemOps {
         }
         s.cr0 = nv;
         s.efer = efer;
+        // a change of PG drops every translation, global ones included (SDM 4.10.4.1); the TLB's entries also hold
+        // rights computed with WP, so they go when WP changes
         if (((old ^ nv) & (Cr0.PG | Cr0.PE | Cr0.WP)) != 0) {
             m.flush();
         }
     }
 
+    /** CR4 bits the TLB's entries depend on: a change drops them all (SDM 4.10.4.1 asks it for PGE, PCIDE, PAE, SMEP). */
+    private static final long CR4_TRANSLATION = Cr4.PSE | Cr4.PAE | Cr4.PGE | Cr4.PCIDE | Cr4.SMEP | Cr4.SMAP;
+
+    /**
+     * MOV to CR4 after the hook (SDM Vol. 2B MOV CR): #GP(0) for an unimplemented bit, for clearing PAE in IA-32e mode,
+     * and for setting PCIDE outside IA-32e mode or while CR3[11:0] is not 000H (4.10.1).
+     */
     private void writeCr4(long v) {
         long owned = ownedMask(4);
         if ((v & ~owned & ~CR4_SUPPORTED) != 0) {
             throw gp0();
         }
-        long nv = (v & ~owned) | (s.cr4 & owned);
+        long old = s.cr4;
+        long nv = (v & ~owned) | (old & owned);
         if (s.longModeActive() && (nv & Cr4.PAE) == 0) {
             throw gp0();
         }
-        if (paePaging(s.cr0, nv, s.efer) && ((s.cr4 ^ nv) & (Cr4.PAE | Cr4.PGE | Cr4.PSE | Cr4.SMEP)) != 0) {
+        if ((old & Cr4.PCIDE) == 0 && (nv & Cr4.PCIDE) != 0 && (!s.longModeActive() || (s.cr3 & 0xFFF) != 0)) {
+            throw gp0();
+        }
+        if (paePaging(s.cr0, nv, s.efer) && ((old ^ nv) & (Cr4.PAE | Cr4.PGE | Cr4.PSE | Cr4.SMEP)) != 0) {
             loadPdptes(s.cr3);
         }
-        if (nv != s.cr4) {
+        s.cr4 = nv;
+        if (((old ^ nv) & CR4_TRANSLATION) != 0) {
             m.flush();
         }
-        s.cr4 = nv;
     }
 
     static boolean paePaging(long cr0, long cr4, long efer) {
@@ -1009,7 +1081,6 @@ final class SystemOps {
             throw gp0();
         }
         System.arraycopy(pdpteScratch, 0, s.pdpte, 0, 4);
-        m.flush();
     }
 
     private void movDr(boolean toDr, int n, int gpr, int size) {

@@ -413,6 +413,20 @@ final class NonRootMonitor implements NonRootHooks {
     }
 
     @Override
+    public boolean invpcidEnabled() {
+        return secondary(SecondaryProcessorBasedControls.ENABLE_INVPCID);
+    }
+
+    @Override
+    public void invpcid(int length) {
+        if (primary(PrimaryProcessorBasedControls.INVLPG_EXITING)) {
+            // SDM 28.2.5 Table 28-14 (INVPCID as INVEPT/INVVPID) and 28.2.1: the displacement is the qualification
+            exitInstructionInformation = state.instructionInformation;
+            exit(ExitReason.INVPCID, state.instructionDisplacement, length);
+        }
+    }
+
+    @Override
     public void rdtsc(int length) {
         if (primary(PrimaryProcessorBasedControls.RDTSC_EXITING)) {
             exit(ExitReason.RDTSC, 0, length);

@@ -58,6 +58,7 @@ final class VmxCapabilities {
     static final int SECONDARY_SUPPORTED = SecondaryProcessorBasedControls.ENABLE_EPT
             | (ProcessorModel.RDTSCP ? SecondaryProcessorBasedControls.ENABLE_RDTSCP : 0)
             | SecondaryProcessorBasedControls.WBINVD_EXITING | SecondaryProcessorBasedControls.UNRESTRICTED_GUEST
+            | (ProcessorModel.INVPCID ? SecondaryProcessorBasedControls.ENABLE_INVPCID : 0)
             | (ProcessorModel.RDRAND ? SecondaryProcessorBasedControls.RDRAND_EXITING : 0)
             | (ProcessorModel.RDSEED ? SecondaryProcessorBasedControls.RDSEED_EXITING : 0);
 

@@ -1,0 +1,39 @@
+package io.jvmx.vmx.emulated.vmx;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import io.jvmx.guests.BundledGuests;
+import io.jvmx.guests.GuestExpectation;
+import io.jvmx.vmx.api.exit.ExitReason;
+
+import org.junit.Test;
+
+/**
+ * The system test kernels of the guests module (guests/src/main/asm/sys-*.S) on the software processor: each checks,
+ * from inside the guest, one area of the system architecture against the SDM's rules and reports every check on
+ * COM1. A run passes when it prints what its catalog entry expects (its summary line says how many checks held) and
+ * exits as the entry says; a failing check's own line ("FAIL what: got ..., expected ...") is in the message.
+ */
+public class SystemTestKernelsTest {
+
+    private static void runAsCatalogued(String name) {
+        TestKernelRun run = TestKernelRun.run(name);
+        GuestExpectation expected = BundledGuests.expectation(name).orElseThrow();
+        String output = run.serial.toString();
+        assertTrue(run.describe(), !output.contains("FAIL "));
+        assertTrue(run.describe(), expected.matchesSerialOutput(output));
+        if (expected.exitCode().isPresent()) {
+            assertEquals(run.describe(), Integer.valueOf((int) expected.exitCode().getAsLong()), run.exitCode);
+        } else {
+            assertEquals(run.describe(), ExitReason.valueOf(expected.exitReason().orElseThrow()).number(),
+                    run.finalExitReason);
+        }
+    }
+
+    /** Paging (SDM Vol. 3A, chapter 4) in 64-bit mode, the TLB's required invalidations, PCIDs, #AC. */
+    @Test(timeout = 120_000)
+    public void sysPaging() {
+        runAsCatalogued("sys-paging");
+    }
+}
