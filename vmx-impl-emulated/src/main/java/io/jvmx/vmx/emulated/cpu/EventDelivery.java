@@ -43,7 +43,49 @@ final class EventDelivery {
         int error = f.errorCode;
         long cr2 = f.cr2;
         x.discardStaged();
+        if (vector != Exceptions.DB) {
+            dr6Report = -1;
+            debugFault = false;
+        }
         deliver(vector, HARDWARE_EXCEPTION, error, 0, true, cr2);
+        dr6Report = -1;
+        debugFault = false;
+    }
+
+    /**
+     * The DR6 bits the #DB being delivered reports (SDM Vol. 3B 18.2.3: B0-B3, BD, BS), -1 for a #DB that reports
+     * none (INT1, an injected #DB). DR6 is written only when the #DB does not cause a VM exit (SDM Vol. 3C 28.1); the
+     * exit qualification carries them instead (28.2.1).
+     */
+    private int dr6Report = -1;
+    /** The #DB being delivered is a fault (instruction breakpoint, general detect): RF = 1 in its image (18.3.1.1). */
+    private boolean debugFault;
+
+    /**
+     * A #DB fault of the current instruction: an instruction breakpoint ({@code bits} = B0-B3) or general detect
+     * (BD), SDM Vol. 3B 18.2.4 and 18.3.1.1. Returned for throwing, as any fault.
+     */
+    CpuFault debugFault(int bits) {
+        dr6Report = bits;
+        debugFault = true;
+        return fault.set(Exceptions.DB, -1);
+    }
+
+    /**
+     * A #DB trap after the instruction that completed (single step, data or I/O breakpoint; SDM Vol. 3B 18.3.1.3,
+     * 18.3.1.4): delivered with RIP at the next instruction. A HLT that was single-stepped does not halt: the trap's
+     * delivery wakes it, as any event's does.
+     */
+    void debugTrap(int bits) {
+        x.refreshMode();
+        x.discardStaged();
+        dr6Report = bits;
+        debugFault = false;
+        if (s.activityState == CpuState.ACTIVITY_HLT) {
+            s.activityState = CpuState.ACTIVITY_ACTIVE;
+        }
+        deliver(Exceptions.DB, HARDWARE_EXCEPTION, -1, 0, true, 0);
+        dr6Report = -1;
     }
 
     /** INT n, INT3, INTO, INT1: delivered with the return address after the instruction; then it retires. */
@@ -141,10 +183,18 @@ final class EventDelivery {
     private void offer(int vector, int error, boolean software, int length, long cr2) {
         if (vector == Exceptions.PF) {
             s.faultingLinearAddress = cr2;
+        } else if (vector == Exceptions.DB) {
+            s.debugQualification = dr6Report > 0 ? dr6Report : 0;
         }
         hooks.exception(vector, error, software, length);
         if (vector == Exceptions.PF) {
             s.cr2 = cr2;
+        } else if (vector == Exceptions.DB && dr6Report >= 0) {
+            x.debug.report(dr6Report);
+            if ((dr6Report & DebugRegisters.BD) != 0) {
+                s.dr7 &= ~DebugRegisters.DR7_GD; // so that the handler can use the debug registers (18.2.4)
+            }
+            dr6Report = -1;
         }
     }
 
@@ -159,7 +209,7 @@ final class EventDelivery {
         long image = s.rflags();
         if (software) {
             image &= ~Rflags.RF; // cleared at the start of the instruction
-        } else if (type == HARDWARE_EXCEPTION && faultClass(vector)) {
+        } else if (type == HARDWARE_EXCEPTION && (faultClass(vector) || (vector == Exceptions.DB && debugFault))) {
             image |= Rflags.RF;
         } else if ((type == EXTERNAL_INTERRUPT || type == NMI) && x.repIncomplete) {
             image |= Rflags.RF;

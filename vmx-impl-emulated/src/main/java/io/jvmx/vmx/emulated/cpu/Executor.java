@@ -28,6 +28,8 @@ final class Executor {
     Segmentation segs;
     EventDelivery events;
     SystemOps sys;
+    /** DR0-DR3, DR6 and what DR7 arms. */
+    final DebugRegisters debug;
 
     // ---- the mode at the start of the instruction
     boolean realMode;
@@ -75,6 +77,9 @@ final class Executor {
         this.hooks = hooks;
         this.fault = fault;
         this.cache = new CodeCache(mem);
+        this.debug = new DebugRegisters(s);
+        m.debug = debug;
+        debug.attach(m, this);
     }
 
     // =========================================================================================== the cycle
@@ -92,6 +97,10 @@ final class Executor {
         }
         refreshMode();
         events.clearDelivering();
+        if ((s.rflagsControl() & Rflags.TF) != 0 || debug.instructionBreakpoints || s.pendingDebugExceptions != 0) {
+            runDebugBlock();
+            return;
+        }
         int mode = decodeMode();
         // CS cannot change inside a block: the next instruction in the same linear page is found in the decodings of
         // the page the last full fetch translated it to (a block's translations are stable, as a TLB's are); once
@@ -115,6 +124,9 @@ final class Executor {
                 i = insn;
                 insn.op.run(this, insn);
                 if (--budgetLeft <= 0 || insn.endsBlock) {
+                    if (debug.hits != 0) {
+                        debugTrapAfterInstruction();
+                    }
                     return;
                 }
                 long rip = s.rip;
@@ -154,8 +166,81 @@ final class Executor {
                 insn = next;
             }
         } catch (CpuFault f) {
+            debug.hits = 0; // the instruction did not complete: no trap for what it matched
             events.deliverFault(f);
         }
+    }
+
+    /**
+     * A block of one instruction with the debug checks of SDM Vol. 3B 18.3.1 around it, for code that single-steps
+     * (RFLAGS.TF = 1 when the instruction starts), has instruction breakpoints enabled, or has a debug trap pending
+     * (held by MOV SS, or loaded by VM entry). In priority order (SDM Vol. 3A 6.9, Table 6-2): an instruction
+     * breakpoint is a fault before the fetch (suppressed by RF = 1); the instruction; then its traps (single step,
+     * data and I/O breakpoints) are delivered, unless blocking by MOV SS holds them for one more instruction (6.8.3)
+     * or an MTF VM exit comes first (SDM Vol. 3C 26.7.2). A REP string instruction runs one iteration per block, so
+     * each iteration traps (18.3.1.4). An instruction that faults has no trap.
+     */
+    private void runDebugBlock() {
+        if (s.pendingDebugExceptions != 0 && (s.interruptibility & CpuState.INTERRUPTIBILITY_MOV_SS) == 0
+                && !hooks.monitorTrapExitPending()) {
+            deliverPendingDebugTrap(); // traps of the previous instruction come first (priority 4)
+            return;
+        }
+        int mode = decodeMode();
+        boolean singleStep = (s.rflagsControl() & Rflags.TF) != 0;
+        try {
+            startRip = s.rip;
+            budgetLeft = 1;
+            newShadow = 0;
+            keepRf = false;
+            repIncomplete = false;
+            stCount = 0;
+            if (debug.instructionBreakpoints && (s.rflagsControl() & Rflags.RF) == 0) {
+                int matched = debug.instructionMatch(linearRip(mode64 ? 0 : s.seg[CS].base, startRip));
+                if (matched != 0) {
+                    throw events.debugFault(matched);
+                }
+            }
+            Insn insn = fetchInstruction(mode);
+            i = insn;
+            insn.op.run(this, insn);
+            if (singleStep) {
+                s.pendingDebugExceptions |= DebugRegisters.PENDING_BS;
+            }
+            debugTrapAfterInstruction();
+        } catch (CpuFault f) {
+            debug.hits = 0;
+            events.deliverFault(f);
+        }
+    }
+
+    /**
+     * The traps of the instruction that just completed: its data and I/O breakpoint matches join the pending debug
+     * exceptions (SDM Vol. 3C 25.4.2 format: B0-B3, enabled breakpoint, BS), which are then delivered as one #DB.
+     */
+    private void debugTrapAfterInstruction() {
+        int matched = debug.hits;
+        debug.hits = 0;
+        if (matched != 0) {
+            s.pendingDebugExceptions |= matched | DebugRegisters.PENDING_ENABLED_BREAKPOINT;
+        }
+        deliverPendingDebugTrap();
+    }
+
+    /**
+     * Delivers the pending debug exceptions as a #DB trap (SDM 18.3.1) now, unless blocking by MOV SS holds them until
+     * the next instruction completes (6.8.3), or an MTF VM exit has priority at this boundary (SDM Vol. 3C 26.7.2:
+     * the VM exit saves them in the pending-debug-exceptions field).
+     */
+    void deliverPendingDebugTrap() {
+        long pending = s.pendingDebugExceptions;
+        if (pending == 0 || (s.interruptibility & CpuState.INTERRUPTIBILITY_MOV_SS) != 0
+                || hooks.monitorTrapExitPending()) {
+            return;
+        }
+        s.pendingDebugExceptions = 0;
+        events.debugTrap((int) (pending & DebugRegisters.B0_B3)
+                | ((pending & DebugRegisters.PENDING_BS) != 0 ? DebugRegisters.BS : 0));
     }
 
     private long linearRip(long csBase, long rip) {
@@ -1587,6 +1672,9 @@ final class Executor {
     private void in(int port, int size, boolean immediate) {
         sys.ioPermission(port, size);
         hooks.io(port, size, true, false, false, immediate, 0, i.len);
+        if (debug.ioBreakpoints) {
+            debug.ioAccess(port, size);
+        }
         // no device behind the interpreter's own port space: reads return all ones
         setReg(RAX, size, mask(size));
         done();
@@ -1595,6 +1683,9 @@ final class Executor {
     private void out(int port, int size, boolean immediate) {
         sys.ioPermission(port, size);
         hooks.io(port, size, false, false, false, immediate, 0, i.len);
+        if (debug.ioBreakpoints) {
+            debug.ioAccess(port, size);
+        }
         done();
     }
 
@@ -1733,6 +1824,9 @@ final class Executor {
                 s.stringIoSegment = ES;
                 hooks.io(port, size, true, true, repeated, false, rawLinear(ES, di), i.len);
                 writeMem(ES, di, size, mask(size)); // no device: all ones
+                if (debug.ioBreakpoints) {
+                    debug.ioAccess(port, size);
+                }
                 advDi = true;
                 break;
             }
@@ -1743,6 +1837,9 @@ final class Executor {
                 s.stringIoSegment = src;
                 hooks.io(port, size, false, true, repeated, false, rawLinear(src, si), i.len);
                 readMem(src, si, size); // the access still happens (and may fault); the value goes nowhere
+                if (debug.ioBreakpoints) {
+                    debug.ioAccess(port, size);
+                }
                 advSi = true;
                 break;
             }

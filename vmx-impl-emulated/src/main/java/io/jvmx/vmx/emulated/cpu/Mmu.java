@@ -26,7 +26,8 @@ import java.util.Arrays;
  *
  * <p><b>The fast path</b> ({@link #translate}) is one tag compare and one rights bit. Everything else goes to
  * {@link #miss}: a global entry seen under another PCID, an access that needs a walk (no entry, a first write to a
- * clean page, rights not yet checked), and an alignment-checked user access (#AC, SDM Vol. 3A 6.15 "Interrupt 17").
+ * clean page, rights not yet checked), an alignment-checked user access (#AC, SDM Vol. 3A 6.15 "Interrupt 17"), and
+ * every data access to a page a data breakpoint watches (DR0-DR3, SDM 18.2.4: such entries never carry data rights).
  *
  * <p>Faults are thrown as the interpreter's {@link CpuFault} (#PF with the SDM's error code and CR2 value, 4.7; #AC);
  * nothing is written before every page of an access has been translated, so a fault or a VM exit from the bus leaves
@@ -63,10 +64,15 @@ final class Mmu {
     /** Reserved bits of a PAE PDPTE (SDM 4.4.1, Table 4-8): 2:1, 8:5, 63:MAXPHYADDR. */
     private static final long PDPTE_RSVD = ~PHYS_MASK | 0x1E6L;
 
+    /** The rights bits of one access kind (all four privileges), in {@link #allowed} and {@link #rights}. */
+    private static final int DATA_RIGHTS = 0xFF, FETCH_RIGHTS = 0xF00;
+
     private final CpuState s;
     private final PhysicalMemory mem;
     private final GuestPhysicalBus bus;
     private final CpuFault fault;
+    /** DR0-DR3 and what DR7 arms (set once, after construction). */
+    DebugRegisters debug;
 
     // ---- the TLB, by slot
     private final long[] tag = new long[TLB_SIZE];
@@ -76,7 +82,7 @@ final class Mmu {
     private final long[] hostExec = new long[TLB_SIZE];
     /** Bit (kind * 4 + privilege) set: the fast path may use the entry for that access. */
     private final int[] allowed = new int[TLB_SIZE];
-    /** What the translation allows (writes only once D is set). */
+    /** What the translation allows (writes only once D is set); {@link #allowed} less the watched data rights. */
     private final int[] rights = new int[TLB_SIZE];
     /** log2 of the size of the page the entry was made from (12, 21, 22 or 30). */
     private final byte[] pageShift = new byte[TLB_SIZE];
@@ -247,7 +253,7 @@ final class Mmu {
 
     /**
      * The slow path of {@link #translate}: leaves slot {@code i} holding a translation of {@code linear} that allows
-     * the access, or throws. Checks alignment for USER_AC.
+     * the access, or throws. Checks alignment for USER_AC and reports data-breakpoint matches on watched pages.
      */
     private void miss(long linear, int kind, int priv, int size, int i) {
         if (priv == USER_AC) {
@@ -265,6 +271,9 @@ final class Mmu {
         int bit = 1 << (kind * 4 + priv);
         if (t != (page | pcidTag) || (rights[i] & bit) == 0) {
             fill(linear, kind, priv, i);
+        }
+        if (kind != FETCH && debug.watching) {
+            debug.dataAccess(linear, size, kind == WRITE);
         }
     }
 
@@ -338,10 +347,10 @@ final class Mmu {
 
     /**
      * Whether data accesses of {@code priv} may bypass {@link #translate} for a whole range (REP MOVS/STOS in bulk):
-     * not when each access must be checked for alignment.
+     * not when each access must be checked for alignment or against data breakpoints.
      */
     boolean bulkAllowed(int priv) {
-        return priv != USER_AC;
+        return priv != USER_AC && !debug.watching;
     }
 
     private long nextPage(long linear) {
@@ -517,7 +526,8 @@ final class Mmu {
         hostWrite[i] = UNSET;
         hostExec[i] = UNSET;
         rights[i] = r;
-        allowed[i] = r;
+        // data accesses to a watched page always come to miss(), where the breakpoints are matched
+        allowed[i] = debug.watching && debug.watches(linear) ? r & FETCH_RIGHTS : r;
         pageShift[i] = (byte) shift;
         global[i] = isGlobal;
         if (shift > 12) {

@@ -116,6 +116,13 @@ public interface NonRootHooks {
     void tripleFault();
 
     /**
+     * Whether the coming instruction boundary has an MTF VM exit pending (SDM 26.7.2): such an exit has priority over
+     * the debug traps of the instruction that just completed, which then stay pending (and are saved in the VMCS's
+     * pending-debug-exceptions field, SDM 28.3.4) instead of being delivered.
+     */
+    boolean monitorTrapExitPending();
+
+    /**
      * At each instruction boundary, before the next instruction executes (and while the processor is in the HLT
      * state): the VMX layer checks, in the SDM's priority order (26.2 and 26.7), the pending kick as an external
      * interrupt, the VMX-preemption timer, the NMI window, the interrupt window (RFLAGS.IF = 1 and no blocking by

@@ -45,10 +45,6 @@ final class SystemOps {
     private final Alu alu;
     private final Segmentation segs;
 
-    /** DR0-DR3 and DR6 (DR7 lives in CpuState: it is part of the VMCS guest state). */
-    final long[] dr = new long[4];
-    long dr6 = 0xFFFF_0FF0L;
-
     /** RDRAND/RDSEED source: xorshift64*, deterministic like the rest of the processor. */
     private long random = 0x9E37_79B9_7F4A_7C15L;
 
@@ -1045,7 +1041,8 @@ final class SystemOps {
 
     /**
      * MOV to CR4 after the hook (SDM Vol. 2B MOV CR): #GP(0) for an unimplemented bit, for clearing PAE in IA-32e mode,
-     * and for setting PCIDE outside IA-32e mode or while CR3[11:0] is not 000H (4.10.1).
+     * and for setting PCIDE outside IA-32e mode or while CR3[11:0] is not 000H (4.10.1). A change of CR4.DE changes
+     * what DR7's R/W = 10 means (I/O breakpoints, SDM Vol. 3B 18.2.4).
      */
     private void writeCr4(long v) {
         long owned = ownedMask(4);
@@ -1067,6 +1064,9 @@ final class SystemOps {
         if (((old ^ nv) & CR4_TRANSLATION) != 0) {
             m.flush();
         }
+        if (((old ^ nv) & Cr4.DE) != 0) {
+            x.debug.reload();
+        }
     }
 
     static boolean paePaging(long cr0, long cr4, long efer) {
@@ -1083,22 +1083,32 @@ final class SystemOps {
         System.arraycopy(pdpteScratch, 0, s.pdpte, 0, 4);
     }
 
+    /**
+     * MOV to/from DR0-DR7 (SDM Vol. 2B MOV DR): #UD for DR4/DR5 with CR4.DE = 1 (else they alias DR6/DR7), #GP(0) at
+     * CPL > 0, then the MOV-DR VM exit (SDM Vol. 3C 26.1.3), then the general-detect #DB fault when DR7.GD = 1 (SDM
+     * Vol. 3B 18.2.4: DR6.BD, and GD is cleared as the handler is entered). Writing a 1 to bits 63:32 of DR6 or DR7 is
+     * #GP(0). DR0-DR3 hold linear addresses; DR6 and DR7 keep their fixed bits.
+     */
     private void movDr(boolean toDr, int n, int gpr, int size) {
         if (n > 7) {
             throw ud();
         }
-        requireCpl0();
         if ((n == 4 || n == 5) && (s.cr4 & Cr4.DE) != 0) {
             throw ud();
         }
+        requireCpl0();
         hooks.movDr(n, gpr, toDr, x.i.len);
+        if ((s.dr7 & DebugRegisters.DR7_GD) != 0) {
+            throw x.events.debugFault(DebugRegisters.BD);
+        }
         if (n == 4) {
             n = 6;
         } else if (n == 5) {
             n = 7;
         }
+        DebugRegisters d = x.debug;
         if (!toDr) {
-            long v = n < 4 ? dr[n] : n == 6 ? dr6 : s.dr7;
+            long v = n < 4 ? d.dr[n] : n == 6 ? d.dr6 : s.dr7;
             x.setReg(gpr, size, v);
             x.done();
             return;
@@ -1108,11 +1118,12 @@ final class SystemOps {
             throw gp0();
         }
         if (n < 4) {
-            dr[n] = v;
+            d.setAddress(n, v);
         } else if (n == 6) {
-            dr6 = (v | 0xFFFF_0FF0L) & 0xFFFF_FFFFL;
+            d.setDr6(v);
         } else {
-            s.dr7 = (v & 0xFFFF_23FFL) | 0x400;
+            s.dr7 = (v & 0xFFFF_23FFL) | 0x400; // bits 15:14, 12 and 11 are reserved (0); bit 10 is 1
+            d.reload();
         }
         x.done();
     }

@@ -56,6 +56,12 @@ public final class X86Interpreter {
      */
     public void run() {
         try {
+            // VM entry may have loaded DR7 and pending debug exceptions (SDM Vol. 3C 27.3.2.1, 27.7.3): decode the
+            // former, deliver the latter first (priority of traps on the previous instruction, SDM Vol. 3A 6.9)
+            exec.debug.reload();
+            exec.debug.hits = 0;
+            exec.refreshMode();
+            exec.deliverPendingDebugTrap();
             for (;;) {
                 hooks.instructionBoundary();
                 if (state.activityState != CpuState.ACTIVITY_ACTIVE) {
@@ -108,8 +114,8 @@ public final class X86Interpreter {
     /** The debug registers DR0-DR3 and DR6, which the VMCS does not hold (index 0-3, 6). */
     public long debugRegister(int n) {
         switch (n) {
-            case 0: case 1: case 2: case 3: return exec.sys.dr[n];
-            case 6: return exec.sys.dr6;
+            case 0: case 1: case 2: case 3: return exec.debug.dr[n];
+            case 6: return exec.debug.dr6;
             case 7: return state.dr7;
             default: throw new IllegalArgumentException("no debug register DR" + n);
         }

@@ -505,8 +505,9 @@ final class NonRootMonitor implements NonRootHooks {
         boolean hasErrorCode = errorCode >= 0;
         exitInterruptionInformation = new InterruptionInfo(vector, type, hasErrorCode, false, true).encode();
         exitInterruptionErrorCode = hasErrorCode ? errorCode : 0;
-        // SDM 28.2.1: a #PF exit's qualification is the faulting linear address (CR2 is not written).
-        long qualification = vector == 14 ? state.faultingLinearAddress : 0;
+        // SDM 28.2.1: a #PF exit's qualification is the faulting linear address (CR2 is not written); a #DB exit's
+        // the debug conditions that DR6 would have reported (DR6 is not written).
+        long qualification = vector == 14 ? state.faultingLinearAddress : vector == 1 ? state.debugQualification : 0;
         exit(ExitReason.EXCEPTION_OR_NMI, qualification, software ? length : 0);
     }
 
@@ -519,6 +520,13 @@ final class NonRootMonitor implements NonRootHooks {
     @Override
     public void tripleFault() {
         exit(ExitReason.TRIPLE_FAULT, 0, 0);
+    }
+
+    /** The MTF condition {@link #instructionBoundary()} tests first. */
+    @Override
+    public boolean monitorTrapExitPending() {
+        return pendingMtf || (primary(PrimaryProcessorBasedControls.MONITOR_TRAP_FLAG)
+                && state.instructionsRetired != retiredAtLastBoundary);
     }
 
     /**

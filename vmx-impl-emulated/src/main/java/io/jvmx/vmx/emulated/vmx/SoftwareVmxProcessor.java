@@ -701,4 +701,9 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     NonRootMonitor monitor() {
         return monitor;
     }
+
+    /** The interpreter (for tests in this package: its debug registers, which no VMCS field holds). */
+    X86Interpreter interpreter() {
+        return interpreter;
+    }
 }

@@ -32,6 +32,7 @@ public class TlbTest {
 
     @Before
     public void fourLevelPaging() {
+        m.debug = new DebugRegisters(s);
         mem.write64(PML4, PDPT | 3);
         mem.write64(PDPT, PD | 3);
         mem.write64(PD + 8, PT | 3);

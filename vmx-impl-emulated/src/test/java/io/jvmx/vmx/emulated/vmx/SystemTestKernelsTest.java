@@ -36,4 +36,10 @@ public class SystemTestKernelsTest {
     public void sysPaging() {
         runAsCatalogued("sys-paging");
     }
+
+    /** Single-step traps, the debug registers' breakpoints, RF, DR6/DR7, INT1/INT3/INTO (SDM Vol. 3B, ch. 18). */
+    @Test(timeout = 120_000)
+    public void sysDebug() {
+        runAsCatalogued("sys-debug");
+    }
 }
