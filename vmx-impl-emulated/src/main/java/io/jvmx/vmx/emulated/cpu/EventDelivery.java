@@ -220,7 +220,7 @@ final class EventDelivery {
         } else if (s.longModeActive()) {
             longMode(vector, soft, ext, error, ret, image);
         } else {
-            protectedMode(vector, soft, ext, error, ret, image);
+            protectedMode(vector, soft, ext, error, ret, image, software ? length : 0);
         }
         if (type == NMI) {
             s.interruptibility |= CpuState.INTERRUPTIBILITY_NMI;
@@ -253,7 +253,12 @@ final class EventDelivery {
 
     // ============================================================================================ protected mode
 
-    private void protectedMode(int vector, boolean soft, int ext, int error, long ret, long image) {
+    /**
+     * Delivery through a protected-mode IDT (SDM 6.10-6.12): interrupt and trap gates (16- and 32-bit, 6.11), with the
+     * stack switch of 6.12.1 for a more privileged handler; a task gate means a task switch, which exits (26.4.2)
+     * after the gate's checks and the new TSS's ({@code length}: the exit's instruction length).
+     */
+    private void protectedMode(int vector, boolean soft, int ext, int error, long ret, long image, int length) {
         int idtErr = vector * 8 + 2 + ext;
         long off = vector * 8L;
         if (off + 7 > (s.idtrLimit & 0xFFFF)) {
@@ -261,9 +266,8 @@ final class EventDelivery {
         }
         long g = m.read((s.idtrBase + off) & 0xFFFF_FFFFL, 8, x.sysPriv);
         int gtype = (int) (g >>> 40) & 0x1F;
-        if (gtype != 0x06 && gtype != 0x07 && gtype != 0x0E && gtype != 0x0F) {
-            // task gates (0x05) are not implemented; anything else is not a valid IDT gate
-            throw fault.set(Exceptions.GP, idtErr);
+        if (gtype != 0x06 && gtype != 0x07 && gtype != 0x0E && gtype != 0x0F && gtype != Segmentation.TASK_GATE) {
+            throw fault.set(Exceptions.GP, idtErr); // not a valid IDT gate
         }
         int cpl = x.cpl;
         if (soft && ((g >>> 45) & 3) < cpl) {
@@ -271,6 +275,12 @@ final class EventDelivery {
         }
         if ((g & (1L << 47)) == 0) {
             throw fault.set(Exceptions.NP, idtErr);
+        }
+        if (gtype == Segmentation.TASK_GATE) {
+            int tssSel = (int) (g >>> 16) & 0xFFFF;
+            segs.checkGateTss(tssSel, ext);
+            hooks.taskSwitch(tssSel, NonRootHooks.TASK_SWITCH_IDT, length);
+            throw new IllegalStateException(Segmentation.TASK_SWITCH_RETURNED);
         }
         boolean gate32 = (gtype & 8) != 0;
         boolean trap = (gtype & 1) != 0;
@@ -289,19 +299,9 @@ final class EventDelivery {
         int oldCs = s.seg[CpuState.CS].selector & 0xFFFF;
         if (newCpl < cpl) {
             // inner privilege: the new stack comes from the TSS (SDM 6.12.1, Figure 6-4)
-            Segment tr = s.tr;
-            boolean tss32 = (tr.accessRights & 8) != 0;
-            long spOff = tss32 ? 4 + newCpl * 8L : 2 + newCpl * 4L;
-            long ssOff = tss32 ? spOff + 4 : spOff + 2;
-            int trErr = (tr.selector & 0xFFFC) | ext;
-            if (tr.unusable() || ssOff + 1 > (tr.limit & 0xFFFF_FFFFL)) {
-                throw fault.set(Exceptions.TS, trErr);
-            }
-            long newSp = m.read((tr.base + spOff) & 0xFFFF_FFFFL, tss32 ? 4 : 2, x.sysPriv);
-            int newSs = (int) m.read((tr.base + ssOff) & 0xFFFF_FFFFL, 2, x.sysPriv);
-            prepareInnerSs(newSs, newCpl, ext);
+            long newSp = segs.innerStackLegacy(newCpl, ext);
             Segment ss = segs.tmpSs;
-            int ssErr = (newSs & 0xFFFC) | ext;
+            int ssErr = (ss.selector & 0xFFFC) | ext;
             long sm = ss.defaultBig() ? 0xFFFF_FFFFL : 0xFFFF;
             long sp = newSp & sm;
             long oldSp = x.getSp();
@@ -338,10 +338,7 @@ final class EventDelivery {
     }
 
     private long pushLegacy(Segment ss, long sp, long sm, int w, long value, int err, int priv) {
-        sp = (sp - w) & sm;
-        long lin = x.legacyLinear(ss, true, sp, w, true, err);
-        x.stage(lin, w, value & mask(w), priv);
-        return sp;
+        return segs.pushLegacy(ss, sp, sm, w, value, err, priv);
     }
 
     /**
@@ -370,35 +367,6 @@ final class EventDelivery {
         segs.setAccessed(lin, d);
         segs.tmpCs.set(sel, Segmentation.base(d), Segmentation.limit(d), ar | 1);
         return (ar & 4) != 0 ? cpl : dpl; // conforming code keeps the CPL
-    }
-
-    private void prepareInnerSs(int ssSel, int newCpl, int ext) {
-        int err = (ssSel & 0xFFFC) | ext;
-        if ((ssSel & 0xFFFC) == 0) {
-            throw fault.set(Exceptions.TS, ext);
-        }
-        if ((ssSel & 3) != newCpl) {
-            throw fault.set(Exceptions.TS, err);
-        }
-        long lin;
-        try {
-            lin = segs.descriptorLinear(ssSel, err);
-        } catch (CpuFault f) {
-            if (f.vector == Exceptions.GP) {
-                throw fault.set(Exceptions.TS, err); // beyond the table limit is #TS for a TSS stack (SDM 6.12.1)
-            }
-            throw f;
-        }
-        long d = segs.readDescriptor(lin);
-        int ar = Segmentation.ar(d);
-        if (!Segmentation.isData(ar) || (ar & 2) == 0 || Segmentation.dpl(ar) != newCpl) {
-            throw fault.set(Exceptions.TS, err);
-        }
-        if (!Segmentation.present(ar)) {
-            throw fault.set(Exceptions.SS, err);
-        }
-        segs.setAccessed(lin, d);
-        segs.tmpSs.set(ssSel, Segmentation.base(d), Segmentation.limit(d), ar | 1);
     }
 
     // ============================================================================================ IA-32e mode
@@ -432,9 +400,9 @@ final class EventDelivery {
         }
         long rsp;
         if (ist != 0) {
-            rsp = readTss64(0x24 + (ist - 1) * 8L, ext);
+            rsp = segs.tssRsp64(0x24 + (ist - 1) * 8L, ext);
         } else if (newCpl < cpl) {
-            rsp = readTss64(4 + newCpl * 8L, ext);
+            rsp = segs.tssRsp64(4 + newCpl * 8L, ext);
         } else {
             rsp = s.gpr[Executor.RSP];
         }
@@ -466,19 +434,6 @@ final class EventDelivery {
     }
 
     private long push64(long sp, long value, int ext, int priv) {
-        sp -= 8;
-        if (!Executor.canonical(sp)) {
-            throw fault.set(Exceptions.SS, ext);
-        }
-        x.stage(sp, 8, value, priv);
-        return sp;
-    }
-
-    private long readTss64(long off, int ext) {
-        Segment tr = s.tr;
-        if (tr.unusable() || off + 7 > (tr.limit & 0xFFFF_FFFFL)) {
-            throw fault.set(Exceptions.TS, (tr.selector & 0xFFFC) | ext);
-        }
-        return m.read(tr.base + off, 8, x.sysPriv);
+        return segs.push64(sp, value, ext, priv);
     }
 }

@@ -93,7 +93,7 @@ final class Executor {
      */
     void runBlock(long budget) {
         if ((s.rflagsControl() & Rflags.VM) != 0 && (s.cr0 & Cr0.PE) != 0) {
-            throw new IllegalStateException("virtual-8086 mode is not implemented by the interpreter");
+            throw new IllegalStateException(Segmentation.VIRTUAL_8086_UNSUPPORTED);
         }
         refreshMode();
         events.clearDelivering();

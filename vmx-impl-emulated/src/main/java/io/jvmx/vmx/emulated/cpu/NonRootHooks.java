@@ -115,6 +115,16 @@ public interface NonRootHooks {
     /** A triple fault (SDM 26.2): exits unconditionally with reason TRIPLE_FAULT. */
     void tripleFault();
 
+    /** {@link #taskSwitch} sources: bits 31:30 of the exit qualification (SDM 28.2.1, Table 28-2). */
+    int TASK_SWITCH_CALL = 0, TASK_SWITCH_IRET = 1, TASK_SWITCH_JMP = 2, TASK_SWITCH_IDT = 3;
+
+    /**
+     * A task switch (SDM 26.4.2): exits unconditionally (reason TASK_SWITCH), after the interpreter's checks of the
+     * gate and the new TSS descriptor; never returns. {@code length}: the instruction's, for CALL, JMP, IRET and a
+     * software interrupt or exception through a task gate; 0 for other events through the IDT.
+     */
+    void taskSwitch(int tssSelector, int source, int length);
+
     /**
      * Whether the coming instruction boundary has an MTF VM exit pending (SDM 26.7.2): such an exit has priority over
      * the debug traps of the instruction that just completed, which then stay pending (and are saved in the VMCS's

@@ -1313,23 +1313,33 @@ final class SystemOps {
 
     // ============================================================================================ fast system calls
 
-    /** SYSCALL (SDM Vol. 2B): 64-bit mode only, with EFER.SCE. */
+    /**
+     * SYSCALL (SDM Vol. 2B): #UD outside 64-bit mode or with EFER.SCE = 0 (Intel: compatibility mode too). RCX = the
+     * next RIP, R11 = RFLAGS, RFLAGS &= ~IA32_FMASK; CS = STAR[47:32] with RPL 0 and SS = STAR[47:32] + 8, loaded with
+     * fixed flat descriptors (64-bit code, DPL 0; data, DPL 0) without reading the GDT; CPL 0.
+     */
     private void syscall() {
         if (!x.mode64 || (s.efer & Efer.SCE) == 0) {
             throw ud();
         }
         long next = x.startRip + x.i.len;
+        long flags = s.rflags();
         s.gpr[RCX] = next;
-        s.gpr[11] = s.rflags() & ~Rflags.RF;
-        int sel = (int) (s.star >>> 32) & 0xFFFC;
-        s.seg[CpuState.CS].set(sel, 0, 0xFFFF_FFFF, 0xA09B);
-        s.seg[CpuState.SS].set(sel + 8, 0, 0xFFFF_FFFF, 0xC093);
-        s.setRflags((s.rflags() & ~s.fmask & ~Rflags.RF) | Rflags.FIXED_1);
+        s.gpr[11] = flags;
+        int sel = (int) (s.star >>> 32) & 0xFFFF;
+        s.seg[CpuState.CS].set(sel & 0xFFFC, 0, 0xFFFF_FFFF, 0xA09B);
+        s.seg[CpuState.SS].set((sel + 8) & 0xFFFF, 0, 0xFFFF_FFFF, 0xC093);
+        s.setRflags((flags & ~s.fmask) | Rflags.FIXED_1);
         s.rip = s.lstar;
         x.retire();
     }
 
-    /** SYSRET (SDM Vol. 2B): back to CPL 3, 64-bit (REX.W) or compatibility mode. */
+    /**
+     * SYSRET (SDM Vol. 2B): #UD outside 64-bit mode or with EFER.SCE = 0, #GP(0) at CPL > 0 or (REX.W) with a
+     * non-canonical RCX (delivered at CPL 0, as on Intel processors). Back to CPL 3: RIP = RCX (ECX without REX.W),
+     * RFLAGS = (R11 & 3C7FD7H) | 2, CS = STAR[63:48] + 16 (64-bit) or STAR[63:48] (compatibility mode), SS =
+     * STAR[63:48] + 8, RPL 3, fixed flat descriptors.
+     */
     private void sysret() {
         if (!x.mode64 || (s.efer & Efer.SCE) == 0) {
             throw ud();
@@ -1352,7 +1362,11 @@ final class SystemOps {
         x.retire();
     }
 
-    /** SYSENTER (SDM Vol. 2B). */
+    /**
+     * SYSENTER (SDM Vol. 2B): #GP(0) in real mode or with IA32_SYSENTER_CS[15:2] = 0. CS = SYSENTER_CS with RPL 0, SS
+     * = CS + 8, fixed flat descriptors (64-bit code in IA-32e mode); RSP/RIP from SYSENTER_ESP/EIP (bits 31:0
+     * outside IA-32e mode); VM and IF cleared; CPL 0.
+     */
     private void sysenter() {
         if (x.realMode || (s.sysenterCs & 0xFFFC) == 0) {
             throw gp0();
@@ -1367,7 +1381,11 @@ final class SystemOps {
         x.retire();
     }
 
-    /** SYSEXIT (SDM Vol. 2B). */
+    /**
+     * SYSEXIT (SDM Vol. 2B): #GP(0) in real mode, at CPL > 0, with IA32_SYSENTER_CS[15:2] = 0, or (REX.W) with a
+     * non-canonical RCX or RDX. Back to CPL 3: RSP = RCX, RIP = RDX (ECX/EDX without REX.W); CS = SYSENTER_CS + 32
+     * (64-bit) or + 16, SS = CS + 8, RPL 3, fixed flat descriptors.
+     */
     private void sysexit() {
         if (x.realMode || x.cpl != 0 || (s.sysenterCs & 0xFFFC) == 0) {
             throw gp0();

@@ -522,6 +522,12 @@ final class NonRootMonitor implements NonRootHooks {
         exit(ExitReason.TRIPLE_FAULT, 0, 0);
     }
 
+    @Override
+    public void taskSwitch(int tssSelector, int source, int length) {
+        // SDM 28.2.1 Table 28-2: bits 15:0 the new TSS's selector, bits 31:30 the source
+        exit(ExitReason.TASK_SWITCH, (tssSelector & 0xFFFFL) | ((long) source << 30), length);
+    }
+
     /** The MTF condition {@link #instructionBoundary()} tests first. */
     @Override
     public boolean monitorTrapExitPending() {

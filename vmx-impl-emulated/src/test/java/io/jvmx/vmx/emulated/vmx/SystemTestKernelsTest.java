@@ -42,4 +42,10 @@ public class SystemTestKernelsTest {
     public void sysDebug() {
         runAsCatalogued("sys-debug");
     }
+
+    /** Segmentation and protection in 32-bit protected mode: loads, limits, call gates, the TSS (SDM Vol. 3A 3, 5, 7). */
+    @Test(timeout = 120_000)
+    public void sysSegments() {
+        runAsCatalogued("sys-segments");
+    }
 }
