@@ -48,4 +48,19 @@ public class SystemTestKernelsTest {
     public void sysSegments() {
         runAsCatalogued("sys-segments");
     }
+
+    /** IA-32e mode: IST, 64-bit call gates, compatibility mode, SYSCALL/SYSENTER, exception classes (SDM 3A 5-7). */
+    @Test(timeout = 120_000)
+    public void sysLong() {
+        runAsCatalogued("sys-long");
+    }
+
+    /** An exception that cannot be delivered, nor the #GP, nor the #DF: a triple fault, which exits (SDM 6.15, 26.2). */
+    @Test(timeout = 120_000)
+    public void sysTripleFault() {
+        runAsCatalogued("sys-triple-fault");
+        TestKernelRun run = TestKernelRun.run("sys-triple-fault");
+        assertEquals("nothing printed after the triple fault", "sys-triple-fault: IDT limit 0, now UD2\n",
+                run.serial.toString());
+    }
 }
