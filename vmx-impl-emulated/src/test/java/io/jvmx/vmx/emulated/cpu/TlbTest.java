@@ -174,4 +174,27 @@ public class TlbTest {
         assertThrows("the read no longer uses the dropped translation", CpuFault.class,
                 () -> m.translate(SMALL, Mmu.READ, Mmu.SUP, 8));
     }
+
+    /**
+     * PSE-36 (SDM 4.3, Table 4-4): a 4-MiB page's physical address takes bits 39:32 from PDE bits 20:13. Guest RAM of
+     * the test kernels ends at 16 MiB, so this is checked here, with a bus that puts guest-physical 4 GiB at host
+     * 0x400000.
+     */
+    @Test
+    public void pse36SuppliesPhysicalAddressBits39To32() {
+        CpuState s32 = new CpuState();
+        Mmu m32 = new Mmu(s32, mem, (gpa, access, linear, valid, paging) -> gpa >= (1L << 32)
+                ? gpa - (1L << 32) + 0x400000 : gpa, fault);
+        m32.debug = new DebugRegisters(s32);
+        mem.write32(0x5000 + 4, 0x0040_0000 | 0x83 | (1 << 13)); // PDE[1]: 4 MiB at 4 GiB + 4 MiB
+        s32.cr0 = Cr0.PE | Cr0.PG | Cr0.ET;
+        s32.cr4 = Cr4.PSE;
+        s32.cr3 = 0x5000;
+        m32.flush();
+        assertEquals(0x400000 + 0x400000 + 0x1234, m32.translate(0x40_1234, Mmu.READ, Mmu.SUP, 4));
+        mem.write32(0x5000 + 4, 0x0040_0000 | 0x83 | (1 << 21));
+        m32.invalidatePage(0x40_0000);
+        CpuFault f = assertThrows(CpuFault.class, () -> m32.translate(0x40_1234, Mmu.READ, Mmu.SUP, 4));
+        assertEquals("bit 21 of a 4-MiB PDE is reserved: #PF(P|RSVD)", Mmu.PF_P | Mmu.PF_RSVD, f.errorCode);
+    }
 }

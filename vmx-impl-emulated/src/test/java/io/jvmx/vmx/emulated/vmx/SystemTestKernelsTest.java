@@ -55,6 +55,12 @@ public class SystemTestKernelsTest {
         runAsCatalogued("sys-long");
     }
 
+    /** 32-bit paging with PSE and PAE paging with its PDPTE registers (SDM Vol. 3A, 4.3-4.4). */
+    @Test(timeout = 120_000)
+    public void sysPaging32() {
+        runAsCatalogued("sys-paging32");
+    }
+
     /** An exception that cannot be delivered, nor the #GP, nor the #DF: a triple fault, which exits (SDM 6.15, 26.2). */
     @Test(timeout = 120_000)
     public void sysTripleFault() {

@@ -8,6 +8,8 @@ import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.controls.PrimaryProcessorBasedControls;
 import io.jvmx.vmx.api.controls.SecondaryProcessorBasedControls;
+import io.jvmx.vmx.api.controls.VmEntryControls;
+import io.jvmx.vmx.api.controls.VmExitControls;
 import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.IoQualification;
 import io.jvmx.vmx.api.spi.CpuidResult;
@@ -20,7 +22,8 @@ import io.jvmx.vmx.api.spi.GeneralRegisters;
  * 0x3F8) collects the serial output, the debug-exit port (0xF4) ends the run with its exit code, CPUID is answered
  * with the processor's own CPUID (the starting point of the platform's CPUID handler), and any other VM
  * exit ends it too (a triple fault, a HLT). CR0.NE and CR4.VMXE are host-owned with the shadows the guest expects
- * (NE = 1, VMXE = 0), and "enable INVPCID" is on, as a VMM exposing INVPCID in CPUID would have it.
+ * (NE = 1, VMXE = 0), IA32_EFER is loaded as 0 (and saved at exits), and "enable INVPCID" is on, as a VMM exposing INVPCID in CPUID
+ * would have it.
  */
 final class TestKernelRun {
     static final long GUEST_RAM_BYTES = 16L << 20;
@@ -55,6 +58,11 @@ final class TestKernelRun {
         fx.write(CR4_READ_SHADOW, 0);
         fx.write(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS,
                 fx.read(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS) | PrimaryProcessorBasedControls.HLT_EXITING);
+        // the guest's IA32_EFER is 0, as the platform loads it (otherwise VM entry leaves the host's LME in place,
+        // SDM 27.3.2.1, and the first CR0.PG = 1 of a 32-bit guest would try to activate IA-32e mode)
+        fx.write(VM_ENTRY_CONTROLS, fx.read(VM_ENTRY_CONTROLS) | VmEntryControls.LOAD_IA32_EFER);
+        fx.write(PRIMARY_VM_EXIT_CONTROLS, fx.read(PRIMARY_VM_EXIT_CONTROLS) | VmExitControls.SAVE_IA32_EFER);
+        fx.write(GUEST_IA32_EFER, 0);
         fx.write(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS,
                 fx.read(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS)
                         | SecondaryProcessorBasedControls.ENABLE_INVPCID);
