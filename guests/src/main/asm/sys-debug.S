@@ -337,12 +337,12 @@ io_breakpoints:
     mov rax, cr4
     or eax, CR4_DE
     mov cr4, rax
-    mov eax, 0x80
+    mov eax, 0xE0                   # the report port: a port a VMM answers
     mov dr2, rax
     mov eax, 0x02000410             # L2, R/W2 = 10, LEN2 = 00
     mov dr7, rax
     mov al, 0
-o1: out 0x80, al
+o1: out 0xE0, al
 o2: xor eax, eax
     mov dr7, rax
     mov eax, [rip + db_count]

@@ -520,11 +520,17 @@ exception_classes:
     mov rax, [rip + exc_frame]
     CHECK64 "... delivered on the #DF gate's IST", (IST1_STACK-40)
     # benign then contributory: handled one after the other
-    and byte ptr [IDT_ADDR + EXC_UD * 16 + 5], 0x7F
+    and byte ptr [IDT_ADDR + EXC_NM * 16 + 5], 0x7F
+    mov rax, cr0
+    or eax, 0xA                     # CR0.MP and CR0.TS: FWAIT raises #NM (Vol. 3A 2.5, Table 2-2)
+    mov cr0, rax
     TRY64 1f
-    ud2
-1:  or byte ptr [IDT_ADDR + EXC_UD * 16 + 5], 0x80
-    CHECK_EXC64 "#UD with its gate not present: #NP(6 * 8 + 2 + EXT)", EXC_NP, (EXC_UD*8+3)
+    fwait
+1:  mov rax, cr0
+    and eax, ~0xA
+    mov cr0, rax
+    or byte ptr [IDT_ADDR + EXC_NM * 16 + 5], 0x80
+    CHECK_EXC64 "#NM with its gate not present: #NP(7 * 8 + 2 + EXT)", EXC_NP, (EXC_NM*8+3)
     and byte ptr [IDT_ADDR + EXC_BP * 16 + 5], 0x7F
     TRY64 1f
     int3

@@ -497,7 +497,7 @@ user_int91:
 # ---------------------------------------------------------------------------------------------------------
 # 19.5 (Vol. 1): I/O at CPL > IOPL consults the TSS's I/O permission bitmap
 io_permission:
-    or byte ptr [TSS_ADDR + IOMAP_OFFSET + (0x3E1 >> 3)], 1 << (0x3E1 & 7)   # deny port 0x3E1
+    or byte ptr [TSS_ADDR + IOMAP_OFFSET + (0x3FE >> 3)], 1 << (0x3FE & 7)   # deny port 0x3FE (COM1's MSR)
     lea edi, user_io
     mov esi, USER_STACK
     mov edx, 2                      # IOPL 0
@@ -510,7 +510,7 @@ io_permission:
     CHECK32 "a 2-byte IN covering a denied port: #GP(0)", EXC_GP << 16
     mov eax, [fault_log + 12]
     CHECK32 "a port beyond the TSS limit: #GP(0)", EXC_GP << 16
-    lea edi, user_io
+    lea edi, user_io_iopl3
     mov esi, USER_STACK
     mov edx, 2 | (3 << 12)          # IOPL 3
     call run_user32
@@ -521,14 +521,21 @@ io_permission:
 user_io:
     mov ax, USER_DS
     mov ds, ax
-    mov edx, 0x3E0
+    mov edx, 0x3FD                  # COM1's line status register: a port a VMM's UART answers
     USER_FAULT 0, in al, dx
-    mov edx, 0x3E1
+    mov edx, 0x3FE
     USER_FAULT 1, in al, dx
-    mov edx, 0x3E0
+    mov edx, 0x3FD
     USER_FAULT 2, in ax, dx
     mov edx, 0x400
     USER_FAULT 3, in al, dx
+    int 0x81
+
+user_io_iopl3:
+    mov ax, USER_DS
+    mov ds, ax
+    mov edx, 0x3FE
+    USER_FAULT 1, in al, dx
     int 0x81
 
 # ---------------------------------------------------------------------------------------------------------
