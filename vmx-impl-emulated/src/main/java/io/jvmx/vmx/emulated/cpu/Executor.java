@@ -97,6 +97,7 @@ final class Executor {
         }
         refreshMode();
         events.clearDelivering();
+        debug.hits = 0; // only what instructions match traps, not the pushes of an event delivered before
         if ((s.rflagsControl() & Rflags.TF) != 0 || debug.instructionBreakpoints || s.pendingDebugExceptions != 0) {
             runDebugBlock();
             return;
