@@ -7,7 +7,7 @@
 # and the checks made before a task switch (busy bit, TSS limit, task gates, IRET with NT = 1), whose switch itself
 # is a VM exit in VMX non-root operation (SDM Vol. 3C 26.4.2). Every check prints "ok   ..." or "FAIL ..." (see
 # include/systest.inc); the run ends with the line
-#   sys-segments: all 89 checks passed
+#   sys-segments: all 95 checks passed
 # and exit code 0 (otherwise the number of failed checks).
 
 .intel_syntax noprefix
@@ -35,6 +35,12 @@
 .set TASK_GATE_NP, 0xF8             # task gate, not present
 .set DPL1_DATA,   0x100             # data, DPL 1
 .set GATE_JMP_UP, 0x108             # call gate, DPL 3, to non-conforming DPL-0 code (JMP cannot use it from CPL 3)
+.set CODE_DPL1,   0x110             # 32-bit code, DPL 1
+.set GATE_DPL1,   0x118             # call gate, DPL 3 -> CODE_DPL1 (its stack switch reads SS1:ESP1)
+.set NP_DATA1,    0x120             # data, DPL 1, not present
+.set RO_DATA1,    0x128             # read-only data, DPL 1
+.set TSS16_SEL,   0x130             # a 16-bit TSS at 0x12800 (for an interrupt's stack switch through it)
+.set TSS16_ADDR,  0x12800
 
 .set LDT_ADDR,    0x15000
 .set TSS_A_ADDR,  0x16000
@@ -100,6 +106,11 @@ prot:
     DESC TASK_GATE,  (TSS_A << 16), 0x00008500
     DESC TASK_GATE_NP, (TSS_A << 16), 0x00000500
     DESC DPL1_DATA,  0x0000FFFF, 0x00CFB200
+    DESC CODE_DPL1,  0x0000FFFF, 0x00CFBA00
+    DESC GATE_DPL1,  (CODE_DPL1 << 16), 0x0000EC00
+    DESC NP_DATA1,   0x0000FFFF, 0x00CF3200
+    DESC RO_DATA1,   0x0000FFFF, 0x00CFB000
+    DESC TSS16_SEL,  ((TSS16_ADDR & 0xFFFF) << 16) | 0x2B, 0x00008101
 
     call data_segment_loads
     call limits
@@ -367,6 +378,16 @@ call_gates:
     CHECK32 "a call gate to a data segment: #GP(code selector)", (EXC_GP << 16) | KERNEL_DS
     mov eax, [fault_log + 12]
     CHECK32 "JMP through a call gate to more privileged code: #GP(code selector)", (EXC_GP << 16) | KERNEL_CS32
+    # the TSS's stack for the new CPL is checked as the switch loads it (5.8.5, CALL "MORE-PRIVILEGE"); a gate to
+    # DPL-1 code reads SS1:ESP1, so the faults themselves are still delivered through SS0:ESP0
+    mov eax, [fault_log + 16]
+    CHECK32 "a call gate to CPL 1, SS1 not present: #SS(SS1)", (EXC_SS << 16) | NP_DATA1
+    mov eax, [fault_log + 20]
+    CHECK32 "... SS1 read-only data: #TS(SS1)", (EXC_TS << 16) | RO_DATA1
+    mov eax, [fault_log + 24]
+    CHECK32 "... SS1 with RPL != the new CPL: #TS(SS1)", (EXC_TS << 16) | DPL1_DATA
+    mov eax, [fault_log + 28]
+    CHECK32 "... SS1 null: #TS(0)", (EXC_TS << 16)
     ret
 
 user_gate32:
@@ -420,6 +441,15 @@ user_gate_faults:
     USER_FAULT 1, lcall GATE_NP, 0
     USER_FAULT 2, lcall GATE_DATA, 0
     USER_FAULT 3, ljmp GATE_JMP_UP, 0
+    # without paging the TSS is writable from CPL 3 here: change SS1 (offset 0x10) between the calls
+    mov word ptr [TSS_ADDR + 0x10], NP_DATA1 | 1
+    USER_FAULT 4, lcall GATE_DPL1, 0
+    mov word ptr [TSS_ADDR + 0x10], RO_DATA1 | 1
+    USER_FAULT 5, lcall GATE_DPL1, 0
+    mov word ptr [TSS_ADDR + 0x10], DPL1_DATA
+    USER_FAULT 6, lcall GATE_DPL1, 0
+    mov word ptr [TSS_ADDR + 0x10], 0
+    USER_FAULT 7, lcall GATE_DPL1, 0
     int 0x81
 
 # ---------------------------------------------------------------------------------------------------------
@@ -457,6 +487,26 @@ interrupts_from_cpl3:
     call run_user32
     mov eax, [fault_log]
     CHECK32 "INT n through a DPL-0 gate from CPL 3: #GP(n * 8 + 2)", (EXC_GP << 16) | (0x91 * 8 + 2)
+    # with a 16-bit TSS in TR the stack switch takes SS0:SP0 from its words at 4 and 2 (7.6)
+    mov edi, TSS16_ADDR
+    xor eax, eax
+    mov ecx, 0x2C / 4
+    rep stosd
+    mov word ptr [TSS16_ADDR + 2], 0x3F00
+    mov word ptr [TSS16_ADDR + 4], KERNEL_DS
+    mov ax, TSS16_SEL
+    ltr ax
+    lea edi, user_int90
+    mov esi, USER_STACK
+    mov edx, 2
+    call run_user32
+    and byte ptr [gdt + TSS_SEL + 5], ~2                    # the kernel's TSS available again, for LTR
+    mov ax, TSS_SEL
+    ltr ax
+    mov eax, [int_esp]
+    CHECK32 "INT n from CPL 3 with a 16-bit TSS: the stack is its SS0:SP0", (0x3F00-20)
+    mov eax, [int_frame + 12]
+    CHECK32 "... the user ESP pushed", USER_STACK
     ret
 
 int90_handler:
