@@ -60,6 +60,8 @@ public final class VmxVcpu implements VCpu {
     private static final int AR_DATA = 0x93, AR_CODE = 0x9B, AR_TSS_BUSY = 0x8B, AR_LDT = 0x82;
     /** Interruptibility state bits 0 (blocking by STI) and 1 (blocking by MOV SS): SDM 25.4.2, Table 25-3. */
     private static final int BLOCKING_BY_STI_OR_MOV_SS = 0b11;
+    /** Pending debug exceptions bit 14: BS, a single-step trap (SDM 25.4.2, Table 25-4). */
+    private static final long PENDING_DEBUG_BS = 1L << 14;
     /** CS access rights bit 13: L (64-bit code segment). */
     private static final int AR_L = 1 << 13;
     /** CPUID.80000001H:EDX bit 27: RDTSCP. */
@@ -558,6 +560,14 @@ public final class VmxVcpu implements VCpu {
         long intr = vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE);
         if ((intr & BLOCKING_BY_STI_OR_MOV_SS) != 0) {
             vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, intr & ~BLOCKING_BY_STI_OR_MOV_SS);
+        }
+        if ((vmread(VmcsField.GUEST_RFLAGS) & Rflags.TF) != 0) {
+            // the emulated instruction completed under single-step: its trap is due, and the processor, which did
+            // not execute it, will not raise it. A pending BS makes the next VM entry deliver the #DB (SDM 25.4.2
+            // Table 25-4, 27.7.3) with the priority the trap would have had. (IA32_DEBUGCTL.BTF, branch-only
+            // stepping, is never set by our guests' processor: no branch emulated here.)
+            vmwrite(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS,
+                    vmread(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS) | PENDING_DEBUG_BS);
         }
     }
 

@@ -250,11 +250,17 @@ public final class FakeVCpu implements VCpu {
         return vmread(VmcsField.GUEST_RIP);
     }
 
-    /** Also ends blocking by STI / MOV SS, which lasts until the end of the next instruction (SDM 25.4.2 Table 25-3). */
+    /**
+     * Also ends blocking by STI / MOV SS, which lasts until the end of the next instruction (SDM 25.4.2 Table 25-3), and
+     * makes a single-step trap pending (BS) when RFLAGS.TF = 1, as VmxVcpu.advanceRip does.
+     */
     @Override
     public void advanceRip(int length) {
         vmwrite(VmcsField.GUEST_RIP, rip() + length);
         vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE) & ~3L);
+        if ((vmread(VmcsField.GUEST_RFLAGS) & Rflags.TF) != 0) {
+            vmwrite(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS, vmread(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS) | 1L << 14);
+        }
     }
 
     @Override

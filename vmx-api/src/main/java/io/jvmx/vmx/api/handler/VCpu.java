@@ -41,7 +41,11 @@ public interface VCpu {
 
     long rip();
 
-    /** Advance guest RIP by {@code length} bytes (the VM-exit instruction length of the exit being handled). */
+    /**
+     * Completes an instruction the VMM emulated: guest RIP advances by {@code length} bytes (the VM-exit instruction
+     * length of the exit being handled), blocking by STI / MOV SS ends (SDM 25.4.2 Table 25-3), and with RFLAGS.TF = 1
+     * the instruction's single-step trap becomes pending (BS in the pending debug exceptions, delivered at VM entry).
+     */
     void advanceRip(int length);
 
     /**
