@@ -35,7 +35,8 @@ public class ShellIT extends JvmxTestSupport {
             "CR_ACCESS", "io.jvmx.handler-cr-access",
             "CPUID", "io.jvmx.handler-cpuid",
             "WRMSR", "io.jvmx.handler-msr",
-            "TASK_SWITCH", "io.jvmx.handler-task-switch");
+            "TASK_SWITCH", "io.jvmx.handler-task-switch",
+            "EXCEPTION_OR_NMI", "io.jvmx.handler-exception");
 
     @Inject
     private VCpuManager manager;
@@ -110,6 +111,20 @@ public class ShellIT extends JvmxTestSupport {
         assertOneLineError(execute("vcpu:stats x"), "vcpu:stats: not a vCPU id: 'x'");
         assertOneLineError(execute("vcpu:vmcs 1 NO_SUCH_FIELD"), "vcpu:vmcs: no VMCS field 'NO_SUCH_FIELD'");
         assertOneLineError(execute("vcpu:stop"), "vcpu:stop: usage: vcpu:stop <id>");
+    }
+
+    /**
+     * sys-long checks #UD among IA-32e mode's exceptions: the platform intercepts #UD (as x86_vcpu does) and the
+     * exception bundle reflects it into the guest, whose own handler then runs; all its checks pass under vcpu:run.
+     */
+    @Test
+    public void interceptedExceptionsAreReflectedIntoTheGuest() throws Exception {
+        awaitCommand("vcpu", "run");
+        CommandResult run = execute("vcpu:run sys-long");
+        assertOk(run);
+        assertTrue(run.out(), run.out().contains("sys-long: all "));
+        assertTrue(run.out(), run.out().lines().anyMatch(
+                l -> l.trim().startsWith("EXCEPTION_OR_NMI") && l.trim().endsWith("io.jvmx.handler-exception")));
     }
 
     @Test
