@@ -8,4 +8,9 @@ final class SseState {
     final long[] xmm = new long[32];
     /** MXCSR; 0x1F80 after reset (all exceptions masked, round to nearest; Vol. 1, 10.2.3). */
     int mxcsr = 0x1F80;
+    /**
+     * The MXCSR bits this processor implements, as FXSAVE stores it in MXCSR_MASK (Vol. 1, 11.6.6): bits 15:0, DAZ
+     * included. Loading a set bit outside it (LDMXCSR, FXRSTOR) is #GP(0).
+     */
+    static final int MXCSR_MASK = 0xFFFF;
 }

@@ -65,10 +65,10 @@ final class ProcessorModel {
     static final long XCR0_SUPPORTED = Xcr0.X87 | Xcr0.SSE;
 
     /**
-     * CR4 bits the processor implements: IA32_VMX_CR4_FIXED1 (SDM A.8) and the MOV-to-CR4 reserved-bit check. The
-     * interpreter's set, less OSFXSR and OSXMMEXCPT, which belong to FXSAVE/SSE that do not exist here.
+     * CR4 bits the processor implements: IA32_VMX_CR4_FIXED1 (SDM A.8) and the MOV-to-CR4 reserved-bit check: the
+     * interpreter's set, OSFXSR (FXSAVE/FXRSTOR with the SSE state) and OSXMMEXCPT included.
      */
-    static final long CR4_IMPLEMENTED = X86Interpreter.CR4_SUPPORTED & ~(Cr4.OSFXSR | Cr4.OSXMMEXCPT);
+    static final long CR4_IMPLEMENTED = X86Interpreter.CR4_SUPPORTED;
 
     /** IA32_EFER bits that exist: SCE, LME, LMA, NXE. */
     static final long EFER_IMPLEMENTED = X86Interpreter.EFER_SUPPORTED;
