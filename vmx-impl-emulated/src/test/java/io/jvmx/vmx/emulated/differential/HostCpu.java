@@ -16,6 +16,8 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
 
     /** CPUID feature flags of the instructions tested here. */
     enum Feature {
+        /** CPUID.01H:ECX.SSE3[bit 0]: FISTTP among others. */
+        SSE3(0x1, 0, Register.ECX, 0),
         /** CPUID.01H:ECX.POPCNT[bit 23]. */
         POPCNT(0x1, 0, Register.ECX, 23),
         /** CPUID.01H:ECX.MOVBE[bit 22]. */

@@ -62,6 +62,11 @@ final class InterpreterCpu implements AutoCloseable {
     private static final long CODE_GPA = 0x10000;
     private static final long DATA_GPA = 0x11000;
     private static final long STACK_GPA = 0x12000;
+    /** The x87 page: the input FXSAVE image at offset 0, the output image at {@link #X87_OUT}. */
+    private static final long X87_GPA = 0x13000;
+    private static final int X87_OUT = MachineState.X87_IMAGE_BYTES;
+    /** FXRSTOR64 [RIP + disp32] (REX.W 0F AE /1, ModRM 00 001 101) and FXSAVE64 [RIP + disp32] (/0): 8 bytes each. */
+    private static final int FX_LENGTH = 8;
     /** Present, writable, user (SDM Vol. 3A, Table 4-15 ff.). */
     private static final long PTE_PRESENT_WRITABLE_USER = 0x7;
     private static final long PTE_ADDRESS = 0x000F_FFFF_FFFF_F000L;
@@ -84,6 +89,8 @@ final class InterpreterCpu implements AutoCloseable {
     private final int instructionOffset;
     private final long dataLinear;
     private final long stackLinear;
+    /** Linear address of the x87 page: after the native pages, within reach of a RIP-relative displacement. */
+    private final long x87Linear;
 
     private SoftwareVmxProcessor cpu;
     private PhysicalMemory memory;
@@ -99,6 +106,10 @@ final class InterpreterCpu implements AutoCloseable {
         this.dataLinear = dataLinear;
         long stack = codeLinear + 2 * NativeCpu.PAGE;
         this.stackLinear = stack == dataLinear ? codeLinear + 3 * NativeCpu.PAGE : stack;
+        this.x87Linear = codeLinear + 5 * NativeCpu.PAGE;
+        if (x87Linear == dataLinear || instructionOffset < FX_LENGTH) {
+            throw new IllegalArgumentException("no room for the x87 page or the FXRSTOR64 before the instruction");
+        }
         Arrays.fill(codeFill, INT3);
     }
 
@@ -109,20 +120,36 @@ final class InterpreterCpu implements AutoCloseable {
         return new int[] {r.eax(), r.ebx(), r.ecx(), r.edx()};
     }
 
-    /** Runs {@code instruction} then HLT on the registers, flags and data page of {@code input}. */
+    /**
+     * Runs {@code instruction} then HLT on the registers, flags and data page of {@code input}; with an x87 state,
+     * FXRSTOR64 of it comes right before the instruction and FXSAVE64 of the result right after it.
+     */
     Outcome execute(byte[] instruction, MachineState input) {
         ensureProcessor();
         long codePage = guestRam + CODE_GPA;
+        boolean x87 = input.x87 != null;
+        long rip = codeLinear + instructionOffset;
+        long start = rip;
+        int after = instructionOffset + instruction.length;
+        if (x87) {
+            start -= FX_LENGTH;
+            memory.write(codePage + instructionOffset - FX_LENGTH, fx(1, start + FX_LENGTH, x87Linear), 0,
+                    FX_LENGTH);
+            memory.write(codePage + after, fx(0, rip + instruction.length + FX_LENGTH, x87Linear + X87_OUT), 0,
+                    FX_LENGTH);
+            after += FX_LENGTH;
+            memory.write(guestRam + X87_GPA, input.x87, 0, MachineState.X87_IMAGE_BYTES);
+            memory.write(guestRam + X87_GPA + X87_OUT, X87Image.unwritten(), 0, MachineState.X87_IMAGE_BYTES);
+        }
         memory.write(codePage + instructionOffset, instruction, 0, instruction.length);
-        memory.write8(codePage + instructionOffset + instruction.length, HLT);
+        memory.write8(codePage + after, HLT);
         memory.write(guestRam + DATA_GPA, input.data, 0, input.data.length);
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             registers.set(i, i == MachineState.RSP ? 0 : input.gpr[i]);
         }
         long rspBefore = stackLinear + NativeCpu.PAGE / 2;
-        long rip = codeLinear + instructionOffset;
-        long haltAt = rip + instruction.length;
-        write(GUEST_RIP, rip);
+        long haltAt = codeLinear + after;
+        write(GUEST_RIP, start);
         write(GUEST_RSP, rspBefore);
         write(GUEST_RFLAGS, input.rflags | Flags.FIXED_1);
         write(GUEST_ACTIVITY_STATE, 0);
@@ -149,13 +176,28 @@ final class InterpreterCpu implements AutoCloseable {
         out.gpr[MachineState.RSP] = read(GUEST_RSP) - rspBefore;
         out.rflags = read(GUEST_RFLAGS);
         memory.read(guestRam + DATA_GPA, out.data, 0, out.data.length);
+        if (x87) {
+            out.x87 = new byte[MachineState.X87_IMAGE_BYTES];
+            memory.read(guestRam + X87_GPA + X87_OUT, out.x87, 0, out.x87.length);
+        }
         if (failure != null) {
             discardProcessor();
         } else {
-            // put the INT3 filler back where the instruction and the HLT were
-            memory.write(codePage + instructionOffset, codeFill, 0, instruction.length + 1);
+            // put the INT3 filler back where the instructions and the HLT were
+            int from = x87 ? instructionOffset - FX_LENGTH : instructionOffset;
+            memory.write(codePage + from, codeFill, 0, after + 1 - from);
         }
         return new Outcome(out, failure, vector, atInstruction);
+    }
+
+    /** FXSAVE64 ({@code digit} 0) or FXRSTOR64 (1) of the image at {@code target}, RIP-relative from {@code next}. */
+    private static byte[] fx(int digit, long next, long target) {
+        long disp = target - next;
+        if (disp != (int) disp) {
+            throw new IllegalStateException("the x87 page is out of reach of a RIP-relative displacement");
+        }
+        return new byte[] {0x48, 0x0F, (byte) 0xAE, (byte) (digit << 3 | 0b101), (byte) disp, (byte) (disp >>> 8),
+                (byte) (disp >>> 16), (byte) (disp >>> 24)};
     }
 
     /** Null if the guest exited on the HLT that follows the instruction; otherwise what happened instead. */
@@ -226,6 +268,7 @@ final class InterpreterCpu implements AutoCloseable {
         mapGuestPage(codeLinear, CODE_GPA);
         mapGuestPage(dataLinear, DATA_GPA);
         mapGuestPage(stackLinear, STACK_GPA);
+        mapGuestPage(x87Linear, X87_GPA);
         memory.write(guestRam + CODE_GPA, codeFill, 0, codeFill.length);
         writeGuestState();
     }
@@ -355,12 +398,12 @@ final class InterpreterCpu implements AutoCloseable {
     }
 
     /**
-     * A 64-bit guest at CPL 0 (SDM Vol. 3C, 27.3.1 checks): CR0 PE PG NE ET, CR4 PAE (and VMXE, a fixed-1 bit in VMX
-     * operation), EFER LME LMA (loaded by VM entry), CS with L = 1, flat data segments, a busy 64-bit TSS.
+     * A 64-bit guest at CPL 0 (SDM Vol. 3C, 27.3.1 checks): CR0 PE PG NE ET, CR4 PAE OSFXSR OSXMMEXCPT (and VMXE, a
+     * fixed-1 bit in VMX operation), EFER LME LMA (loaded by VM entry), CS with L = 1, flat data segments, a busy 64-bit TSS.
      */
     private void writeGuestState() {
         long cr0 = Cr0.PE | Cr0.PG | Cr0.NE | Cr0.ET;
-        long cr4 = Cr4.PAE | Cr4.VMXE;
+        long cr4 = Cr4.PAE | Cr4.VMXE | Cr4.OSFXSR | Cr4.OSXMMEXCPT; // as Linux runs user code: FXSAVE with XMM
         write(GUEST_CR0, cr0);
         write(GUEST_CR3, PAGE_TABLES_GPA);
         write(GUEST_CR4, cr4);

@@ -19,8 +19,14 @@ import java.io.ByteArrayOutputStream;
  * (PUSHFQ, first, before anything changes a flag) and all registers back and returns. The stub is called through JNA
  * as {@code void stub(long *context)} (System V ABI: context in RDI).
  *
+ * <p>The x87 and SSE state is the case's too: the prologue saves the JVM's with FXSAVE64 and loads the case's with
+ * FXRSTOR64; the epilogue saves the result with FXSAVE64, which does not wait for pending x87 exceptions, and loads
+ * the JVM's back, which also drops any exception the instruction left pending.
+ *
  * <p>The instruction must not fault (a fault is a signal that kills the JVM), must fall through to the next
- * instruction, and must not use RSP: callers filter such operands before running a case.
+ * instruction, and must not use RSP: callers filter such operands before running a case. For the x87 that means no
+ * pending unmasked exception in the state it starts with (a waiting instruction would raise #MF): see
+ * {@link X87Image#checkLoadable}.
  */
 final class NativeCpu implements AutoCloseable {
     static final int PAGE = 4096;
@@ -32,7 +38,14 @@ final class NativeCpu implements AutoCloseable {
      */
     private static final int CONTEXT_RFLAGS = 16 * 8;
     private static final int CONTEXT_RSP_BEFORE = CONTEXT_RFLAGS + 8;
-    private static final int CONTEXT_BYTES = CONTEXT_RSP_BEFORE + 8;
+    /**
+     * Three 512-byte FXSAVE images (16-byte aligned, SDM Vol. 2A FXSAVE): the x87/SSE state the instruction starts
+     * with, the state after it, and the caller's (JVM's) state, saved before and restored after the case.
+     */
+    private static final int CONTEXT_X87_IN = CONTEXT_RSP_BEFORE + 8;
+    private static final int CONTEXT_X87_OUT = CONTEXT_X87_IN + MachineState.X87_IMAGE_BYTES;
+    private static final int CONTEXT_X87_HOST = CONTEXT_X87_OUT + MachineState.X87_IMAGE_BYTES;
+    private static final int CONTEXT_BYTES = CONTEXT_X87_HOST + MachineState.X87_IMAGE_BYTES;
 
     /** The RFLAGS bits a caller may choose (SDM Vol. 1, 3.4.3: the status flags, and DF). */
     static final long SETTABLE_FLAGS = Flags.STATUS | Flags.DF;
@@ -43,7 +56,7 @@ final class NativeCpu implements AutoCloseable {
 
     /**
      * The stub before the instruction (Intel syntax; opcodes from SDM Vol. 2: PUSH 50+rd, PUSH FF /6, POPFQ 9D,
-     * MOV r64, r/m64 REX.W 8B /r, MOV r/m64, r64 REX.W 89 /r).
+     * MOV r64, r/m64 REX.W 8B /r, MOV r/m64, r64 REX.W 89 /r, FXSAVE64 REX.W 0F AE /0, FXRSTOR64 REX.W 0F AE /1).
      */
     private static final byte[] PROLOGUE = bytes(
             0x53,                               // push rbx        ; callee-saved (System V ABI)
@@ -53,6 +66,8 @@ final class NativeCpu implements AutoCloseable {
             0x41, 0x56,                         // push r14
             0x41, 0x57,                         // push r15
             0x57,                               // push rdi        ; the context, for the epilogue
+            0x48, 0x0F, 0xAE, 0x87, 0x90, 0x04, 0x00, 0x00, // fxsave64 [rdi+0x490]  ; the JVM's x87/SSE state
+            0x48, 0x0F, 0xAE, 0x8F, 0x90, 0x00, 0x00, 0x00, // fxrstor64 [rdi+0x90] ; the case's
             0xFF, 0xB7, 0x80, 0x00, 0x00, 0x00, // push qword [rdi+0x80]
             0x9D,                               // popfq           ; the input flags
             0x48, 0x89, 0xA7, 0x88, 0x00, 0x00, 0x00, // mov [rdi+0x88], rsp ; RSP before the instruction
@@ -77,6 +92,8 @@ final class NativeCpu implements AutoCloseable {
             0x9C,                               // pushfq          ; first: nothing may touch the flags before
             0x57,                               // push rdi        ; the instruction's RDI
             0x48, 0x8B, 0x7C, 0x24, 0x10,       // mov rdi, [rsp+0x10] ; the context
+            0x48, 0x0F, 0xAE, 0x87, 0x90, 0x02, 0x00, 0x00, // fxsave64 [rdi+0x290]  ; the case's result (no wait)
+            0x48, 0x0F, 0xAE, 0x8F, 0x90, 0x04, 0x00, 0x00, // fxrstor64 [rdi+0x490] ; the JVM's state back
             0x48, 0x89, 0x07,                   // mov [rdi], rax
             0x48, 0x89, 0x4F, 0x08,             // mov [rdi+0x08], rcx
             0x48, 0x89, 0x57, 0x10,             // mov [rdi+0x10], rdx
@@ -105,6 +122,31 @@ final class NativeCpu implements AutoCloseable {
             0x5B,                               // pop rbx
             0xC3);                              // ret
 
+    static {
+        // the FXSAVE64/FXRSTOR64 displacements written out above are the context offsets
+        checkDisplacements(PROLOGUE, CONTEXT_X87_HOST, CONTEXT_X87_IN);
+        checkDisplacements(EPILOGUE, CONTEXT_X87_OUT, CONTEXT_X87_HOST);
+    }
+
+    private static void checkDisplacements(byte[] stub, int... expected) {
+        int found = 0;
+        for (int i = 0; i + 8 <= stub.length && found < expected.length; i++) {
+            if (stub[i] == 0x48 && stub[i + 1] == 0x0F && stub[i + 2] == (byte) 0xAE
+                    && (stub[i + 3] == (byte) 0x87 || stub[i + 3] == (byte) 0x8F)) {
+                int disp = (stub[i + 4] & 0xFF) | (stub[i + 5] & 0xFF) << 8 | (stub[i + 6] & 0xFF) << 16
+                        | (stub[i + 7] & 0xFF) << 24;
+                if (disp != expected[found]) {
+                    throw new IllegalStateException(String.format("stub displacement %#x, context offset %#x", disp,
+                            expected[found]));
+                }
+                found++;
+            }
+        }
+        if (found != expected.length) {
+            throw new IllegalStateException("the stub lacks its FXSAVE64/FXRSTOR64 instructions");
+        }
+    }
+
     /** 0F A2: CPUID (SDM Vol. 2A), allowed at CPL 3. */
     private static final byte[] CPUID = bytes(0x0F, 0xA2);
 
@@ -122,9 +164,10 @@ final class NativeCpu implements AutoCloseable {
     private final Pointer pages;
     private final Pointer code;
     private final Pointer data;
-    private final Memory context = new Memory(CONTEXT_BYTES);
+    /** The context block, 16-byte aligned for the FXSAVE images. */
+    private final Memory context = (Memory) new Memory(CONTEXT_BYTES + 16).align(16);
     private final Function stub;
-    private final long[] contextWords = new long[CONTEXT_BYTES / 8];
+    private final long[] contextWords = new long[CONTEXT_X87_IN / 8];
     private boolean closed;
 
     private NativeCpu(Pointer pages) {
@@ -209,16 +252,24 @@ final class NativeCpu implements AutoCloseable {
         data.write(0, input.data, 0, input.data.length);
         System.arraycopy(input.gpr, 0, contextWords, 0, MachineState.REGISTERS);
         contextWords[CONTEXT_RFLAGS / 8] = input.rflags | Flags.FIXED_1;
-        context.write(0, contextWords, 0, contextWords.length);
+        context.write(0, contextWords, 0, CONTEXT_X87_IN / 8);
+        byte[] x87 = input.x87 != null ? input.x87 : X87Image.initial();
+        X87Image.checkLoadable(x87);
+        context.write(CONTEXT_X87_IN, x87, 0, MachineState.X87_IMAGE_BYTES);
+        context.write(CONTEXT_X87_OUT, X87Image.unwritten(), 0, MachineState.X87_IMAGE_BYTES);
 
         stub.invoke(Void.class, new Object[] {context});
 
-        context.read(0, contextWords, 0, contextWords.length);
+        context.read(0, contextWords, 0, CONTEXT_X87_IN / 8);
         MachineState out = new MachineState(input.data.length);
         System.arraycopy(contextWords, 0, out.gpr, 0, MachineState.REGISTERS);
         out.gpr[MachineState.RSP] = contextWords[MachineState.RSP] - contextWords[CONTEXT_RSP_BEFORE / 8];
         out.rflags = contextWords[CONTEXT_RFLAGS / 8];
         data.read(0, out.data, 0, out.data.length);
+        if (input.x87 != null) {
+            out.x87 = new byte[MachineState.X87_IMAGE_BYTES];
+            context.read(CONTEXT_X87_OUT, out.x87, 0, out.x87.length);
+        }
         return out;
     }
 
