@@ -27,6 +27,8 @@ final class Executor {
     final Alu alu = new Alu();
     /** The x87's extended-precision arithmetic (its working registers; the x87 state is in CpuState). */
     final ExtendedPrecision fp = new ExtendedPrecision();
+    /** The x87 transcendental functions (their working registers). */
+    final X87Transcendentals transcendentals = new X87Transcendentals(fp);
     Segmentation segs;
     EventDelivery events;
     SystemOps sys;

@@ -67,6 +67,10 @@ final class ExtendedPrecision {
     /** The remainder of the last {@link #divide128} division. */
     private long remainder;
 
+    long remainder() {
+        return remainder;
+    }
+
     // =================================================================================================== classes
 
     static int classify(int se, long sig) {
@@ -121,7 +125,7 @@ final class ExtendedPrecision {
         store = true;
     }
 
-    private void result(int resultSe, long resultSig) {
+    void result(int resultSe, long resultSig) {
         se = resultSe;
         sig = resultSig;
     }
@@ -130,16 +134,16 @@ final class ExtendedPrecision {
         result(INDEFINITE_SE, INDEFINITE_SIG);
     }
 
-    private void invalid() {
+    void invalid() {
         flags |= IE;
         indefinite();
     }
 
-    private void zero(int sign) {
+    void zero(int sign) {
         result(sign, 0);
     }
 
-    private void infinity(int sign) {
+    void infinity(int sign) {
         result(sign | EXP, J);
     }
 
@@ -151,7 +155,7 @@ final class ExtendedPrecision {
      * operand, or of two NaNs of the same kind the one with the larger significand (the positive one if they are
      * equal), made quiet. True if the result is decided.
      */
-    private boolean nanOrUnsupported(int ca, int sea, long ma, int cb, int seb, long mb) {
+    boolean nanOrUnsupported(int ca, int sea, long ma, int cb, int seb, long mb) {
         if (ca == UNSUPPORTED || cb == UNSUPPORTED) {
             invalid();
             return true;
@@ -183,7 +187,7 @@ final class ExtendedPrecision {
     }
 
     /** The one-operand form of {@link #nanOrUnsupported}. */
-    private boolean nanOrUnsupported(int c, int sea, long ma) {
+    boolean nanOrUnsupported(int c, int sea, long ma) {
         if (c == UNSUPPORTED) {
             invalid();
             return true;
@@ -199,7 +203,7 @@ final class ExtendedPrecision {
     }
 
     /** DE for denormal operands; true if it is unmasked, so that the operation must not go on (Vol. 1, 8.5.2). */
-    private boolean denormalStops(int ca, int cb) {
+    boolean denormalStops(int ca, int cb) {
         if (ca == DENORMAL || cb == DENORMAL) {
             flags |= DE;
             return !masked(DE);
@@ -410,6 +414,19 @@ final class ExtendedPrecision {
             case DOUBLE: bits = (long) sign << 48; return;
             default: bits = (long) sign << 16;
         }
+    }
+
+    /**
+     * Rounds a value computed elsewhere (the transcendental functions) to a register at 64 bits, the precision
+     * control not applying (Vol. 1, 8.1.5.2): sign x (hi:lo / 2^127) x 2^exponent, hi normalized; an inexact value
+     * gets a sticky bit so that it is rounded as one.
+     */
+    void roundApproximation(int sign, int exponent, long hi, long lo, boolean inexact) {
+        wSign = sign;
+        wExp = exponent;
+        wHi = hi;
+        wLo = inexact ? lo | 1 : lo;
+        roundWork(64, EXTENDED);
     }
 
     /** Rounds the working value to a register under precision control. */

@@ -71,15 +71,6 @@ final class X87Ops {
         return null;
     }
 
-    /** F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN, FCOS, FSINCOS: not implemented yet (#UD after #NM). */
-    private static final Op TRANSCENDENTAL = new Op("(x87 transcendental: not implemented yet)") {
-        @Override
-        void run(Executor x, Insn i) {
-            enter(x, false);
-            throw x.ud();
-        }
-    };
-
     /** A reserved encoding in the escape space: #NM like every escape opcode, then #UD. */
     private static final Op RESERVED = new Op("(reserved x87 encoding)") {
         @Override
@@ -832,6 +823,10 @@ final class X87Ops {
             ExtendedPrecision fp = x.fp;
             int p0 = physical(f, 0);
             boolean pushes = operation == FXTRACT || operation == FPTAN || operation == FSINCOS;
+            boolean faults = empty(f, p0) || (pushes && !empty(f, (p0 - 1) & 7));
+            if (faults && operation >= FPTAN) {
+                f.status &= ~C2; // FPTAN, FSIN, FCOS, FSINCOS: no operand out of range (as the processor does)
+            }
             if (empty(f, p0)) {
                 if (stackFault(f, false)) {
                     write(f, p0, INDEFINITE_SE, INDEFINITE_SIG);
@@ -880,7 +875,8 @@ final class X87Ops {
                     x.done();
                     return;
                 default:
-                    throw new IllegalStateException(name);
+                    x.transcendentals.unary(x, f, operation, p0, se, sig);
+                    return;
             }
             int e = fp.flags;
             if (delivers(f, e)) {
@@ -954,7 +950,8 @@ final class X87Ops {
                     return;
                 }
                 default:
-                    throw new IllegalStateException(name);
+                    x.transcendentals.binary(x, f, operation, p0, p1, se0, m0, se1, m1);
+                    return;
             }
             int e = fp.flags;
             if (delivers(f, e)) {
@@ -1104,6 +1101,20 @@ final class X87Ops {
         }
     };
 
+    /**
+     * Delivers an operation's result to physical register {@code p} with its exceptions and C1, unless an unmasked
+     * IE, DE or ZE stops it (for {@link X87Transcendentals}, as for the others).
+     */
+    static void deliver(X87State f, int p, ExtendedPrecision fp) {
+        int e = fp.flags;
+        if (delivers(f, e)) {
+            write(f, p, fp.se, fp.sig);
+            flags(f, e, fp.roundedUp);
+        } else {
+            flags(f, e, false);
+        }
+    }
+
     // ============================================================================== the opcode tables
 
     static {
@@ -1213,22 +1224,22 @@ final class X87Ops {
         REGISTER_FORMS[64 + 44] = new Load("FLDLG2", CONSTANT, 0x3FFD, 0x9A20_9A84_FBCF_F798L, true, true);
         REGISTER_FORMS[64 + 45] = new Load("FLDLN2", CONSTANT, 0x3FFE, 0xB172_17F7_D1CF_79ABL, true, true);
         REGISTER_FORMS[64 + 46] = new Load("FLDZ", CONSTANT, 0, 0, false, false);
-        REGISTER_FORMS[64 + 48] = TRANSCENDENTAL; // not implemented yet
-        REGISTER_FORMS[64 + 49] = TRANSCENDENTAL; // not implemented yet
-        REGISTER_FORMS[64 + 50] = TRANSCENDENTAL; // not implemented yet
-        REGISTER_FORMS[64 + 51] = TRANSCENDENTAL; // not implemented yet
+        REGISTER_FORMS[64 + 48] = new Unary("F2XM1", Unary.F2XM1);
+        REGISTER_FORMS[64 + 49] = new Binary("FYL2X", Binary.FYL2X);
+        REGISTER_FORMS[64 + 50] = new Unary("FPTAN", Unary.FPTAN);
+        REGISTER_FORMS[64 + 51] = new Binary("FPATAN", Binary.FPATAN);
         REGISTER_FORMS[64 + 52] = new Unary("FXTRACT", Unary.FXTRACT);
         REGISTER_FORMS[64 + 53] = new Binary("FPREM1", Binary.FPREM1);
         REGISTER_FORMS[64 + 54] = new StackPointer("FDECSTP", -1);
         REGISTER_FORMS[64 + 55] = new StackPointer("FINCSTP", 1);
         REGISTER_FORMS[64 + 56] = new Binary("FPREM", Binary.FPREM);
-        REGISTER_FORMS[64 + 57] = TRANSCENDENTAL; // not implemented yet
+        REGISTER_FORMS[64 + 57] = new Binary("FYL2XP1", Binary.FYL2XP1);
         REGISTER_FORMS[64 + 58] = new Unary("FSQRT", Unary.SQRT);
-        REGISTER_FORMS[64 + 59] = TRANSCENDENTAL; // not implemented yet
+        REGISTER_FORMS[64 + 59] = new Unary("FSINCOS", Unary.FSINCOS);
         REGISTER_FORMS[64 + 60] = new Unary("FRNDINT", Unary.FRNDINT);
         REGISTER_FORMS[64 + 61] = new Binary("FSCALE", Binary.FSCALE);
-        REGISTER_FORMS[64 + 62] = TRANSCENDENTAL; // not implemented yet
-        REGISTER_FORMS[64 + 63] = TRANSCENDENTAL; // not implemented yet
+        REGISTER_FORMS[64 + 62] = new Unary("FSIN", Unary.FSIN);
+        REGISTER_FORMS[64 + 63] = new Unary("FCOS", Unary.FCOS);
         REGISTER_FORMS[128 + 41] = new Compare("FUCOMPP", REGISTER, false, 2, false);
         REGISTER_FORMS[192 + 32] = new NoWaitNop("FNENI");
         REGISTER_FORMS[192 + 33] = new NoWaitNop("FNDISI");

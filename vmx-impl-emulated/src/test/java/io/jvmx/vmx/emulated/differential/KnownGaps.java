@@ -24,8 +24,6 @@ final class KnownGaps {
             + "(its CPUID does not report BMI1): ZF and the result for a zero source differ from TZCNT";
     private static final String UD_BMI1 = "#UD: not implemented (its CPUID does not report BMI1)";
     private static final String UD_BMI2 = "#UD: not implemented (its CPUID does not report BMI2)";
-    private static final String UD_X87_TRANSCENDENTAL = "#UD: the x87 transcendental instructions are not "
-            + "implemented yet";
 
     /** Form name (as in {@link FormTable}) -> what differs. */
     static final Map<String, String> FORMS = new TreeMap<>(Map.ofEntries(
@@ -97,15 +95,6 @@ final class KnownGaps {
             Map.entry("MULX r32a, r32b, r/m32 (VEX.LZ.F2.0F38.W0 F6 /r), register", UD_BMI2),
             Map.entry("MULX r32a, r32b, r/m32 (VEX.LZ.F2.0F38.W0 F6 /r), memory", UD_BMI2),
             Map.entry("MULX r64a, r64b, r/m64 (VEX.LZ.F2.0F38.W1 F6 /r), register", UD_BMI2),
-            Map.entry("MULX r64a, r64b, r/m64 (VEX.LZ.F2.0F38.W1 F6 /r), memory", UD_BMI2),
-            // x87
-            Map.entry("F2XM1 (D9 F0), register", UD_X87_TRANSCENDENTAL),
-            Map.entry("FYL2X (D9 F1), register", UD_X87_TRANSCENDENTAL),
-            Map.entry("FYL2XP1 (D9 F9), register", UD_X87_TRANSCENDENTAL),
-            Map.entry("FPTAN (D9 F2), register", UD_X87_TRANSCENDENTAL),
-            Map.entry("FPATAN (D9 F3), register", UD_X87_TRANSCENDENTAL),
-            Map.entry("FSIN (D9 FE), register", UD_X87_TRANSCENDENTAL),
-            Map.entry("FCOS (D9 FF), register", UD_X87_TRANSCENDENTAL),
-            Map.entry("FSINCOS (D9 FB), register", UD_X87_TRANSCENDENTAL)
+            Map.entry("MULX r64a, r64b, r/m64 (VEX.LZ.F2.0F38.W1 F6 /r), memory", UD_BMI2)
     ));
 }
