@@ -475,7 +475,7 @@ final class SystemOps {
             x.done();
             return;
         }
-        throw ud(); // FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE*: no x87/SSE state
+        throw ud(); // LDMXCSR, STMXCSR, XSAVE*: not implemented (FXSAVE and FXRSTOR are X87Images')
     }
 
     // ============================================================================================ 0F 38

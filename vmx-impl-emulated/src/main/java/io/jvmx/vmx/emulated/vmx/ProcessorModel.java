@@ -7,8 +7,8 @@ import io.jvmx.vmx.emulated.cpu.X86Interpreter;
 
 /**
  * What the software processor is, as CPUID reports it (SDM Vol. 2A, CPUID). Every feature flag stands for something
- * the interpreter implements; nothing is advertised that does not exist: no x87 FPU, no FXSAVE/SSE, no local APIC,
- * no MTRRs, no AVX. One exception, deliberate: CPUID.1:ECX.XSAVE = 1 with XCR0 = x87|SSE, because a VMM manages the
+ * the interpreter implements; nothing is advertised that does not exist: the x87 FPU (FPU) and FXSAVE/FXRSTOR (FXSR)
+ * are, but not SSE (nor SSE3, whose FISTTP the interpreter executes anyway), no local APIC, no MTRRs, no AVX. One exception, deliberate: CPUID.1:ECX.XSAVE = 1 with XCR0 = x87|SSE, because a VMM manages the
  * guest's XCR0 through XSETBV/XGETBV (which exist: XSETBV exits, XGETBV and the root-mode pair work), while the
  * XSAVE/XRSTOR instructions themselves are #UD in the interpreter.
  *
@@ -45,8 +45,8 @@ final class ProcessorModel {
     static final int ECX7_UMIP = 1 << 2;
 
     /** Leaf 1 EDX: the instruction-set and system features the interpreter implements. */
-    static final int LEAF1_EDX = EDX1_DE | EDX1_PSE | EDX1_TSC | EDX1_MSR | EDX1_PAE | EDX1_MCE | EDX1_CX8
-            | EDX1_SEP | EDX1_PGE | EDX1_CMOV | EDX1_PAT | EDX1_PSE36 | EDX1_CLFSH;
+    static final int LEAF1_EDX = EDX1_FPU | EDX1_DE | EDX1_PSE | EDX1_TSC | EDX1_MSR | EDX1_PAE | EDX1_MCE | EDX1_CX8
+            | EDX1_SEP | EDX1_PGE | EDX1_CMOV | EDX1_PAT | EDX1_PSE36 | EDX1_CLFSH | EDX1_FXSR;
     /** Leaf 1 ECX without OSXSAVE (which mirrors CR4.OSXSAVE). */
     static final int LEAF1_ECX = ECX1_MONITOR | ECX1_VMX | ECX1_CX16 | ECX1_MOVBE | ECX1_POPCNT | ECX1_XSAVE
             | ECX1_RDRAND;
