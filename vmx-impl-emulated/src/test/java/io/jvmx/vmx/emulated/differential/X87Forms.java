@@ -34,6 +34,7 @@ final class X87Forms {
         functions(forms);
         control(forms);
         images(forms);
+        compiledCode(forms);
     }
 
     // ============================================================================================ arithmetic
@@ -653,6 +654,64 @@ final class X87Forms {
             e.prefix(0x66);
         }
         return e.opcode(escape).modrm(digit, m).bytes();
+    }
+
+    // ===================================================================================== compiled code
+
+    /** x87-kernel.bin, built from x87-kernel.c by x87-kernel.sh (test resources of this package). */
+    private static final byte[] KERNEL = kernel();
+
+    private static byte[] kernel() {
+        try (java.io.InputStream in = X87Forms.class.getResourceAsStream("x87-kernel.bin")) {
+            if (in == null) {
+                throw new IllegalStateException("x87-kernel.bin is missing from the test resources");
+            }
+            return in.readAllBytes();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Data-page layout of the kernel's case: its code, then in[], out[], ints[], words[], floats[] and doubles[]. */
+    private static final int KERNEL_CODE = 0x100, KERNEL_IN = 0x400, KERNEL_OUT = 0x500, KERNEL_INTS = 0x700,
+            KERNEL_WORDS = 0x780, KERNEL_FLOATS = 0x800;
+
+    /**
+     * Compiler output: the instruction is CALL RBX into x87 code GCC compiled from x87-kernel.c (long double
+     * arithmetic, comparisons, square roots, conversions to and from integers, floats and doubles, FPREM and FPREM1
+     * loops, FRNDINT under changed rounding modes, FSCALE), placed in the data page with random long double inputs
+     * (specials included), any rounding and precision control, all exceptions masked (the SysV ABI's x87), and an
+     * empty register stack usually (the ABI's) but not always. Registers, flags, x87 state and every output are
+     * compared.
+     */
+    private static void compiledCode(List<InstructionForm> forms) {
+        forms.add(of("CALL r/m64 (FF /2) into GCC's x87 code (x87-kernel.c), register", b -> {
+            X87Input x = X87Input.control(b);
+            x.control(x.control() | 0x3F);
+            if (x.r.nextInt(4) != 0) {
+                x.image[X87Image.FTW] = 0; // an empty stack, as the ABI has it at a call
+            }
+            long data = b.dataAddress;
+            int n = 1 + x.r.nextInt(8);
+            for (int i = 0; i < n; i++) {
+                long[] v = x.r.nextBoolean() ? x.value() : X87Input.v((x.r.nextBoolean() ? 0x8000 : 0)
+                        | 0x3FFF + x.r.nextInt(40) - 20, Long.MIN_VALUE | x.r.nextLong());
+                b.setData(KERNEL_IN + 16 * i, 8, v[1]);
+                b.setData(KERNEL_IN + 16 * i + 8, 2, v[0]);
+            }
+            System.arraycopy(KERNEL, 0, b.input.data, KERNEL_CODE, KERNEL.length);
+            b.setFull(3, data + KERNEL_CODE);  // RBX: the call target
+            b.setFull(7, data + KERNEL_IN);    // RDI, RSI, RDX, RCX, R8, R9: the arguments (SysV AMD64 ABI)
+            b.setFull(6, n);
+            b.setFull(2, data + KERNEL_OUT);
+            b.setFull(1, data + KERNEL_INTS);
+            b.setFull(8, data + KERNEL_WORDS);
+            b.setFull(9, data + KERNEL_FLOATS);
+            b.note("x87_kernel(in, " + n + ", out, ints, words, floats)");
+            b.undefinedX87Status(ALL_CONDITIONS); // whatever the kernel's last instruction left
+            b.undefinedFlags(Flags.AF | Flags.OF); // its last flag-setting instruction is SHL RAX, 4 (Vol. 2B SAL)
+            return new byte[] {(byte) 0xFF, (byte) 0xD3};
+        }));
     }
 
     // ============================================================================================ FXSAVE
