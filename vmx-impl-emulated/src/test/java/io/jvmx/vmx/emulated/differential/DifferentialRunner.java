@@ -50,7 +50,8 @@ final class DifferentialRunner {
         Random random = new Random(seed * 0x9E37_79B9L + form.name().hashCode());
         int lastBitCases = 0;
         String firstLastBit = null;
-        for (int i = 0; i < casesPerForm; i++) {
+        int cases = casesPerForm * form.casesFactor();
+        for (int i = 0; i < cases; i++) {
             TestCase c = generate(form, random);
             MachineState expected = nativeCpu.execute(c.code(), c.input());
             InterpreterCpu.Outcome actual = interpreter.execute(c.code(), c.input());
@@ -68,7 +69,7 @@ final class DifferentialRunner {
                 }
             }
         }
-        return new FormResult(form, casesPerForm, null, lastBitCases, firstLastBit);
+        return new FormResult(form, cases, null, lastBitCases, firstLastBit);
     }
 
 

@@ -23,7 +23,8 @@ import org.junit.Test;
  * ({@link InterpreterCpu}). The native result is the oracle; the test passes when exactly the forms of
  * {@link KnownGaps} differ.
  *
- * <p>System properties: {@code jvmx.differential.cases} (cases per form, default {@value #DEFAULT_CASES}),
+ * <p>System properties: {@code jvmx.differential.cases} (cases per form, default {@value #DEFAULT_CASES}, times the
+ * form's factor: 10 for the x87 forms),
  * {@code jvmx.differential.seed}, {@code jvmx.differential.forms} (a regular expression: run only the matching
  * forms), {@code jvmx.differential.compareUndefined} (compare undefined flags and results on a non-Intel host too: to
  * see where this processor's undefined behaviour differs from the software processor's). A report of every form

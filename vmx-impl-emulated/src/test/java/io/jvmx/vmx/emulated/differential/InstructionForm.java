@@ -9,20 +9,26 @@ import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
  * @param name          unique; the known-gaps list refers to forms by this name
  * @param required      the CPUID feature without which the form does not exist, or null
  * @param needsLowData  uses 32-bit addresses (67 prefix) to reach the data page, which must then lie below 4 GiB
+ * @param casesFactor   runs this many times the cases per form (forms with a large input space: the x87's)
  * @param generator     builds one case; returns the instruction bytes, or null to reject operands that would fault
  *                      natively (a fault kills the JVM), after which the runner asks again
  */
-record InstructionForm(String name, Feature required, boolean needsLowData, Generator generator) {
+record InstructionForm(String name, Feature required, boolean needsLowData, int casesFactor, Generator generator) {
 
     interface Generator {
         byte[] generate(CaseBuilder b);
     }
 
     static InstructionForm of(String name, Generator generator) {
-        return new InstructionForm(name, null, false, generator);
+        return new InstructionForm(name, null, false, 1, generator);
+    }
+
+    /** The same form with {@code factor} times the cases. */
+    InstructionForm times(int factor) {
+        return new InstructionForm(name, required, needsLowData, factor, generator);
     }
 
     static InstructionForm of(String name, Feature required, Generator generator) {
-        return new InstructionForm(name, required, false, generator);
+        return new InstructionForm(name, required, false, 1, generator);
     }
 }

@@ -137,7 +137,7 @@ final class StringForms {
             }
             return e.operandSize(size).opcode(opcode).bytes();
         };
-        return new InstructionForm(name, null, address32, g);
+        return new InstructionForm(name, null, address32, 1, g);
     }
 
     /**
