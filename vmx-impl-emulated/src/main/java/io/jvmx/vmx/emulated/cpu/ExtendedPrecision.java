@@ -105,15 +105,6 @@ final class ExtendedPrecision {
         return sig << Long.numberOfLeadingZeros(sig);
     }
 
-    /** The precision (in bits) that precision control selects; the reserved setting 01b acts as 64 bits. */
-    private int precision() {
-        switch ((control >>> 8) & 3) {
-            case 0: return 24;
-            case 2: return 53;
-            default: return 64;
-        }
-    }
-
     private boolean masked(int exception) {
         return (control & exception) != 0;
     }
@@ -431,8 +422,51 @@ final class ExtendedPrecision {
 
     /** Rounds the working value to a register under precision control. */
     private void roundToRegister() {
-        roundWork(precision(), EXTENDED);
+        // the common case inline: a result in the normal range (no overflow, no underflow); else roundWork
+        int drop = DROP[(control >>> 8) & 3];
+        int rc = (control >>> 10) & 3;
+        long hi = wHi, lo = wLo;
+        long r;
+        boolean inexact, inc;
+        if (drop == 0) {
+            inexact = lo != 0;
+            r = hi;
+            inc = inexact && (rc == RC_NEAREST ? lo < 0 && ((lo << 1) != 0 || (hi & 1) != 0)
+                    : rc == RC_DOWN ? wSign != 0 : rc == RC_UP && wSign == 0);
+        } else {
+            long unit = 1L << drop;
+            long rest = hi & (unit - 1);
+            inexact = rest != 0 || lo != 0;
+            r = hi - rest;
+            long half = unit >>> 1;
+            inc = inexact && (rc == RC_NEAREST ? rest >= half && (rest != half || lo != 0 || (r & unit) != 0)
+                    : rc == RC_DOWN ? wSign != 0 : rc == RC_UP && wSign == 0);
+        }
+        int e = wExp;
+        if (inc) {
+            r += 1L << drop;
+            if (r == 0) {
+                r = J;
+                e++;
+            }
+        }
+        if (e >= EMIN && e <= EMAX) {
+            if (inexact) {
+                flags |= PE;
+            }
+            roundedUp = inc;
+            se = wSign | (e + BIAS);
+            sig = r;
+            return;
+        }
+        roundWork(64 - drop, EXTENDED);
     }
+
+    /**
+     * Bits below the rounding position for each precision-control setting: 24, 64 (the reserved setting 01b acts as
+     * 64 bits, as on the processor), 53, 64 bits.
+     */
+    private static final int[] DROP = {40, 0, 11, 0};
 
     /** Loads a finite nonzero extended value into the working value (normalized, exact). */
     private void work(int sign, int se, long m) {

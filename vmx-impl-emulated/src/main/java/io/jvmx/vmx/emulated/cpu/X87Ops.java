@@ -604,11 +604,14 @@ final class X87Ops {
             }
             int e = fp.flags;
             boolean storing = (e & ~f.control & IE) == 0 && fp.store;
-            // the destination is checked (segment, paging) whether or not it is written, before any state changes
+            // the destination is checked (segment, paging) whether or not it is written, before any state changes;
+            // a write of up to 8 bytes translates all its pages before it writes (Mmu.write), 10 bytes are two
             int size = format == M16INT ? 2 : format == M32FP || format == M32INT ? 4
                     : format == M64FP || format == M64INT ? 8 : 10;
             long lin = linear(x, i, ea, size, true);
-            x.m.probe(lin, size, Mmu.WRITE, x.dataPriv);
+            if (!storing || size == 10) {
+                x.m.probe(lin, size, Mmu.WRITE, x.dataPriv);
+            }
             if (storing) {
                 if (size == 10) {
                     x.m.write(lin, 8, value, x.dataPriv);
