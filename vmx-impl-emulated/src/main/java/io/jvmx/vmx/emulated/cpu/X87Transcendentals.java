@@ -362,22 +362,28 @@ final class X87Transcendentals {
 
     /** d = log2(x) for a finite positive extended x; true if that is exact (x a power of two). */
     private boolean log2(int d, int se, long sig) {
-        int e = exponent(se, sig);
-        long m = normalized(sig);
-        if (m == J) {
+        extended(E, se, sig);
+        return log2Wide(d, E);
+    }
+
+    /**
+     * d = log2(w) for a positive wide value w (register {@code w}, clobbered): e + log2(m) with m in
+     * [1/sqrt(2), sqrt(2)) and ln(m) = 2 atanh((m - 1) / (m + 1)); true if exact (w a power of two).
+     */
+    private boolean log2Wide(int d, int w) {
+        int e = exp[w];
+        if (hi[w] == J && lo[w] == 0) {
             integer(d, e);
             return true;
         }
-        // m in [1/sqrt(2), sqrt(2)): 0xB504F333F9DE6484 is sqrt(2) x 2^63, truncated
-        set(E, 0, 0, m, 0);
-        if (Long.compareUnsigned(m, 0xB504_F333_F9DE_6484L) > 0) {
-            exp[E] = -1;
+        // 0xB504F333F9DE6484 is sqrt(2) x 2^63, truncated
+        exp[w] = Long.compareUnsigned(hi[w], 0xB504_F333_F9DE_6484L) > 0 ? -1 : 0;
+        if (exp[w] < 0) {
             e++;
         }
-        // ln(m) = 2 atanh((m - 1) / (m + 1))
         set(F, 0, 0, J, 0);
-        sub(G, E, F);
-        add(H, E, F);
+        sub(G, w, F);
+        add(H, w, F);
         div(G, G, H);
         atanh(G, G);
         exp[G]++;
@@ -388,10 +394,20 @@ final class X87Transcendentals {
         return false;
     }
 
-    /** d = log2(1 + x) for a finite nonzero extended x with |x| < 1 - sqrt(2)/2: 2 atanh(x / (2 + x)) log2(e). */
+    /**
+     * d = log2(1 + x) for a finite nonzero extended x > -1: 2 atanh(x / (2 + x)) log2(e) for |x| < 1/4, where 1 + x
+     * would lose x's low bits; log2 of the wide 1 + x beyond (the SDM defines the instruction for |x| < 1 - sqrt(2)/2
+     * only; the processor computes it beyond, and so does this one).
+     */
     private void log2p1(int d, int se, long sig) {
         extended(E, se, sig);
-        set(F, 0, 1, J, 0);
+        set(F, 0, 0, J, 0);
+        if (exp[E] >= -2) {
+            add(E, F, E);
+            log2Wide(d, E);
+            return;
+        }
+        exp[F] = 1;
         add(F, F, E);
         div(G, E, F);
         atanh(G, G);
@@ -844,10 +860,13 @@ final class X87Transcendentals {
         finish(f, p1);
     }
 
-    /** FYL2XP1: y x log2(x + 1), for |x| < 1 - sqrt(2)/2 (outside it the SDM leaves the result undefined). */
+    /**
+     * FYL2XP1: y x log2(x + 1), for |x| < 1 - sqrt(2)/2; outside that range the SDM leaves the result undefined: the
+     * processor computes it for x > -1 and returns x (with PE) for x <= -1, and so does this one.
+     */
     private void yl2xp1(X87State f, int p1, int cx, int sex, long mx, int cy, int sey, long my) {
         int sx = sex & SIGN, sy = sey & SIGN;
-        if ((cx == ZERO && cy == INFINITY) || (cx == INFINITY && sx != 0)) {
+        if ((cx == ZERO && cy == INFINITY) || (cx == INFINITY && (sx != 0 || cy == ZERO))) {
             fp.invalid();
             finish(f, p1);
             return;
@@ -863,6 +882,12 @@ final class X87Transcendentals {
         }
         if (cx == INFINITY || cy == INFINITY) {
             fp.infinity(sx ^ sy);
+            finish(f, p1);
+            return;
+        }
+        if (sx != 0 && exponent(sex, mx) >= 0) {
+            fp.result(sex, mx); // x <= -1: the operand, inexact
+            fp.flags |= PE;
             finish(f, p1);
             return;
         }

@@ -200,9 +200,12 @@ final class X87Forms {
             b.setData(offset(b), 8, v[1]);
             b.setData(offset(b) + 8, 2, v[0]);
         } else if (size == -10) {
+            // valid digits, and sometimes nibbles above 9: the SDM leaves such values undefined; the processor
+            // weights them by their position like digits (as X87Ops.bcdValue)
+            boolean invalid = x.r.nextInt(8) == 0;
             long digits = 0;
             for (int d = 0; d < 16; d++) {
-                digits |= (long) x.r.nextInt(10) << (4 * d);
+                digits |= (long) x.r.nextInt(invalid ? 16 : 10) << (4 * d);
             }
             b.setData(offset(b), 8, x.r.nextInt(4) == 0 ? digits >>> (4 * x.r.nextInt(16)) : digits);
             b.setData(offset(b) + 8, 2, x.r.nextInt(100) / 10 << 4 | x.r.nextInt(10) | (x.r.nextBoolean() ? 0x8000
@@ -508,12 +511,11 @@ final class X87Forms {
         forms.add(of("F2XM1 (D9 F0), register", b -> {
             X87Input x = new X87Input(b);
             x.operand(0);
+            // the operand range is -1.0 to +1.0; outside it the SDM leaves the result undefined (the processor
+            // returns the operand: a random value() tests that too)
             if (x.r.nextInt(4) != 0) {
-                // the operand range is -1.0 to +1.0; outside it the result is undefined
                 x.set(0, v((x.r.nextBoolean() ? 0x8000 : 0) | 0x3FFE - x.r.nextInt(x.r.nextBoolean() ? 4 : 80),
                         Long.MIN_VALUE | x.r.nextLong()));
-            } else if (!inF2xm1Domain(x.get(0))) {
-                x.set(0, v(0x3FFE, Long.MIN_VALUE | x.r.nextLong()));
             }
             return function(b, 0xF0, C0_C2_C3);
         }));
@@ -530,9 +532,19 @@ final class X87Forms {
             X87Input x = new X87Input(b);
             x.operand(0);
             x.operand(1);
-            // the operand range is |x| < 1 - sqrt(2)/2; outside it the result is undefined
-            x.set(0, v((x.r.nextBoolean() ? 0x8000 : 0) | 0x3FFC - x.r.nextInt(x.r.nextBoolean() ? 3 : 80),
-                    Long.MIN_VALUE | x.r.nextLong() >>> 2));
+            // the operand range is |x| < 1 - sqrt(2)/2; outside it the SDM leaves the result undefined (the
+            // processor computes it for x > -1 and returns x below: values up to 16 and random ones test that)
+            switch (x.r.nextInt(4)) {
+                case 0: break;
+                case 1:
+                    x.set(0, v((x.r.nextBoolean() ? 0x8000 : 0) | 0x3FFE + x.r.nextInt(6),
+                            Long.MIN_VALUE | x.r.nextLong()));
+                    break;
+                default:
+                    x.set(0, v((x.r.nextBoolean() ? 0x8000 : 0) | 0x3FFC - x.r.nextInt(x.r.nextBoolean() ? 3 : 80),
+                            Long.MIN_VALUE | x.r.nextLong() >>> 2));
+                    break;
+            }
             return function(b, 0xF9, C0_C2_C3);
         }));
         forms.add(of("FPATAN (D9 F3), register", b -> {
@@ -545,11 +557,6 @@ final class X87Forms {
         forms.add(of("FCOS (D9 FF), register", b -> trigonometric(b, 0xFF, false)));
         forms.add(of("FSINCOS (D9 FB), register", b -> trigonometric(b, 0xFB, true)));
         forms.add(of("FPTAN (D9 F2), register", b -> trigonometric(b, 0xF2, true)));
-    }
-
-    private static boolean inF2xm1Domain(long[] v) {
-        int e = (int) (v[0] & 0x7FFF);
-        return e < 0x3FFF || (e == 0x3FFF && v[1] == Long.MIN_VALUE) || e == 0x7FFF;
     }
 
     private static byte[] function(CaseBuilder b, int second, int undefined) {
