@@ -34,7 +34,8 @@ public class ShellIT extends JvmxTestSupport {
             "XSETBV", "io.jvmx.handler-xsetbv",
             "CR_ACCESS", "io.jvmx.handler-cr-access",
             "CPUID", "io.jvmx.handler-cpuid",
-            "WRMSR", "io.jvmx.handler-msr");
+            "WRMSR", "io.jvmx.handler-msr",
+            "TASK_SWITCH", "io.jvmx.handler-task-switch");
 
     @Inject
     private VCpuManager manager;

@@ -64,6 +64,8 @@ public final class VmxVcpu implements VCpu {
     private static final int AR_L = 1 << 13;
     /** CPUID.80000001H:EDX bit 27: RDTSCP. */
     private static final int CPUID_EXT_EDX_RDTSCP = 1 << 27;
+    /** CPUID.(EAX=7,ECX=0):EBX bit 10: INVPCID (SDM Vol. 2A, CPUID). */
+    private static final int CPUID_7_EBX_INVPCID = 1 << 10;
     /** CPUID.(EAX=0DH,ECX=1):EAX bit 3: XSAVES/XRSTORS and IA32_XSS. */
     private static final int CPUID_D1_EAX_XSAVES = 1 << 3;
 
@@ -315,6 +317,12 @@ public final class VmxVcpu implements VCpu {
         if ((processor.cpuid(0x8000_0001, 0).edx() & CPUID_EXT_EDX_RDTSCP) != 0
                 && (secondaryAllowed1 & SecondaryProcessorBasedControls.ENABLE_RDTSCP) != 0) {
             secondary |= SecondaryProcessorBasedControls.ENABLE_RDTSCP;
+        }
+        // INVPCID, if the processor has it: with "enable INVPCID" = 0 it would be #UD in the guest (SDM Vol. 3C 26.3)
+        // while CPUID, which the guest sees, reports it
+        if ((processor.cpuid(7, 0).ebx() & CPUID_7_EBX_INVPCID) != 0
+                && (secondaryAllowed1 & SecondaryProcessorBasedControls.ENABLE_INVPCID) != 0) {
+            secondary |= SecondaryProcessorBasedControls.ENABLE_INVPCID;
         }
         vmcs.setControl(VmcsField.SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS2,
                 Msr.IA32_VMX_PROCBASED_CTLS2, secondary, 0);

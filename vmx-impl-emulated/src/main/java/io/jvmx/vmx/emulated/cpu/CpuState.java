@@ -121,6 +121,11 @@ public final class CpuState {
     public boolean iretUnblockingNmi;
     /** Set before an exception hook for #PF: the faulting linear address (exit qualification, SDM 28.2.1). */
     public long faultingLinearAddress;
+    /**
+     * Set before an exception hook for #DB: what the exception reports (B0-B3, BD, BS as in DR6), the exit
+     * qualification of a #DB VM exit, which leaves DR6 unchanged (SDM 28.1, 28.2.1 Table 28-1).
+     */
+    public long debugQualification;
     /** Set before the I/O hook for INS/OUTS: address size (0 = 16, 1 = 32, 2 = 64 bits) and segment (SDM 28.2.5). */
     public int stringIoAddressSize;
     public int stringIoSegment;

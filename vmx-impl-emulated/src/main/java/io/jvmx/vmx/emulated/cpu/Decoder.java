@@ -321,7 +321,8 @@ final class Decoder {
         }
         i.len = len;
         i.endsBlock = map == Insn.MAP_1 ? ENDS_1[b] || (b == 0xFF && (i.regOp() == 3 || i.regOp() == 5))
-                : map == Insn.MAP_0F && ENDS_0F[b];
+                : map == Insn.MAP_0F ? ENDS_0F[b]
+                : map == Insn.MAP_0F38 && b == 0x82; // INVPCID: may invalidate the translation of this code
         i.op = OpTable.select(i);
     }
 

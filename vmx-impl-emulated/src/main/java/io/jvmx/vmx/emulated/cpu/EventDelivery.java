@@ -43,7 +43,49 @@ final class EventDelivery {
         int error = f.errorCode;
         long cr2 = f.cr2;
         x.discardStaged();
+        if (vector != Exceptions.DB) {
+            dr6Report = -1;
+            debugFault = false;
+        }
         deliver(vector, HARDWARE_EXCEPTION, error, 0, true, cr2);
+        dr6Report = -1;
+        debugFault = false;
+    }
+
+    /**
+     * The DR6 bits the #DB being delivered reports (SDM Vol. 3B 18.2.3: B0-B3, BD, BS), -1 for a #DB that reports
+     * none (INT1, an injected #DB). DR6 is written only when the #DB does not cause a VM exit (SDM Vol. 3C 28.1); the
+     * exit qualification carries them instead (28.2.1).
+     */
+    private int dr6Report = -1;
+    /** The #DB being delivered is a fault (instruction breakpoint, general detect): RF = 1 in its image (18.3.1.1). */
+    private boolean debugFault;
+
+    /**
+     * A #DB fault of the current instruction: an instruction breakpoint ({@code bits} = B0-B3) or general detect
+     * (BD), SDM Vol. 3B 18.2.4 and 18.3.1.1. Returned for throwing, as any fault.
+     */
+    CpuFault debugFault(int bits) {
+        dr6Report = bits;
+        debugFault = true;
+        return fault.set(Exceptions.DB, -1);
+    }
+
+    /**
+     * A #DB trap after the instruction that completed (single step, data or I/O breakpoint; SDM Vol. 3B 18.3.1.3,
+     * 18.3.1.4): delivered with RIP at the next instruction. A HLT that was single-stepped does not halt: the trap's
+     * delivery wakes it, as any event's does.
+     */
+    void debugTrap(int bits) {
+        x.refreshMode();
+        x.discardStaged();
+        dr6Report = bits;
+        debugFault = false;
+        if (s.activityState == CpuState.ACTIVITY_HLT) {
+            s.activityState = CpuState.ACTIVITY_ACTIVE;
+        }
+        deliver(Exceptions.DB, HARDWARE_EXCEPTION, -1, 0, true, 0);
+        dr6Report = -1;
     }
 
     /** INT n, INT3, INTO, INT1: delivered with the return address after the instruction; then it retires. */
@@ -142,10 +184,18 @@ final class EventDelivery {
     private void offer(int vector, int error, boolean software, int length, long cr2) {
         if (vector == Exceptions.PF) {
             s.faultingLinearAddress = cr2;
+        } else if (vector == Exceptions.DB) {
+            s.debugQualification = dr6Report > 0 ? dr6Report : 0;
         }
         hooks.exception(vector, error, software, length);
         if (vector == Exceptions.PF) {
             s.cr2 = cr2;
+        } else if (vector == Exceptions.DB && dr6Report >= 0) {
+            x.debug.report(dr6Report);
+            if ((dr6Report & DebugRegisters.BD) != 0) {
+                s.dr7 &= ~DebugRegisters.DR7_GD; // so that the handler can use the debug registers (18.2.4)
+            }
+            dr6Report = -1;
         }
     }
 
@@ -160,7 +210,7 @@ final class EventDelivery {
         long image = s.rflags();
         if (software) {
             image &= ~Rflags.RF; // cleared at the start of the instruction
-        } else if (type == HARDWARE_EXCEPTION && faultClass(vector)) {
+        } else if (type == HARDWARE_EXCEPTION && (faultClass(vector) || (vector == Exceptions.DB && debugFault))) {
             image |= Rflags.RF;
         } else if ((type == EXTERNAL_INTERRUPT || type == NMI) && x.repIncomplete) {
             image |= Rflags.RF;
@@ -171,7 +221,7 @@ final class EventDelivery {
         } else if (s.longModeActive()) {
             longMode(vector, soft, ext, error, ret, image);
         } else {
-            protectedMode(vector, soft, ext, error, ret, image);
+            protectedMode(vector, soft, ext, error, ret, image, software ? length : 0);
         }
         if (type == NMI) {
             s.interruptibility |= CpuState.INTERRUPTIBILITY_NMI;
@@ -204,7 +254,12 @@ final class EventDelivery {
 
     // ============================================================================================ protected mode
 
-    private void protectedMode(int vector, boolean soft, int ext, int error, long ret, long image) {
+    /**
+     * Delivery through a protected-mode IDT (SDM 6.10-6.12): interrupt and trap gates (16- and 32-bit, 6.11), with the
+     * stack switch of 6.12.1 for a more privileged handler; a task gate means a task switch, which exits (26.4.2)
+     * after the gate's checks and the new TSS's ({@code length}: the exit's instruction length).
+     */
+    private void protectedMode(int vector, boolean soft, int ext, int error, long ret, long image, int length) {
         int idtErr = vector * 8 + 2 + ext;
         long off = vector * 8L;
         if (off + 7 > (s.idtrLimit & 0xFFFF)) {
@@ -212,8 +267,8 @@ final class EventDelivery {
         }
         long g = m.read((s.idtrBase + off) & 0xFFFF_FFFFL, 8, x.sysPriv);
         int gtype = (int) (g >>> 40) & 0x1F;
-        if (gtype != 0x05 && gtype != 0x06 && gtype != 0x07 && gtype != 0x0E && gtype != 0x0F) {
-            throw fault.set(Exceptions.GP, idtErr);
+        if (gtype != 0x06 && gtype != 0x07 && gtype != 0x0E && gtype != 0x0F && gtype != Segmentation.TASK_GATE) {
+            throw fault.set(Exceptions.GP, idtErr); // not a valid IDT gate
         }
         int cpl = x.cpl;
         if (soft && ((g >>> 45) & 3) < cpl) {
@@ -222,12 +277,11 @@ final class EventDelivery {
         if ((g & (1L << 47)) == 0) {
             throw fault.set(Exceptions.NP, idtErr);
         }
-        if (gtype == 0x05) {
-            // a task gate: the new TSS is checked, then the task switch exits (SDM Vol. 3C, 26.4.2)
-            int tss = (int) (g >>> 16) & 0xFFFF;
-            segs.checkNewTss(tss, false, Exceptions.GP, ext);
-            hooks.taskSwitch(tss, 3, 0);
-            throw new IllegalStateException("a task switch returned from NonRootHooks.taskSwitch");
+        if (gtype == Segmentation.TASK_GATE) {
+            int tssSel = (int) (g >>> 16) & 0xFFFF;
+            segs.checkGateTss(tssSel, ext);
+            hooks.taskSwitch(tssSel, NonRootHooks.TASK_SWITCH_IDT, length);
+            throw new IllegalStateException(Segmentation.TASK_SWITCH_RETURNED);
         }
         boolean gate32 = (gtype & 8) != 0;
         boolean trap = (gtype & 1) != 0;
@@ -246,19 +300,9 @@ final class EventDelivery {
         int oldCs = s.seg[CpuState.CS].selector & 0xFFFF;
         if (newCpl < cpl) {
             // inner privilege: the new stack comes from the TSS (SDM 6.12.1, Figure 6-4)
-            Segment tr = s.tr;
-            boolean tss32 = (tr.accessRights & 8) != 0;
-            long spOff = tss32 ? 4 + newCpl * 8L : 2 + newCpl * 4L;
-            long ssOff = tss32 ? spOff + 4 : spOff + 2;
-            int trErr = (tr.selector & 0xFFFC) | ext;
-            if (tr.unusable() || ssOff + 1 > (tr.limit & 0xFFFF_FFFFL)) {
-                throw fault.set(Exceptions.TS, trErr);
-            }
-            long newSp = m.read((tr.base + spOff) & 0xFFFF_FFFFL, tss32 ? 4 : 2, x.sysPriv);
-            int newSs = (int) m.read((tr.base + ssOff) & 0xFFFF_FFFFL, 2, x.sysPriv);
-            prepareInnerSs(newSs, newCpl, ext);
+            long newSp = segs.innerStackLegacy(newCpl, ext);
             Segment ss = segs.tmpSs;
-            int ssErr = (newSs & 0xFFFC) | ext;
+            int ssErr = (ss.selector & 0xFFFC) | ext;
             long sm = ss.defaultBig() ? 0xFFFF_FFFFL : 0xFFFF;
             long sp = newSp & sm;
             long oldSp = x.getSp();
@@ -295,10 +339,7 @@ final class EventDelivery {
     }
 
     private long pushLegacy(Segment ss, long sp, long sm, int w, long value, int err, int priv) {
-        sp = (sp - w) & sm;
-        long lin = x.legacyLinear(ss, true, sp, w, true, err);
-        x.stage(lin, w, value & mask(w), priv);
-        return sp;
+        return segs.pushLegacy(ss, sp, sm, w, value, err, priv);
     }
 
     /**
@@ -327,35 +368,6 @@ final class EventDelivery {
         segs.setAccessed(lin, d);
         segs.tmpCs.set(sel, Segmentation.base(d), Segmentation.limit(d), ar | 1);
         return (ar & 4) != 0 ? cpl : dpl; // conforming code keeps the CPL
-    }
-
-    private void prepareInnerSs(int ssSel, int newCpl, int ext) {
-        int err = (ssSel & 0xFFFC) | ext;
-        if ((ssSel & 0xFFFC) == 0) {
-            throw fault.set(Exceptions.TS, ext);
-        }
-        if ((ssSel & 3) != newCpl) {
-            throw fault.set(Exceptions.TS, err);
-        }
-        long lin;
-        try {
-            lin = segs.descriptorLinear(ssSel, err);
-        } catch (CpuFault f) {
-            if (f.vector == Exceptions.GP) {
-                throw fault.set(Exceptions.TS, err); // beyond the table limit is #TS for a TSS stack (SDM 6.12.1)
-            }
-            throw f;
-        }
-        long d = segs.readDescriptor(lin);
-        int ar = Segmentation.ar(d);
-        if (!Segmentation.isData(ar) || (ar & 2) == 0 || Segmentation.dpl(ar) != newCpl) {
-            throw fault.set(Exceptions.TS, err);
-        }
-        if (!Segmentation.present(ar)) {
-            throw fault.set(Exceptions.SS, err);
-        }
-        segs.setAccessed(lin, d);
-        segs.tmpSs.set(ssSel, Segmentation.base(d), Segmentation.limit(d), ar | 1);
     }
 
     // ============================================================================================ IA-32e mode
@@ -389,9 +401,9 @@ final class EventDelivery {
         }
         long rsp;
         if (ist != 0) {
-            rsp = readTss64(0x24 + (ist - 1) * 8L, ext);
+            rsp = segs.tssRsp64(0x24 + (ist - 1) * 8L, ext);
         } else if (newCpl < cpl) {
-            rsp = readTss64(4 + newCpl * 8L, ext);
+            rsp = segs.tssRsp64(4 + newCpl * 8L, ext);
         } else {
             rsp = s.gpr[Executor.RSP];
         }
@@ -423,19 +435,6 @@ final class EventDelivery {
     }
 
     private long push64(long sp, long value, int ext, int priv) {
-        sp -= 8;
-        if (!Executor.canonical(sp)) {
-            throw fault.set(Exceptions.SS, ext);
-        }
-        x.stage(sp, 8, value, priv);
-        return sp;
-    }
-
-    private long readTss64(long off, int ext) {
-        Segment tr = s.tr;
-        if (tr.unusable() || off + 7 > (tr.limit & 0xFFFF_FFFFL)) {
-            throw fault.set(Exceptions.TS, (tr.selector & 0xFFFC) | ext);
-        }
-        return m.read(tr.base + off, 8, x.sysPriv);
+        return segs.push64(sp, value, ext, priv);
     }
 }

@@ -34,6 +34,8 @@ final class Executor {
     SystemOps sys;
     /** Operands, checks and scratch of the MMX and SSE instructions. */
     final SimdOperands simd;
+    /** DR0-DR3, DR6 and what DR7 arms. */
+    final DebugRegisters debug;
 
     // ---- the mode at the start of the instruction
     boolean realMode;
@@ -82,6 +84,9 @@ final class Executor {
         this.fault = fault;
         this.cache = new CodeCache(mem);
         this.simd = new SimdOperands(this);
+        this.debug = new DebugRegisters(s);
+        m.debug = debug;
+        debug.attach(m, this);
     }
 
     // =========================================================================================== the cycle
@@ -95,10 +100,15 @@ final class Executor {
      */
     void runBlock(long budget) {
         if ((s.rflagsControl() & Rflags.VM) != 0 && (s.cr0 & Cr0.PE) != 0) {
-            throw new IllegalStateException("virtual-8086 mode is not implemented by the interpreter");
+            throw new IllegalStateException(Segmentation.VIRTUAL_8086_UNSUPPORTED);
         }
         refreshMode();
         events.clearDelivering();
+        debug.hits = 0; // only what instructions match traps, not the pushes of an event delivered before
+        if ((s.rflagsControl() & Rflags.TF) != 0 || debug.instructionBreakpoints || s.pendingDebugExceptions != 0) {
+            runDebugBlock();
+            return;
+        }
         int mode = decodeMode();
         // CS cannot change inside a block: the next instruction in the same linear page is found in the decodings of
         // the page the last full fetch translated it to (a block's translations are stable, as a TLB's are); once
@@ -118,8 +128,10 @@ final class Executor {
             keepRf = false;
             repIncomplete = false;
             stCount = 0;
-            // compiled blocks leave out the CS limit checks: only where the limit cannot be reached
-            boolean compiledOk = translate && (mode64 || (csBase == 0 && csLimit == 0xFFFF_FFFFL));
+            // compiled blocks leave out the CS limit checks: only where the limit cannot be reached; and they check
+            // their budget once, on entry, so not while a data or I/O breakpoint can end a block after any access
+            boolean compiledOk = translate && (mode64 || (csBase == 0 && csLimit == 0xFFFF_FFFFL))
+                    && !debug.watching && !debug.ioBreakpoints;
             for (;;) {
                 CompiledBlock compiled = insn.compiled;
                 if (compiled != null && compiledOk && compiled.run(this)) {
@@ -144,6 +156,9 @@ final class Executor {
                 i = insn;
                 insn.op.run(this, insn);
                 if (--budgetLeft <= 0 || insn.endsBlock) {
+                    if (debug.hits != 0) {
+                        debugTrapAfterInstruction();
+                    }
                     return;
                 }
                 long rip = s.rip;
@@ -187,6 +202,7 @@ final class Executor {
                 insn = next;
             }
         } catch (CpuFault f) {
+            debug.hits = 0; // the instruction did not complete: no trap for what it matched
             events.deliverFault(f);
         }
     }
@@ -209,6 +225,78 @@ final class Executor {
     /** Blocks translated so far (a statistic). */
     long translatedBlocks;
 
+    /**
+     * A block of one instruction with the debug checks of SDM Vol. 3B 18.3.1 around it, for code that single-steps
+     * (RFLAGS.TF = 1 when the instruction starts), has instruction breakpoints enabled, or has a debug trap pending
+     * (held by MOV SS, or loaded by VM entry). In priority order (SDM Vol. 3A 6.9, Table 6-2): an instruction
+     * breakpoint is a fault before the fetch (suppressed by RF = 1); the instruction; then its traps (single step,
+     * data and I/O breakpoints) are delivered, unless blocking by MOV SS holds them for one more instruction (6.8.3)
+     * or an MTF VM exit comes first (SDM Vol. 3C 26.7.2). A REP string instruction runs one iteration per block, so
+     * each iteration traps (18.3.1.4). An instruction that faults has no trap.
+     */
+    private void runDebugBlock() {
+        if (s.pendingDebugExceptions != 0 && (s.interruptibility & CpuState.INTERRUPTIBILITY_MOV_SS) == 0
+                && !hooks.monitorTrapExitPending()) {
+            deliverPendingDebugTrap(); // traps of the previous instruction come first (priority 4)
+            return;
+        }
+        int mode = decodeMode();
+        boolean singleStep = (s.rflagsControl() & Rflags.TF) != 0;
+        try {
+            startRip = s.rip;
+            budgetLeft = 1;
+            newShadow = 0;
+            keepRf = false;
+            repIncomplete = false;
+            stCount = 0;
+            if (debug.instructionBreakpoints && (s.rflagsControl() & Rflags.RF) == 0) {
+                int matched = debug.instructionMatch(linearRip(mode64 ? 0 : s.seg[CS].base, startRip));
+                if (matched != 0) {
+                    throw events.debugFault(matched);
+                }
+            }
+            Insn insn = fetchInstruction(mode);
+            i = insn;
+            insn.op.run(this, insn);
+            if (singleStep) {
+                s.pendingDebugExceptions |= DebugRegisters.PENDING_BS;
+            }
+            debugTrapAfterInstruction();
+        } catch (CpuFault f) {
+            debug.hits = 0;
+            events.deliverFault(f);
+        }
+    }
+
+    /**
+     * The traps of the instruction that just completed: its data and I/O breakpoint matches join the pending debug
+     * exceptions (SDM Vol. 3C 25.4.2 format: B0-B3, enabled breakpoint, BS), which are then delivered as one #DB.
+     */
+    private void debugTrapAfterInstruction() {
+        int matched = debug.hits;
+        debug.hits = 0;
+        if (matched != 0) {
+            s.pendingDebugExceptions |= matched | DebugRegisters.PENDING_ENABLED_BREAKPOINT;
+        }
+        deliverPendingDebugTrap();
+    }
+
+    /**
+     * Delivers the pending debug exceptions as a #DB trap (SDM 18.3.1) now, unless blocking by MOV SS holds them until
+     * the next instruction completes (6.8.3), or an MTF VM exit has priority at this boundary (SDM Vol. 3C 26.7.2:
+     * the VM exit saves them in the pending-debug-exceptions field).
+     */
+    void deliverPendingDebugTrap() {
+        long pending = s.pendingDebugExceptions;
+        if (pending == 0 || (s.interruptibility & CpuState.INTERRUPTIBILITY_MOV_SS) != 0
+                || hooks.monitorTrapExitPending()) {
+            return;
+        }
+        s.pendingDebugExceptions = 0;
+        events.debugTrap((int) (pending & DebugRegisters.B0_B3)
+                | ((pending & DebugRegisters.PENDING_BS) != 0 ? DebugRegisters.BS : 0));
+    }
+
     private long linearRip(long csBase, long rip) {
         return mode64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;
     }
@@ -220,7 +308,10 @@ final class Executor {
         mode64 = s.longModeActive() && cs.longMode();
         cpl = realMode ? 0 : s.cpl();
         boolean ac = (s.rflagsControl() & Rflags.AC) != 0;
-        dataPriv = cpl == 3 ? Mmu.USER : ac ? Mmu.SUP_NOSMAP : Mmu.SUP;
+        // EFLAGS.AC is SMAP's override at CPL < 3 (SDM Vol. 3A 4.6) and, with CR0.AM, alignment checking at CPL 3
+        // (6.15 "Interrupt 17")
+        dataPriv = cpl == 3 ? (ac && (s.cr0 & Cr0.AM) != 0 ? Mmu.USER_AC : Mmu.USER)
+                : ac ? Mmu.SUP_NOSMAP : Mmu.SUP;
         sysPriv = cpl == 3 || !ac ? Mmu.SUP : Mmu.SUP_NOSMAP;
         fetchPriv = cpl == 3 ? Mmu.USER : Mmu.SUP;
     }
@@ -262,7 +353,7 @@ final class Executor {
     private Insn fetchInstruction(int mode) {
         fetchPage = -1;
         long lin = fetchLinear(0);
-        long h = m.translate(lin, Mmu.FETCH, fetchPriv);
+        long h = m.fetch(lin, fetchPriv);
         fetchPage = lin >>> 12;
         fetchHost = h < 0 ? -1 : h - (lin & 0xFFF);
         cachedPage = null;
@@ -312,7 +403,7 @@ final class Executor {
         long lin = fetchLinear(offset);
         long page = lin >>> 12;
         if (page != fetchPage) {
-            long h = m.translate(lin, Mmu.FETCH, fetchPriv);
+            long h = m.fetch(lin, fetchPriv);
             fetchHost = h < 0 ? -1 : h - (lin & 0xFFF);
             fetchPage = page;
         }
@@ -1623,6 +1714,9 @@ final class Executor {
     private void in(int port, int size, boolean immediate) {
         sys.ioPermission(port, size);
         hooks.io(port, size, true, false, false, immediate, 0, i.len);
+        if (debug.ioBreakpoints) {
+            debug.ioAccess(port, size);
+        }
         // no device behind the interpreter's own port space: reads return all ones
         setReg(RAX, size, mask(size));
         done();
@@ -1631,6 +1725,9 @@ final class Executor {
     private void out(int port, int size, boolean immediate) {
         sys.ioPermission(port, size);
         hooks.io(port, size, false, false, false, immediate, 0, i.len);
+        if (debug.ioBreakpoints) {
+            debug.ioAccess(port, size);
+        }
         done();
     }
 
@@ -1658,7 +1755,7 @@ final class Executor {
      * part by an earlier iteration is read again; the differential tests' long REP MOVS forms check this).
      */
     private void bulkMoveOrStore(boolean move, int size, long count) {
-        if (!mode64 || i.addrSize != 8 || (s.rflagsControl() & Rflags.DF) != 0) {
+        if (!mode64 || i.addrSize != 8 || (s.rflagsControl() & Rflags.DF) != 0 || !m.bulkAllowed(dataPriv)) {
             return;
         }
         long di = s.gpr[RDI];
@@ -1673,8 +1770,8 @@ final class Executor {
         if (k < 1) {
             return;
         }
-        long hd = m.translate(dLin, Mmu.WRITE, dataPriv);
-        long hs = move ? m.translate(sLin, Mmu.READ, dataPriv) : 0;
+        long hd = m.translate(dLin, Mmu.WRITE, dataPriv, size);
+        long hs = move ? m.translate(sLin, Mmu.READ, dataPriv, size) : 0;
         if (hd < 0 || hs < 0) {
             return; // no memory behind one of them: the ordinary path knows what that means
         }
@@ -1769,6 +1866,9 @@ final class Executor {
                 s.stringIoSegment = ES;
                 hooks.io(port, size, true, true, repeated, false, rawLinear(ES, di), i.len);
                 writeMem(ES, di, size, mask(size)); // no device: all ones
+                if (debug.ioBreakpoints) {
+                    debug.ioAccess(port, size);
+                }
                 advDi = true;
                 break;
             }
@@ -1779,6 +1879,9 @@ final class Executor {
                 s.stringIoSegment = src;
                 hooks.io(port, size, false, true, repeated, false, rawLinear(src, si), i.len);
                 readMem(src, si, size); // the access still happens (and may fault); the value goes nowhere
+                if (debug.ioBreakpoints) {
+                    debug.ioAccess(port, size);
+                }
                 advSi = true;
                 break;
             }

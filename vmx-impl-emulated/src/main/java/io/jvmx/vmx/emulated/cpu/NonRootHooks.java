@@ -78,6 +78,15 @@ public interface NonRootHooks {
     /** INVLPG (INVLPG exiting), with the linear address for the exit qualification. */
     void invlpg(long linear, int length);
 
+    /** Whether INVPCID exists for the guest ("enable INVPCID", SDM 26.3: otherwise INVPCID is #UD). */
+    boolean invpcidEnabled();
+
+    /**
+     * INVPCID: exits if "INVLPG exiting" is 1 (SDM 26.1.3), with {@link CpuState#instructionInformation} and the
+     * displacement in {@link CpuState#instructionDisplacement} (the exit qualification, SDM 28.2.1).
+     */
+    void invpcid(int length);
+
     /** RDTSC (RDTSC exiting); if it returns, the interpreter reads {@link #guestTsc()}. */
     void rdtsc(int length);
 
@@ -109,16 +118,6 @@ public interface NonRootHooks {
     void exception(int vector, int errorCode, boolean software, int length);
 
     /**
-     * A task switch (SDM 26.4.2): not allowed in VMX non-root operation, it exits unconditionally (reason 9) once
-     * the checks on the gate and the new TSS descriptor have passed; never returns.
-     *
-     * @param selector the selector of the new TSS
-     * @param source   0 CALL, 1 IRET, 2 JMP, 3 task gate in the IDT (Table 28-2)
-     * @param length   the instruction length for CALL, IRET and JMP; 0 for a task gate in the IDT
-     */
-    void taskSwitch(int selector, int source, int length);
-
-    /**
      * Whether IRET removes blocking by NMI (SDM 26.3 IRET): it does unless "NMI exiting" is 1 and "virtual NMIs" is
      * 0 (then NMI blocking belongs to the host); with "virtual NMIs" the blocking is virtual-NMI blocking.
      */
@@ -126,6 +125,23 @@ public interface NonRootHooks {
 
     /** A triple fault (SDM 26.2): exits unconditionally with reason TRIPLE_FAULT. */
     void tripleFault();
+
+    /** {@link #taskSwitch} sources: bits 31:30 of the exit qualification (SDM 28.2.1, Table 28-2). */
+    int TASK_SWITCH_CALL = 0, TASK_SWITCH_IRET = 1, TASK_SWITCH_JMP = 2, TASK_SWITCH_IDT = 3;
+
+    /**
+     * A task switch (SDM 26.4.2): exits unconditionally (reason TASK_SWITCH), after the interpreter's checks of the
+     * gate and the new TSS descriptor; never returns. {@code length}: the instruction's, for CALL, JMP, IRET and a
+     * software interrupt or exception through a task gate; 0 for other events through the IDT.
+     */
+    void taskSwitch(int tssSelector, int source, int length);
+
+    /**
+     * Whether the coming instruction boundary has an MTF VM exit pending (SDM 26.7.2): such an exit has priority over
+     * the debug traps of the instruction that just completed, which then stay pending (and are saved in the VMCS's
+     * pending-debug-exceptions field, SDM 28.3.4) instead of being delivered.
+     */
+    boolean monitorTrapExitPending();
 
     /**
      * At each instruction boundary, before the next instruction executes (and while the processor is in the HLT

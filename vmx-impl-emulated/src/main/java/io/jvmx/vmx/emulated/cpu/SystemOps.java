@@ -28,7 +28,8 @@ final class SystemOps {
             | Cr0.CD | Cr0.PG;
     /** CR4 bits this processor implements; setting any other bit is #GP(0). */
     static final long CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PAE | Cr4.MCE | Cr4.PGE | Cr4.PCE
-            | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.UMIP | Cr4.VMXE | Cr4.FSGSBASE | Cr4.OSXSAVE | Cr4.SMEP | Cr4.SMAP;
+            | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.UMIP | Cr4.VMXE | Cr4.FSGSBASE | Cr4.PCIDE | Cr4.OSXSAVE | Cr4.SMEP
+            | Cr4.SMAP;
     /** IA32_EFER bits this processor implements. */
     static final long EFER_SUPPORTED = Efer.SCE | Efer.LME | Efer.LMA | Efer.NXE;
     /** XCR0 components XSETBV accepts: the state components XSAVE implements, x87 and SSE (no AVX). */
@@ -43,10 +44,6 @@ final class SystemOps {
     private final CpuFault fault;
     private final Alu alu;
     private final Segmentation segs;
-
-    /** DR0-DR3 and DR6 (DR7 lives in CpuState: it is part of the VMCS guest state). */
-    final long[] dr = new long[4];
-    long dr6 = 0xFFFF_0FF0L;
 
     /** RDRAND/RDSEED source: xorshift64*, deterministic like the rest of the processor. */
     private long random = 0x9E37_79B9_7F4A_7C15L;
@@ -471,7 +468,7 @@ final class SystemOps {
         }
         if ((o == 7 && x.i.rep == 0) || (o == 6 && x.i.opPrefix && x.i.rep == 0)) {
             // CLFLUSH / CLFLUSHOPT / CLWB: checked like a byte read; nothing is cached, so nothing to write back
-            m.translate(x.lin(x.i.eaSeg, x.ea(), 1, false), Mmu.READ, x.dataPriv);
+            m.translate(x.lin(x.i.eaSeg, x.ea(), 1, false), Mmu.READ, x.dataPriv, 1);
             x.done();
             return;
         }
@@ -482,6 +479,10 @@ final class SystemOps {
 
     /** The three-byte map 0F 38 (SDM Vol. 2D, Table A-4). */
     void execute0F38(int op3) {
+        if (op3 == 0x82 && x.i.opPrefix && x.i.rep == 0) {
+            invpcid();
+            return;
+        }
         if ((op3 == 0x80 || op3 == 0x81) && x.i.opPrefix && x.i.rep == 0) {
             if (x.i.mod == 3) {
                 throw ud();
@@ -505,6 +506,42 @@ final class SystemOps {
             return;
         }
         throw ud();
+    }
+
+    /**
+     * INVPCID (66 0F 38 82 /r, SDM Vol. 2A INVPCID): #UD for a register operand or, in VMX non-root operation, with
+     * "enable INVPCID" = 0 (SDM Vol. 3C 26.3); #GP(0) at CPL > 0; the VM exit with "INVLPG exiting" = 1 (26.1.3);
+     * then #GP(0) for a type above 3, a descriptor with bits 63:12 set, a non-canonical address (type 0), or a PCID
+     * other than 000H while CR4.PCIDE = 0 (types 0 and 1). The type register is 64 bits in 64-bit mode, else 32.
+     */
+    private void invpcid() {
+        if (x.i.mod == 3 || !hooks.invpcidEnabled()) {
+            throw ud();
+        }
+        if (!x.realMode && x.cpl != 0) {
+            throw gp0();
+        }
+        s.instructionInformation = x.instructionInformation(true);
+        s.instructionDisplacement = x.displacement();
+        hooks.invpcid(x.i.len);
+        long type = x.getReg(x.i.reg, x.mode64 ? 8 : 4);
+        if (Long.compareUnsigned(type, 3) > 0) {
+            throw gp0();
+        }
+        long lin = x.lin(x.i.eaSeg, x.ea(), 16, false);
+        long pcid = m.read(lin, 8, x.dataPriv);
+        long address = m.read(x.mode64 ? lin + 8 : (lin + 8) & 0xFFFF_FFFFL, 8, x.dataPriv);
+        if ((pcid & ~0xFFFL) != 0) {
+            throw gp0();
+        }
+        if (type == 0 && !Executor.canonical(address)) {
+            throw gp0();
+        }
+        if (type <= 1 && (s.cr4 & Cr4.PCIDE) == 0 && pcid != 0) {
+            throw gp0();
+        }
+        m.invpcid((int) type, pcid, address);
+        x.done();
     }
 
     /**
@@ -735,7 +772,7 @@ final class SystemOps {
                     hooks.conditional(monitor ? ExitReason.MONITOR.number() : ExitReason.MWAIT.number(), x.i.len);
                     if (monitor) {
                         int sg = x.i.segOv >= 0 ? x.i.segOv : CpuState.DS;
-                        m.translate(x.lin(sg, x.getReg(RAX, x.i.addrSize), 1, false), Mmu.READ, x.dataPriv);
+                        m.translate(x.lin(sg, x.getReg(RAX, x.i.addrSize), 1, false), Mmu.READ, x.dataPriv, 1);
                     } else if ((s.gpr[RCX] & 0xFFFF_FFFEL) != 0) {
                         throw gp0();
                     }
@@ -837,10 +874,13 @@ final class SystemOps {
             case 4: smsw(); return;
             case 6: lmsw(); return;
             case 7: {
+                // INVLPG (SDM Vol. 2A): no segment check; a non-canonical address invalidates nothing
                 requireCpl0();
                 long lin = x.rawLinear(x.i.eaSeg, x.ea());
                 hooks.invlpg(lin, x.i.len);
-                m.flush(); // the whole TLB: a large page is cached per 4-KiB piece
+                if (!x.mode64 || Executor.canonical(lin)) {
+                    m.invalidatePage(lin);
+                }
                 x.done();
                 return;
             }
@@ -944,14 +984,7 @@ final class SystemOps {
                 break;
             case 3:
                 hooks.movToCr(3, gpr, v, x.i.len);
-                if (s.longModeActive() && (v & ~Mmu.PHYS_MASK) != 0) {
-                    throw gp0();
-                }
-                if (paePaging(s.cr0, s.cr4, s.efer)) {
-                    loadPdptes(v);
-                }
-                s.cr3 = v;
-                m.flush();
+                writeCr3(v);
                 break;
             case 4:
                 hooks.movToCr(4, gpr, v, x.i.len);
@@ -966,6 +999,28 @@ final class SystemOps {
                 break;
         }
         x.done();
+    }
+
+    /**
+     * MOV to CR3 after the hook (SDM Vol. 2B MOV CR, Vol. 3A 4.10.4.1). In IA-32e mode bits 63:MAXPHYADDR are
+     * reserved (#GP(0)), except bit 63 with CR4.PCIDE = 1: it is not stored, and when it is 1 no TLB entry is
+     * invalidated; otherwise the non-global entries of the PCID in bits 11:0 (PCID 000H with PCIDE = 0) are. With PAE
+     * paging the PDPTEs are loaded (4.4.1).
+     */
+    private void writeCr3(long v) {
+        boolean pcide = (s.cr4 & Cr4.PCIDE) != 0;
+        boolean keep = pcide && v < 0;
+        if (pcide) {
+            v &= Long.MAX_VALUE;
+        }
+        if (s.longModeActive() && (v & ~Mmu.PHYS_MASK) != 0) {
+            throw gp0();
+        }
+        if (paePaging(s.cr0, s.cr4, s.efer)) {
+            loadPdptes(v);
+        }
+        s.cr3 = v;
+        m.cr3Loaded(!keep);
     }
 
     /** MOV to CR0 after the hook (SDM Vol. 2B MOV CR; 3A 9.8.5 for IA-32e activation; 3C 26.3 host-owned bits). */
@@ -989,8 +1044,8 @@ final class SystemOps {
             }
             efer |= Efer.LMA;
         } else if ((old & Cr0.PG) != 0 && (nv & Cr0.PG) == 0 && (efer & Efer.LMA) != 0) {
-            if (x.mode64) {
-                throw gp0();
+            if (x.mode64 || (s.cr4 & Cr4.PCIDE) != 0) {
+                throw gp0(); // leaving IA-32e mode: only from compatibility mode, and not with PCIDs on
             }
             efer &= ~Efer.LMA;
         }
@@ -999,27 +1054,44 @@ final class SystemOps {
         }
         s.cr0 = nv;
         s.efer = efer;
+        // a change of PG drops every translation, global ones included (SDM 4.10.4.1); the TLB's entries also hold
+        // rights computed with WP, so they go when WP changes
         if (((old ^ nv) & (Cr0.PG | Cr0.PE | Cr0.WP)) != 0) {
             m.flush();
         }
     }
 
+    /** CR4 bits the TLB's entries depend on: a change drops them all (SDM 4.10.4.1 asks it for PGE, PCIDE, PAE, SMEP). */
+    private static final long CR4_TRANSLATION = Cr4.PSE | Cr4.PAE | Cr4.PGE | Cr4.PCIDE | Cr4.SMEP | Cr4.SMAP;
+
+    /**
+     * MOV to CR4 after the hook (SDM Vol. 2B MOV CR): #GP(0) for an unimplemented bit, for clearing PAE in IA-32e mode,
+     * and for setting PCIDE outside IA-32e mode or while CR3[11:0] is not 000H (4.10.1). A change of CR4.DE changes
+     * what DR7's R/W = 10 means (I/O breakpoints, SDM Vol. 3B 18.2.4).
+     */
     private void writeCr4(long v) {
         long owned = ownedMask(4);
         if ((v & ~owned & ~CR4_SUPPORTED) != 0) {
             throw gp0();
         }
-        long nv = (v & ~owned) | (s.cr4 & owned);
+        long old = s.cr4;
+        long nv = (v & ~owned) | (old & owned);
         if (s.longModeActive() && (nv & Cr4.PAE) == 0) {
             throw gp0();
         }
-        if (paePaging(s.cr0, nv, s.efer) && ((s.cr4 ^ nv) & (Cr4.PAE | Cr4.PGE | Cr4.PSE | Cr4.SMEP)) != 0) {
+        if ((old & Cr4.PCIDE) == 0 && (nv & Cr4.PCIDE) != 0 && (!s.longModeActive() || (s.cr3 & 0xFFF) != 0)) {
+            throw gp0();
+        }
+        if (paePaging(s.cr0, nv, s.efer) && ((old ^ nv) & (Cr4.PAE | Cr4.PGE | Cr4.PSE | Cr4.SMEP)) != 0) {
             loadPdptes(s.cr3);
         }
-        if (nv != s.cr4) {
+        s.cr4 = nv;
+        if (((old ^ nv) & CR4_TRANSLATION) != 0) {
             m.flush();
         }
-        s.cr4 = nv;
+        if (((old ^ nv) & Cr4.DE) != 0) {
+            x.debug.reload();
+        }
     }
 
     static boolean paePaging(long cr0, long cr4, long efer) {
@@ -1034,9 +1106,14 @@ final class SystemOps {
             throw gp0();
         }
         System.arraycopy(pdpteScratch, 0, s.pdpte, 0, 4);
-        m.flush();
     }
 
+    /**
+     * MOV to/from DR0-DR7 (SDM Vol. 2B MOV DR): the MOV-DR VM exit first (SDM Vol. 3C 26.1.3), then #GP(0) at CPL > 0,
+     * #UD for DR4/DR5 with CR4.DE = 1 (else they alias DR6/DR7), then the general-detect #DB fault when DR7.GD = 1 (SDM
+     * Vol. 3B 18.2.4: DR6.BD, and GD is cleared as the handler is entered). Writing a 1 to bits 63:32 of DR6 or DR7 is
+     * #GP(0). DR0-DR3 hold linear addresses; DR6 and DR7 keep their fixed bits.
+     */
     private void movDr(boolean toDr, int n, int gpr, int size) {
         if (n > 7) {
             throw ud();
@@ -1048,13 +1125,17 @@ final class SystemOps {
         if ((n == 4 || n == 5) && (s.cr4 & Cr4.DE) != 0) {
             throw ud();
         }
+        if ((s.dr7 & DebugRegisters.DR7_GD) != 0) {
+            throw x.events.debugFault(DebugRegisters.BD);
+        }
         if (n == 4) {
             n = 6;
         } else if (n == 5) {
             n = 7;
         }
+        DebugRegisters d = x.debug;
         if (!toDr) {
-            long v = n < 4 ? dr[n] : n == 6 ? dr6 : s.dr7;
+            long v = n < 4 ? d.dr[n] : n == 6 ? d.dr6 : s.dr7;
             x.setReg(gpr, size, v);
             x.done();
             return;
@@ -1064,11 +1145,12 @@ final class SystemOps {
             throw gp0();
         }
         if (n < 4) {
-            dr[n] = v;
+            d.setAddress(n, v);
         } else if (n == 6) {
-            dr6 = (v | 0xFFFF_0FF0L) & 0xFFFF_FFFFL;
+            d.setDr6(v);
         } else {
-            s.dr7 = (v & 0xFFFF_23FFL) | 0x400;
+            s.dr7 = (v & 0xFFFF_23FFL) | 0x400; // bits 15:14, 12 and 11 are reserved (0); bit 10 is 1
+            d.reload();
         }
         x.done();
     }
@@ -1258,23 +1340,33 @@ final class SystemOps {
 
     // ============================================================================================ fast system calls
 
-    /** SYSCALL (SDM Vol. 2B): 64-bit mode only, with EFER.SCE. */
+    /**
+     * SYSCALL (SDM Vol. 2B): #UD outside 64-bit mode or with EFER.SCE = 0 (Intel: compatibility mode too). RCX = the
+     * next RIP, R11 = RFLAGS, RFLAGS &= ~IA32_FMASK; CS = STAR[47:32] with RPL 0 and SS = STAR[47:32] + 8, loaded with
+     * fixed flat descriptors (64-bit code, DPL 0; data, DPL 0) without reading the GDT; CPL 0.
+     */
     private void syscall() {
         if (!x.mode64 || (s.efer & Efer.SCE) == 0) {
             throw ud();
         }
         long next = x.startRip + x.i.len;
+        long flags = s.rflags();
         s.gpr[RCX] = next;
-        s.gpr[11] = s.rflags() & ~Rflags.RF;
-        int sel = (int) (s.star >>> 32) & 0xFFFC;
-        s.seg[CpuState.CS].set(sel, 0, 0xFFFF_FFFF, 0xA09B);
-        s.seg[CpuState.SS].set(sel + 8, 0, 0xFFFF_FFFF, 0xC093);
-        s.setRflags((s.rflags() & ~s.fmask & ~Rflags.RF) | Rflags.FIXED_1);
+        s.gpr[11] = flags;
+        int sel = (int) (s.star >>> 32) & 0xFFFF;
+        s.seg[CpuState.CS].set(sel & 0xFFFC, 0, 0xFFFF_FFFF, 0xA09B);
+        s.seg[CpuState.SS].set((sel + 8) & 0xFFFF, 0, 0xFFFF_FFFF, 0xC093);
+        s.setRflags((flags & ~s.fmask) | Rflags.FIXED_1);
         s.rip = s.lstar;
         x.retire();
     }
 
-    /** SYSRET (SDM Vol. 2B): back to CPL 3, 64-bit (REX.W) or compatibility mode. */
+    /**
+     * SYSRET (SDM Vol. 2B): #UD outside 64-bit mode or with EFER.SCE = 0, #GP(0) at CPL > 0 or (REX.W) with a
+     * non-canonical RCX (delivered at CPL 0, as on Intel processors). Back to CPL 3: RIP = RCX (ECX without REX.W),
+     * RFLAGS = (R11 & 3C7FD7H) | 2, CS = STAR[63:48] + 16 (64-bit) or STAR[63:48] (compatibility mode), SS =
+     * STAR[63:48] + 8, RPL 3, fixed flat descriptors.
+     */
     private void sysret() {
         if (!x.mode64 || (s.efer & Efer.SCE) == 0) {
             throw ud();
@@ -1297,7 +1389,11 @@ final class SystemOps {
         x.retire();
     }
 
-    /** SYSENTER (SDM Vol. 2B). */
+    /**
+     * SYSENTER (SDM Vol. 2B): #GP(0) in real mode or with IA32_SYSENTER_CS[15:2] = 0. CS = SYSENTER_CS with RPL 0, SS
+     * = CS + 8, fixed flat descriptors (64-bit code in IA-32e mode); RSP/RIP from SYSENTER_ESP/EIP (bits 31:0
+     * outside IA-32e mode); VM and IF cleared; CPL 0.
+     */
     private void sysenter() {
         if (x.realMode || (s.sysenterCs & 0xFFFC) == 0) {
             throw gp0();
@@ -1312,7 +1408,11 @@ final class SystemOps {
         x.retire();
     }
 
-    /** SYSEXIT (SDM Vol. 2B). */
+    /**
+     * SYSEXIT (SDM Vol. 2B): #GP(0) in real mode, at CPL > 0, with IA32_SYSENTER_CS[15:2] = 0, or (REX.W) with a
+     * non-canonical RCX or RDX. Back to CPL 3: RSP = RCX, RIP = RDX (ECX/EDX without REX.W); CS = SYSENTER_CS + 32
+     * (64-bit) or + 16, SS = CS + 8, RPL 3, fixed flat descriptors.
+     */
     private void sysexit() {
         if (x.realMode || x.cpl != 0 || (s.sysenterCs & 0xFFFC) == 0) {
             throw gp0();

@@ -56,6 +56,12 @@ public final class X86Interpreter {
      */
     public void run() {
         try {
+            // VM entry may have loaded DR7 and pending debug exceptions (SDM Vol. 3C 27.3.2.1, 27.7.3): decode the
+            // former, deliver the latter first (priority of traps on the previous instruction, SDM Vol. 3A 6.9)
+            exec.debug.reload();
+            exec.debug.hits = 0;
+            exec.refreshMode();
+            exec.deliverPendingDebugTrap();
             for (;;) {
                 hooks.instructionBoundary();
                 if (state.activityState != CpuState.ACTIVITY_ACTIVE) {
@@ -123,14 +129,14 @@ public final class X86Interpreter {
      * exceptions of a VM entry (SDM Vol. 3C, 27.7.3). Bits that are fixed to 1 stay 1.
      */
     public void setDebugStatus(long dr6) {
-        exec.sys.dr6 = (dr6 | 0xFFFF_0FF0L) & 0xFFFF_FFFFL;
+        exec.debug.dr6 = (dr6 | DebugRegisters.DR6_FIXED_1) & 0xFFFF_FFFFL;
     }
 
     /** The debug registers DR0-DR3 and DR6, which the VMCS does not hold (index 0-3, 6). */
     public long debugRegister(int n) {
         switch (n) {
-            case 0: case 1: case 2: case 3: return exec.sys.dr[n];
-            case 6: return exec.sys.dr6;
+            case 0: case 1: case 2: case 3: return exec.debug.dr[n];
+            case 6: return exec.debug.dr6;
             case 7: return state.dr7;
             default: throw new IllegalArgumentException("no debug register DR" + n);
         }

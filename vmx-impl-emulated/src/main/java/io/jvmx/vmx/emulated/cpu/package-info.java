@@ -23,6 +23,18 @@
  * shared by the MMX and SSE forms; SimdFloat the floating-point arithmetic under MXCSR. XsaveOps also has FXSAVE and
  * FXRSTOR: their image is the XSAVE area's legacy region, which LegacyRegion alone encodes, for both families.
  *
+ * <p>Memory goes through Mmu: a TLB of 4-KiB pieces tagged with linear page and PCID (global entries serve every PCID),
+ * invalidated as SDM Vol. 3A 4.10.4 says; its fast path is one tag compare and one rights bit, and everything that
+ * must look at each access (a walk, #AC alignment checking, data breakpoints on watched pages) takes the slow path.
+ *
+ * <p>Debugging costs nothing until it is used (DebugRegisters): RFLAGS.TF, an enabled instruction breakpoint or a
+ * pending debug trap make a block one instruction (Executor.runDebugBlock), where breakpoints are faults before the
+ * fetch and single-step/data/I/O traps are delivered after the instruction, unless MOV SS holds them or an MTF VM exit
+ * comes first. Event delivery (EventDelivery) and the far transfers (Segmentation) implement gates, stack switches
+ * and privilege checks; task switches are VM exits in VMX non-root operation (the VMM performs them), made after the
+ * checks the SDM lists before that exit. Virtual-8086 mode is not implemented: entering it stops the processor with an
+ * error (Segmentation.VIRTUAL_8086_UNSUPPORTED).
+ *
  * <p>Adding an instruction: write its Op in the file of its group (ArithmeticOps, MoveOps, BranchOps, ShiftOps,
  * X87Ops, SseOps, MmxOps, XsaveOps, or a new one for a new group), return it from the group's {@code select} for its
  * encodings, let OpTable ask that group, make CPUID say it exists (vmx.ProcessorModel), and add its forms to the

@@ -99,8 +99,6 @@ final class NonRootMonitor implements NonRootHooks {
     long ioRsi;
     long ioRdi;
     long ioRip;
-    /** B3-B0 and BS of the #DB being delivered for the VM entry's pending debug exceptions (28.2.1), or 0. */
-    long debugExceptionQualification;
     /** The event injected by this VM entry while it is being delivered (SDM 28.2.4), or 0. */
     int injectingInformation;
     int injectingErrorCode;
@@ -145,7 +143,6 @@ final class NonRootMonitor implements NonRootHooks {
         timerStartTsc = state.tsc;
         retiredAtLastBoundary = state.instructionsRetired;
         pendingMtf = false;
-        debugExceptionQualification = 0;
         state.vectoringInfo = 0;
         state.iretUnblockingNmi = false;
         clearExit();
@@ -480,6 +477,20 @@ final class NonRootMonitor implements NonRootHooks {
     }
 
     @Override
+    public boolean invpcidEnabled() {
+        return secondary(SecondaryProcessorBasedControls.ENABLE_INVPCID);
+    }
+
+    @Override
+    public void invpcid(int length) {
+        if (primary(PrimaryProcessorBasedControls.INVLPG_EXITING)) {
+            // SDM 28.2.5 Table 28-14 (INVPCID as INVEPT/INVVPID) and 28.2.1: the displacement is the qualification
+            exitInstructionInformation = state.instructionInformation;
+            exit(ExitReason.INVPCID, state.instructionDisplacement, length);
+        }
+    }
+
+    @Override
     public void rdtsc(int length) {
         if (primary(PrimaryProcessorBasedControls.RDTSC_EXITING)) {
             instructionExit(ExitReason.RDTSC, 0, length);
@@ -598,9 +609,10 @@ final class NonRootMonitor implements NonRootHooks {
         exitInterruptionInformation = new InterruptionInfo(vector, type, hasErrorCode, false, true).encode()
                 | (vector != 8 ? (int) nmiUnblockingDueToIret() : 0); // undefined for #DF (28.2.2)
         exitInterruptionErrorCode = hasErrorCode ? errorCode : 0;
-        // SDM 28.2.1: a #PF exit's qualification is the faulting linear address (CR2 is not written).
+        // SDM 28.2.1: a #PF exit's qualification is the faulting linear address (CR2 is not written); a #DB exit's
+        // the debug conditions that DR6 would have reported (DR6 is not written).
         long qualification = vector == 14 ? state.faultingLinearAddress
-                : vector == 1 && !software ? debugExceptionQualification : 0;
+                : vector == 1 && !software ? state.debugQualification : 0;
         if (type == InterruptionType.HARDWARE_EXCEPTION && faultClass(vector)) {
             state.setRflags(state.rflags() | Rflags.RF); // 28.3.3: RF as the pushed image would have it
         }
@@ -618,22 +630,30 @@ final class NonRootMonitor implements NonRootHooks {
         return (pin & PinBasedControls.NMI_EXITING) == 0 || (pin & PinBasedControls.VIRTUAL_NMIS) != 0;
     }
 
-    /**
-     * SDM 26.4.2: every task switch exits; the qualification (Table 28-2) holds the new TSS selector in bits 15:0
-     * and the source in bits 31:30. Through a task gate in the IDT the exit happens during event delivery and
-     * reports the event as IDT-vectoring information (28.2.4), with the length of a software interrupt (28.2.5).
-     */
-    @Override
-    public void taskSwitch(int selector, int source, int length) {
-        exit(ExitReason.TASK_SWITCH, (selector & 0xFFFF) | ((long) (source & 3) << 30), length);
-    }
-
     /** SDM 26.2; 28.2.4: an exit due to a triple fault is not one during event delivery (no IDT-vectoring). */
     @Override
     public void tripleFault() {
         state.vectoringInfo = 0;
         injectingInformation = 0;
         exit(ExitReason.TRIPLE_FAULT, 0, 0);
+    }
+
+    /**
+     * SDM 26.4.2: every task switch exits; the qualification (Table 28-2) holds the new TSS selector in bits 15:0
+     * and the source in bits 31:30. Through a task gate in the IDT the exit happens during event delivery and
+     * reports the event as IDT-vectoring information (28.2.4), with the length of a software interrupt (28.2.5).
+     */
+    @Override
+    public void taskSwitch(int tssSelector, int source, int length) {
+        // SDM 28.2.1 Table 28-2: bits 15:0 the new TSS's selector, bits 31:30 the source
+        exit(ExitReason.TASK_SWITCH, (tssSelector & 0xFFFFL) | ((long) source << 30), length);
+    }
+
+    /** The MTF condition {@link #instructionBoundary()} tests first. */
+    @Override
+    public boolean monitorTrapExitPending() {
+        return pendingMtf || (primary(PrimaryProcessorBasedControls.MONITOR_TRAP_FLAG)
+                && state.instructionsRetired != retiredAtLastBoundary);
     }
 
     /**

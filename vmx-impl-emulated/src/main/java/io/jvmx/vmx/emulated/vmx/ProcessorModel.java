@@ -34,14 +34,16 @@ final class ProcessorModel {
             EDX1_MMX = 1 << 23, EDX1_FXSR = 1 << 24, EDX1_SSE = 1 << 25, EDX1_SSE2 = 1 << 26;
     // ---- leaf 1 ECX (Table 3-10) ------------------------------------------------------------------------------------
     static final int ECX1_SSE3 = 1, ECX1_SSSE3 = 1 << 9, ECX1_SSE41 = 1 << 19, ECX1_SSE42 = 1 << 20;
-    static final int ECX1_MONITOR = 1 << 3, ECX1_VMX = 1 << 5, ECX1_CX16 = 1 << 13, ECX1_MOVBE = 1 << 22,
+    static final int ECX1_MONITOR = 1 << 3, ECX1_VMX = 1 << 5, ECX1_CX16 = 1 << 13, ECX1_PCID = 1 << 17,
+            ECX1_MOVBE = 1 << 22,
             ECX1_POPCNT = 1 << 23, ECX1_XSAVE = 1 << 26, ECX1_OSXSAVE = 1 << 27, ECX1_RDRAND = 1 << 30;
     // ---- leaf 0x80000001 ------------------------------------------------------------------------------------------
     static final int EDX81_SYSCALL = 1 << 11, EDX81_NX = 1 << 20, EDX81_PAGE1GB = 1 << 26, EDX81_RDTSCP = 1 << 27,
             EDX81_LM = 1 << 29;
     static final int ECX81_LAHF = 1, ECX81_LZCNT = 1 << 5;
     // ---- leaf 7 sub-leaf 0 ------------------------------------------------------------------------------------------
-    static final int EBX7_FSGSBASE = 1, EBX7_SMEP = 1 << 7, EBX7_RDSEED = 1 << 18, EBX7_SMAP = 1 << 20;
+    static final int EBX7_FSGSBASE = 1, EBX7_SMEP = 1 << 7, EBX7_INVPCID = 1 << 10, EBX7_RDSEED = 1 << 18,
+            EBX7_SMAP = 1 << 20;
     static final int ECX7_UMIP = 1 << 2;
 
     /** Leaf 1 EDX: the instruction-set and system features the interpreter implements. */
@@ -49,9 +51,9 @@ final class ProcessorModel {
             | EDX1_SEP | EDX1_PGE | EDX1_CMOV | EDX1_PAT | EDX1_PSE36 | EDX1_CLFSH | EDX1_MMX | EDX1_FXSR | EDX1_SSE
             | EDX1_SSE2;
     /** Leaf 1 ECX without OSXSAVE (which mirrors CR4.OSXSAVE). */
-    static final int LEAF1_ECX = ECX1_MONITOR | ECX1_VMX | ECX1_CX16 | ECX1_MOVBE | ECX1_POPCNT | ECX1_XSAVE
-            | ECX1_RDRAND | ECX1_SSE3 | ECX1_SSSE3 | ECX1_SSE41 | ECX1_SSE42;
-    static final int LEAF7_EBX = EBX7_FSGSBASE | EBX7_SMEP | EBX7_RDSEED | EBX7_SMAP;
+    static final int LEAF1_ECX = ECX1_MONITOR | ECX1_VMX | ECX1_CX16 | ECX1_PCID | ECX1_MOVBE | ECX1_POPCNT
+            | ECX1_XSAVE | ECX1_RDRAND | ECX1_SSE3 | ECX1_SSSE3 | ECX1_SSE41 | ECX1_SSE42;
+    static final int LEAF7_EBX = EBX7_FSGSBASE | EBX7_SMEP | EBX7_INVPCID | EBX7_RDSEED | EBX7_SMAP;
     static final int LEAF7_ECX = ECX7_UMIP;
     static final int EXT1_EDX = EDX81_SYSCALL | EDX81_NX | EDX81_PAGE1GB | EDX81_RDTSCP | EDX81_LM;
     static final int EXT1_ECX = ECX81_LAHF | ECX81_LZCNT;
@@ -61,6 +63,7 @@ final class ProcessorModel {
     static final boolean RDSEED = (LEAF7_EBX & EBX7_RDSEED) != 0;
     static final boolean SYSENTER = (LEAF1_EDX & EDX1_SEP) != 0;
     static final boolean SYSCALL = (EXT1_EDX & EDX81_SYSCALL) != 0;
+    static final boolean INVPCID = (LEAF7_EBX & EBX7_INVPCID) != 0;
 
     /** XCR0 components XSETBV accepts (leaf 0xD sub-leaf 0 EAX): x87 and SSE state. */
     static final long XCR0_SUPPORTED = Xcr0.X87 | Xcr0.SSE;

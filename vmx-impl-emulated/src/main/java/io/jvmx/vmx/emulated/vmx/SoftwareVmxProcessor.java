@@ -636,9 +636,8 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
             return;
         }
         state.pendingDebugExceptions = 0;
-        monitor.debugExceptionQualification = pending & PENDING_DEBUG_DR6;
+        state.debugQualification = pending & PENDING_DEBUG_DR6;
         monitor.exception(Exceptions.DB, -1, false, 0);
-        monitor.debugExceptionQualification = 0;
         interpreter.setDebugStatus(interpreter.debugRegister(6) | (pending & PENDING_DEBUG_DR6));
         interpreter.deliverEvent(Exceptions.DB, InterruptionType.HARDWARE_EXCEPTION, -1, 0);
     }
@@ -781,5 +780,10 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     /** DR0-DR3, DR6, DR7 of the processor, for tests in this package. */
     long debugRegister(int n) {
         return interpreter.debugRegister(n);
+    }
+
+    /** The interpreter (for tests in this package: its debug registers, which no VMCS field holds). */
+    X86Interpreter interpreter() {
+        return interpreter;
     }
 }

@@ -68,6 +68,7 @@ final class VmxCapabilities {
             | SecondaryProcessorBasedControls.ENABLE_VPID
             | SecondaryProcessorBasedControls.WBINVD_EXITING | SecondaryProcessorBasedControls.UNRESTRICTED_GUEST
             | SecondaryProcessorBasedControls.PAUSE_LOOP_EXITING
+            | (ProcessorModel.INVPCID ? SecondaryProcessorBasedControls.ENABLE_INVPCID : 0)
             | (ProcessorModel.RDRAND ? SecondaryProcessorBasedControls.RDRAND_EXITING : 0)
             | (ProcessorModel.RDSEED ? SecondaryProcessorBasedControls.RDSEED_EXITING : 0);
 

@@ -431,17 +431,26 @@ public class InstructionExitsTest {
     }
 
     /**
-     * SDM 26.3: INVPCID is #UD unless "enable INVPCID" is 1, and this processor has no INVPCID (CPUID.7.0:EBX[10]
-     * = 0), so the control is not allowed to be 1 (IA32_VMX_PROCBASED_CTLS2 bit 44).
+     * SDM 26.3: INVPCID is #UD unless "enable INVPCID" is 1 (the processor has INVPCID: CPUID.7.0:EBX[10], and the
+     * control may be 1, IA32_VMX_PROCBASED_CTLS2 bit 44); with it, "INVLPG exiting" makes INVPCID exit (26.1.3)
+     * with its operands in the instruction information (Table 28-14, as INVEPT/INVVPID) and the displacement as
+     * the qualification (28.2.1).
      */
     @Test(timeout = 10_000)
-    public void invpcidIsUndefinedAndItsControlUnsupported() {
-        assertEquals(0, (fx.cpu.rdmsr(Msr.IA32_VMX_PROCBASED_CTLS2) >>> 32)
+    public void invpcidIsUndefinedWithoutItsControlAndExitsUnderInvlpgExiting() {
+        assertEquals(SecondaryProcessorBasedControls.ENABLE_INVPCID, (fx.cpu.rdmsr(Msr.IA32_VMX_PROCBASED_CTLS2) >>> 32)
                 & SecondaryProcessorBasedControls.ENABLE_INVPCID);
-        assertEquals(0, fx.cpu.cpuid(7, 0).ebx() & (1 << 10));
+        assertEquals(1 << 10, fx.cpu.cpuid(7, 0).ebx() & (1 << 10));
         set(EXCEPTION_BITMAP, 1 << 6);
         set(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, PrimaryProcessorBasedControls.INVLPG_EXITING);
-        runLongMode(0, "66 0f 38 82 08"); // invpcid (%rax),%rcx
+        runLongMode(0, "66 0f 38 82 48 10"); // invpcid 0x10(%rax),%rcx
         assertException(6, ENTRY);
+        set(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, SecondaryProcessorBasedControls.ENABLE_INVPCID);
+        fx.write(GUEST_RIP, ENTRY);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertExit(ExitReason.INVPCID, ENTRY, 6);
+        assertEquals(0x10, fx.read(EXIT_QUALIFICATION));
+        assertEquals((2 << 7) | (CpuState.DS << 15) | (1 << 22) | (0 << 23) | (1 << 28),
+                fx.read(VM_EXIT_INSTRUCTION_INFORMATION) & 0xFFFF_8783L);
     }
 }

@@ -137,8 +137,9 @@ public class RootOperationTest {
         assertEquals(0, secondary.mustBeOne());
         // exactly what non-root operation implements (SDM A.3.3): enable EPT (1), descriptor-table exiting (2),
         // enable RDTSCP (3), enable VPID (5), WBINVD exiting (6), unrestricted guest (7), PAUSE-loop exiting (10),
-        // RDRAND exiting (11), RDSEED exiting (16); no APIC virtualization, INVPCID, VM functions, XSAVES, PML...
-        assertEquals(0x0001_0CEE, secondary.mayBeOne());
+        // RDRAND exiting (11), enable INVPCID (12), RDSEED exiting (16); no APIC virtualization, VM functions,
+        // XSAVES, PML...
+        assertEquals(0x0001_1CEE, secondary.mayBeOne());
         // the other control MSRs (A.3.1, A.3.2, A.4, A.5): allowed-1 = the default1 class plus what is implemented
         // pin: external-interrupt exiting, NMI exiting, virtual NMIs, the VMX-preemption timer; not posted interrupts
         assertEquals(0x7F, pin.mayBeOne());

@@ -43,7 +43,12 @@ final class VmxFixture {
     final GeneralRegisters guestRegisters = new GeneralRegisters();
 
     VmxFixture() {
-        memory = ByteBufferPhysicalMemory.allocate(MEMORY_BYTES);
+        this(MEMORY_BYTES, GUEST_RAM_BYTES);
+    }
+
+    /** With {@code guestRamBytes} of guest RAM at guest-physical 0, in a host memory of {@code memoryBytes}. */
+    VmxFixture(long memoryBytes, long guestRamBytes) {
+        memory = ByteBufferPhysicalMemory.allocate(memoryBytes);
         cpu = new SoftwareVmxProcessor(memory);
         // SDM 24.7: enable VMX in IA32_FEATURE_CONTROL and CR4, then VMXON.
         cpu.wrmsr(Msr.IA32_FEATURE_CONTROL, Msr.FEATURE_CONTROL_LOCK | Msr.FEATURE_CONTROL_VMX_OUTSIDE_SMX);
@@ -58,8 +63,8 @@ final class VmxFixture {
         msrBitmap = memory.allocateFrame();
         eptPml4 = memory.allocateFrame();
         eptPointer = Ept.eptPointer(eptPml4, Ept.MEMORY_TYPE_WRITE_BACK, 4, false);
-        guestRam = memory.allocateFrames((int) (GUEST_RAM_BYTES / PhysicalMemory.PAGE_SIZE));
-        mapEpt(0, guestRam, GUEST_RAM_BYTES, Ept.READ | Ept.WRITE | Ept.EXECUTE);
+        guestRam = memory.allocateFrames((int) (guestRamBytes / PhysicalMemory.PAGE_SIZE));
+        mapEpt(0, guestRam, guestRamBytes, Ept.READ | Ept.WRITE | Ept.EXECUTE);
         writeControls();
         writeHostState();
         writeRealModeGuest();
