@@ -71,7 +71,7 @@ final class XsaveOps {
         if ((lin & 15) != 0) {
             throw x.gp(0);
         }
-        x.m.probe(lin, FXSAVE_BYTES, write ? Mmu.WRITE : Mmu.READ, x.dataPriv);
+        translate(x, lin, FXSAVE_BYTES, write);
         return lin;
     }
 
@@ -164,8 +164,18 @@ final class XsaveOps {
         if ((lin & 63) != 0) {
             throw x.gp(0);
         }
-        x.m.probe(lin, AREA_BYTES, write ? Mmu.WRITE : Mmu.READ, x.dataPriv);
+        translate(x, lin, AREA_BYTES, write);
         return lin;
+    }
+
+    /**
+     * Translates every page of an aligned FXSAVE image or XSAVE area for the access. An aligned image raises no #AC
+     * (Vol. 2A FXSAVE and XSAVE, "#AC": the alignment check applies to the 16- or 64-byte alignment, which is #GP
+     * without it), so the pages are translated without Mmu's alignment check, which would take the whole image for
+     * one access of its size.
+     */
+    private static void translate(Executor x, long lin, int bytes, boolean write) {
+        x.m.probe(lin, bytes, write ? Mmu.WRITE : Mmu.READ, x.dataPriv == Mmu.USER_AC ? Mmu.USER : x.dataPriv);
     }
 
     private static long requestedFeatures(Executor x) {
