@@ -25,6 +25,10 @@ final class Executor {
     final NonRootHooks hooks;
     final CpuFault fault;
     final Alu alu = new Alu();
+    /** The x87's extended-precision arithmetic (its working registers; the x87 state is in CpuState). */
+    final ExtendedPrecision fp = new ExtendedPrecision();
+    /** The x87 transcendental functions (their working registers). */
+    final X87Transcendentals transcendentals = new X87Transcendentals(fp);
     Segmentation segs;
     EventDelivery events;
     SystemOps sys;
@@ -874,13 +878,6 @@ final class Executor {
                 segs.farCall(sel, off);
                 return;
             }
-            case 0x9B:
-                // FWAIT: #NM if CR0.MP and CR0.TS (SDM Vol. 3A, 2.5); no x87 state to wait for
-                if ((s.cr0 & (Cr0.MP | Cr0.TS)) == (Cr0.MP | Cr0.TS)) {
-                    throw exc(Exceptions.NM, -1);
-                }
-                done();
-                return;
             case 0x9C: {
                 int size = stackOpSize();
                 push(s.rflags() & 0x00FC_FFFFL, size); // VM and RF are cleared in the image
@@ -1030,12 +1027,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0xD8: case 0xD9: case 0xDA: case 0xDB: case 0xDC: case 0xDD: case 0xDE: case 0xDF:
-                // x87: #NM when CR0.EM or CR0.TS (SDM Vol. 3A, 2.5 Table 2-2); the FPU itself is not implemented
-                if ((s.cr0 & (Cr0.EM | Cr0.TS)) != 0) {
-                    throw exc(Exceptions.NM, -1);
-                }
-                throw ud();
             case 0xE0: case 0xE1: case 0xE2: {
                 long rel = i.imm;
                 long c = (getReg(RCX, i.addrSize) - 1) & addrMask();
@@ -1124,7 +1115,8 @@ final class Executor {
             }
             case 0xFF: group5(); return;
             default:
-                // 0x0F, prefixes and REX are consumed before; what is left is not an instruction here
+                // 0x0F, prefixes and REX are consumed before; FWAIT and the x87 escapes D8-DF are X87Ops' (with LOCK
+                // they come here: #UD); what is left is not an instruction here
                 throw ud();
         }
     }

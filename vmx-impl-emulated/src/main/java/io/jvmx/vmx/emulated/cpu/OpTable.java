@@ -2,10 +2,10 @@ package io.jvmx.vmx.emulated.cpu;
 
 /**
  * Chooses the {@link Op} of a decoded instruction: a dedicated op for the forms that dominate real code (the groups'
- * {@code select} methods: {@link ArithmeticOps}, {@link MoveOps}, {@link BranchOps}, {@link ShiftOps}; and the SIMD
- * groups {@link SseOps}, {@link MmxOps}, {@link XsaveOps}), else the opcode map's general
- * implementation (the one-byte map in {@link Executor}, the two- and three-byte maps in {@link SystemOps}), which
- * covers every form the interpreter implements and raises #UD for the rest.
+ * {@code select} methods: {@link ArithmeticOps}, {@link MoveOps}, {@link BranchOps}, {@link ShiftOps}; the x87
+ * group {@link X87Ops}; the SIMD groups {@link SseOps}, {@link MmxOps}; and {@link XsaveOps}, FXSAVE to XRSTOR),
+ * else the opcode map's general implementation (the one-byte map in {@link Executor}, the two- and three-byte maps
+ * in {@link SystemOps}), which covers every form the interpreter implements and raises #UD for the rest.
  *
  * <p>Chosen once per decoding, so the choice may look at everything the bytes say (prefixes, ModRM.mod, operand size)
  * and nothing the registers say.
@@ -81,6 +81,9 @@ final class OpTable {
             }
             if (op == null) {
                 op = ShiftOps.select(i);
+            }
+            if (op == null) {
+                op = X87Ops.select(i);
             }
             if (op == null) {
                 op = SseOps.select(i);

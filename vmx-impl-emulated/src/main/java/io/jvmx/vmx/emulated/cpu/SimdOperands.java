@@ -25,8 +25,6 @@ final class SimdOperands {
     long rl, rh;
     /** Byte-wise scratch for the operations that move elements across 64-bit halves. */
     final int[] e1 = new int[16], e2 = new int[16], er = new int[16];
-    /** What XRSTOR read, before it changes the state. */
-    final LegacyRegion.Image image = new LegacyRegion.Image();
 
     SimdOperands(Executor x) {
         this.x = x;
@@ -50,8 +48,8 @@ final class SimdOperands {
 
     /**
      * MMX instructions and the mm forms of SSE/SSSE3 (Vol. 2A, Table 22-1 ff. of Vol. 3B "MMX exceptions"): #UD if
-     * CR0.EM = 1; #NM if CR0.TS = 1; #MF if an unmasked x87 exception is pending (FSW.ES, with CR0.NE: with NE = 0
-     * the external FERR# signalling of MS-DOS compatibility mode is not modelled, and the instruction executes).
+     * CR0.EM = 1; #NM if CR0.TS = 1; #MF if an unmasked x87 exception is pending (FSW.ES), as at a waiting x87
+     * instruction ({@link X87Ops#pending}: CR0.NE is 1 in VMX operation, so there is no FERR# path).
      */
     void checkMmx() {
         long cr0 = s.cr0;
@@ -61,8 +59,8 @@ final class SimdOperands {
         if ((cr0 & Cr0.TS) != 0) {
             throw x.exc(Exceptions.NM, -1);
         }
-        if ((x87.status & 0x80) != 0 && (cr0 & Cr0.NE) != 0) {
-            throw x.exc(Exceptions.MF, -1);
+        if ((x87.status & X87Ops.ES) != 0) {
+            throw X87Ops.pending(x);
         }
     }
 
@@ -112,7 +110,7 @@ final class SimdOperands {
      * TOP = 0 and all tags valid.
      */
     void mmxTransition() {
-        x87.status &= ~0x3800;
+        x87.status &= ~X87Ops.TOP;
         x87.tag = 0;
     }
 

@@ -472,7 +472,7 @@ final class SystemOps {
             x.done();
             return;
         }
-        throw ud(); // FXSAVE, FXRSTOR (the x87 instructions); LDMXCSR, STMXCSR and XSAVE* are XsaveOps'
+        throw ud(); // FXSAVE, FXRSTOR are X87Ops'; LDMXCSR, STMXCSR and XSAVE* are XsaveOps'
     }
 
     // ============================================================================================ 0F 38

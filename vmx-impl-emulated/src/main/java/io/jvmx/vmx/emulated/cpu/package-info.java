@@ -10,14 +10,18 @@
  * successors, so a block goes from one to the next without lookups. Anything that may change the mode or what the
  * next boundary decides ends the block (Insn.endsBlock).
  *
+ * <p>The x87 FPU: X87Ops (the forms, the register stack, exceptions and #MF), X87Images (FNSTENV/FLDENV,
+ * FNSAVE/FRSTOR), ExtendedPrecision (the 80-bit arithmetic, correctly rounded) and X87Transcendentals
+ * (the transcendental functions), on the state in X87State.
+ *
  * <p>Flags are lazy (CpuState): the common arithmetic records its operands and result; RFLAGS is computed when read;
  * conditions are evaluated from the description. Read RFLAGS with {@code rflags()}, write it with
  * {@code setRflags()}, and use {@code rflagsControl()} for IF/DF/TF/AC/... without computing the status flags.
  *
  * <p>MMX, SSE-SSE4.2 and the XSAVE feature set: SseOps, MmxOps and XsaveOps choose the ops; SimdOperands holds their
  * checks (#UD, #NM, #MF, #XM), operands and scratch; PackedInteger and PackedShuffle the packed-integer operations
- * shared by the MMX and SSE forms; SimdFloat the floating-point arithmetic under MXCSR; LegacyRegion the FXSAVE/XSAVE
- * image of the x87 and SSE state.
+ * shared by the MMX and SSE forms; SimdFloat the floating-point arithmetic under MXCSR. XsaveOps also has FXSAVE and
+ * FXRSTOR: their image is the XSAVE area's legacy region, which LegacyRegion alone encodes, for both families.
  *
  * <p>Memory goes through Mmu: a TLB of 4-KiB pieces tagged with linear page and PCID (global entries serve every PCID),
  * invalidated as SDM Vol. 3A 4.10.4 says; its fast path is one tag compare and one rights bit, and everything that
@@ -31,9 +35,10 @@
  * checks the SDM lists before that exit. Virtual-8086 mode is not implemented: entering it stops the processor with an
  * error (Segmentation.VIRTUAL_8086_UNSUPPORTED).
  *
- * <p>Adding an instruction: write its Op in the file of its group (ArithmeticOps, MoveOps, BranchOps, ShiftOps, or a
- * new one for a new group), return it from the group's {@code select} for its encodings, let OpTable ask that group,
- * make CPUID say it exists (vmx.ProcessorModel), and add its forms to the differential tests
+ * <p>Adding an instruction: write its Op in the file of its group (ArithmeticOps, MoveOps, BranchOps, ShiftOps,
+ * X87Ops, SseOps, MmxOps, XsaveOps, or a new one for a new group), return it from the group's {@code select} for its
+ * encodings, let OpTable ask that group, make CPUID say it exists (vmx.ProcessorModel), and add its forms to the
+ * differential tests
  * (src/test/.../differential), which run it on this machine's processor too. Faults are thrown as CpuFault before
  * any state changes; an Op completes with {@code x.done()} or {@code x.finish(target)}. Nothing on the execution
  * path allocates.

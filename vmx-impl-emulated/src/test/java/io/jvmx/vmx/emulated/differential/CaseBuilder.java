@@ -37,6 +37,13 @@ final class CaseBuilder {
     private final List<Reg> operandRegisters = new ArrayList<>();
     private final StringBuilder operands = new StringBuilder();
     private int memOffset = -1;
+    private int undefinedX87Status;
+    private int intelOnlyX87Status;
+    private long intelOnlyFlags;
+    private boolean intelOnlyX87State;
+    private boolean x87SetsPointers;
+    private boolean x87LastBit;
+    private int legacyRegion = -1;
 
     CaseBuilder(Random random, long dataAddress) {
         this.random = random;
@@ -81,7 +88,8 @@ final class CaseBuilder {
 
     TestCase build(byte[] code) {
         return new TestCase(code, operands.toString(), input, definedFlags, undefinedRegisters, undefinedDataFrom,
-                undefinedDataTo, memOffset, approximateXmm);
+                undefinedDataTo, memOffset, legacyRegion, approximateXmm, new TestCase.X87Check(undefinedX87Status,
+                intelOnlyX87Status, intelOnlyFlags, intelOnlyX87State, x87SetsPointers, x87LastBit));
     }
 
     // ---- registers --------------------------------------------------------------------------------------------------
@@ -272,7 +280,8 @@ final class CaseBuilder {
     }
 
     static String sizeName(int size) {
-        return switch (size) { case 1 -> "byte"; case 2 -> "word"; case 4 -> "dword"; default -> "qword"; };
+        return switch (size) { case 1 -> "byte"; case 2 -> "word"; case 4 -> "dword"; case 8 -> "qword";
+            case 10 -> "tbyte"; default -> size + "-byte"; };
     }
 
     // ---- what the SDM leaves undefined ------------------------------------------------------------------------------
@@ -290,7 +299,10 @@ final class CaseBuilder {
         approximateXmm |= 1 << r;
     }
 
-    /** Data-page bytes [from, to) whose value the SDM leaves to the implementation. */
+    /**
+     * Data-page bytes [from, to) whose value the SDM leaves to the implementation (or that this processor writes
+     * otherwise than the SDM says, see the caller).
+     */
     void undefinedData(int from, int to) {
         undefinedDataFrom = from;
         undefinedDataTo = to;
@@ -299,5 +311,41 @@ final class CaseBuilder {
     void undefinedMemoryResult(int size) {
         undefinedDataFrom = memOffset;
         undefinedDataTo = memOffset + size;
+    }
+
+    /** x87 status-word bits (condition codes) the SDM leaves undefined after this instruction. */
+    void undefinedX87Status(int bits) {
+        undefinedX87Status |= bits;
+    }
+
+    /** A transcendental result: within one unit in the last place (see {@link TestCase.X87Check#lastBit}). */
+    void x87LastBit() {
+        x87LastBit = true;
+    }
+
+    /** x87 status bits the SDM defines where this AMD processor differs (see {@link TestCase.X87Check}). */
+    void intelOnlyX87Status(int bits) {
+        intelOnlyX87Status |= bits;
+    }
+
+    void intelOnlyFlags(long flags) {
+        intelOnlyFlags |= flags;
+    }
+
+    void intelOnlyX87State() {
+        intelOnlyX87State = true;
+    }
+
+    /**
+     * The instruction writes an FXSAVE image or XSAVE legacy region at this data-page offset, whose MXCSR_MASK is the
+     * processor's own (see {@link TestCase#legacyRegion}).
+     */
+    void legacyRegionAt(int offset) {
+        legacyRegion = offset;
+    }
+
+    /** A non-control x87 instruction: it sets the opcode and pointers (see {@link TestCase.X87Check}). */
+    void x87SetsPointers() {
+        x87SetsPointers = true;
     }
 }

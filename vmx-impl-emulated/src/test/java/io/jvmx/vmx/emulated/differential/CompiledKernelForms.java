@@ -38,10 +38,9 @@ final class CompiledKernelForms {
     private static byte[] generate(CaseBuilder b) {
         Random r = b.random;
         MachineState in = b.input;
-        in.simd = SimdState.SSE;
-        in.mxcsr = SimdValues.mxcsr(r);
+        in.setMxcsr(SimdValues.mxcsr(r));
         for (int k = 0; k < 32; k++) {
-            in.xmm[k] = r.nextLong();
+            in.setXmm(k, r.nextLong());
         }
         System.arraycopy(IMAGE, 0, in.data, 0, IMAGE.length);
         for (int k = 0; k < 32; k++) {

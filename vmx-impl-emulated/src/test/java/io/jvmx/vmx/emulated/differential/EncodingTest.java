@@ -78,7 +78,10 @@ public class EncodingTest {
     /** Null if the disassembly fits the form's name, else why not. */
     private static String check(String formName, String disassembly) {
         if (disassembly.contains("(bad)")) {
-            return "objdump cannot decode it";
+            // the x87 aliases the processor executes and the opcode tables leave blank (X87Ops): objdump does not
+            // know them; that it calls exactly these two bytes undefined still shows they are the encodings meant
+            boolean alias = formName.matches("(FSTP1|FCOM2|FCOMP3|FXCH4|FCOMP5|FXCH7|FSTP8|FSTP9) .*");
+            return alias && disassembly.trim().equals("(bad)") ? null : "objdump cannot decode it";
         }
         String[] words = formName.split(" ");
         String expected = words[0].toLowerCase(Locale.ROOT);
@@ -103,6 +106,8 @@ public class EncodingTest {
             tokens.remove(0);
         }
         String mnemonic = tokens.isEmpty() ? "" : tokens.get(0);
+        // x87: objdump marks the 16-bit environment layouts with a w, and the 8087/287 instructions with their chip
+        mnemonic = mnemonic.replaceFirst("^(fnstenv|fldenv|fnsave|frstor)w$", "$1").replaceFirst("\\(.*$", "");
         if (mnemonic.equals("movabs")) {
             mnemonic = "mov"; // objdump's name for MOV r64, imm64
         }

@@ -24,6 +24,7 @@ final class FormTable {
         BitForms.addTo(forms);
         DataMovementForms.addTo(forms);
         StringForms.addTo(forms);
+        X87Forms.addTo(forms);
         SimdForms.addTo(forms);
         XsaveForms.addTo(forms);
         CompiledKernelForms.addTo(forms);

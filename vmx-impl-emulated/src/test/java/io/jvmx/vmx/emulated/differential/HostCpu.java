@@ -22,7 +22,7 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
         SSE(0x1, 0, Register.EDX, 25),
         /** CPUID.01H:EDX.SSE2[bit 26]. */
         SSE2(0x1, 0, Register.EDX, 26),
-        /** CPUID.01H:ECX.SSE3[bit 0]. */
+        /** CPUID.01H:ECX.SSE3[bit 0]: the SSE3 instructions, and the x87 FISTTP. */
         SSE3(0x1, 0, Register.ECX, 0),
         /** CPUID.01H:ECX.SSSE3[bit 9]. */
         SSSE3(0x1, 0, Register.ECX, 9),

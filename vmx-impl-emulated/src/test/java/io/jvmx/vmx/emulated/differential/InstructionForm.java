@@ -8,11 +8,12 @@ import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
  *
  * @param name          unique; the known-gaps list refers to forms by this name
  * @param required      the CPUID feature without which the form does not exist, or null
- * @param needsLowData  uses 32-bit addresses (67 prefix) to reach the data page, which must then lie below 4 GiB
+ * @param needsLowData  uses 32-bit addresses (67 prefix, or 32-bit code) to reach the data page, which must then lie
+ *                      below 4 GiB
  * @param generator     builds one case; returns the instruction bytes, or null to reject operands that would fault
  *                      natively (a fault kills the JVM), after which the runner asks again
- * @param caseFactor    runs this many times the cases per form (the floating-point forms, whose rules have many
- *                      more paths than their operand sizes suggest)
+ * @param caseFactor    runs this many times the cases per form (forms whose inputs have many more paths than their
+ *                      operand sizes suggest: the floating-point ones, x87 and SIMD)
  */
 record InstructionForm(String name, Feature required, boolean needsLowData, Generator generator, int caseFactor) {
 
@@ -30,5 +31,10 @@ record InstructionForm(String name, Feature required, boolean needsLowData, Gene
 
     static InstructionForm of(String name, Feature required, Generator generator) {
         return new InstructionForm(name, required, false, generator);
+    }
+
+    /** The same form with {@code factor} times the cases. */
+    InstructionForm times(int factor) {
+        return new InstructionForm(name, required, needsLowData, generator, factor);
     }
 }

@@ -30,10 +30,11 @@ import java.util.Arrays;
  * VMWRITE, VMLAUNCH/VMRESUME, VMREAD), so it does not depend on the interpreter's internals.
  *
  * <p>The guest's linear address space holds exactly four pages, mapped by 4-level guest page tables (SDM Vol. 3A,
- * 4.5): the code page, the data page and the SIMD page at the same linear addresses as {@link NativeCpu}'s (so
- * pointers and RIP-relative addresses are the same numbers on both sides), and a stack page. The instruction sits at
- * the same offset as in the native stub (for SIMD cases between the same load and store sequences, see
- * {@link SimdState}) and is followed by HLT; with "HLT exiting" (SDM Vol. 3C, 26.1.3) the run ends with exit
+ * 4.5): the code page and the data page at the same linear addresses as {@link NativeCpu}'s (so pointers and
+ * RIP-relative addresses are the same numbers on both sides), the state page with the FXSAVE images of cases with an
+ * x87/SSE state (where the native stub keeps its own page), and a stack page. The instruction sits at the same
+ * offset as in the native stub (for cases with an x87/SSE state between FXRSTOR64 and FXSAVE64 of the images, see
+ * {@link FxsaveImage}) and is followed by HLT; with "HLT exiting" (SDM Vol. 3C, 26.1.3) the run ends with exit
  * reason 12 right after the instruction. Every exception exits (exception bitmap all ones, page-fault error-code
  * mask/match 0: SDM 26.2), so a fault or an unimplemented instruction (#UD) shows up as an EXCEPTION_OR_NMI exit with
  * its vector; a VMX-preemption timer bounds a run that would never reach the HLT.
@@ -65,7 +66,14 @@ final class InterpreterCpu implements AutoCloseable {
     private static final long CODE_GPA = 0x10000;
     private static final long DATA_GPA = 0x11000;
     private static final long STACK_GPA = 0x12000;
-    private static final long SIMD_GPA = 0x13000;
+    /** The state page: the case's FXSAVE image at {@link #FXSAVE_IN}, the result's at {@link #FXSAVE_OUT}. */
+    private static final long STATE_GPA = 0x13000;
+    private static final int FXSAVE_IN = 0, FXSAVE_OUT = FxsaveImage.BYTES;
+    /**
+     * The ModRM digits of FXSAVE and FXRSTOR (0F AE /0, /1), and the lengths of FXSAVE64/FXRSTOR64 [RIP + disp32]
+     * and, in 32-bit code, FXSAVE/FXRSTOR [disp32].
+     */
+    private static final int FXSAVE = 0, FXRSTOR = 1, FX64_BYTES = 8, FX32_BYTES = 7;
     /** #XM, the SIMD floating-point exception (SDM Vol. 3A, 6.15, Interrupt 19). */
     private static final int SIMD_FLOATING_POINT = 19;
     /** Present, writable, user (SDM Vol. 3A, Table 4-15 ff.). */
@@ -92,7 +100,7 @@ final class InterpreterCpu implements AutoCloseable {
     private final int instructionOffset;
     private final long dataLinear;
     private final long stackLinear;
-    private final long simdLinear;
+    private final long stateLinear;
 
     private SoftwareVmxProcessor cpu;
     private PhysicalMemory memory;
@@ -118,7 +126,11 @@ final class InterpreterCpu implements AutoCloseable {
         this.codeLinear = codeLinear;
         this.instructionOffset = instructionOffset;
         this.dataLinear = dataLinear;
-        this.simdLinear = codeLinear + SimdState.SIMD_PAGE_FROM_CODE;
+        // the native stub page's address: a page the cases' instructions do not touch, within RIP-relative reach
+        this.stateLinear = codeLinear + NativeCpu.STUB_PAGE_FROM_CODE;
+        if (instructionOffset < FX64_BYTES) {
+            throw new IllegalArgumentException("no room for the FXRSTOR64 before the instruction");
+        }
         long stack = codeLinear + 3 * NativeCpu.PAGE;
         this.stackLinear = stack == dataLinear ? codeLinear + 4 * NativeCpu.PAGE : stack;
         Arrays.fill(codeFill, INT3);
@@ -146,35 +158,30 @@ final class InterpreterCpu implements AutoCloseable {
         return new int[] {r.eax(), r.ebx(), r.ecx(), r.edx()};
     }
 
-    /** Runs {@code instruction} then HLT on the registers, flags and data page of {@code input}. */
+    /**
+     * Runs {@code instruction} then HLT on the registers, flags and data page of {@code input}; with an x87/SSE state,
+     * FXRSTOR64 of its image comes right before the instruction and FXSAVE64 of the result right after it (in 32-bit
+     * code FXRSTOR and FXSAVE with absolute addresses), both in the state page.
+     */
     Outcome execute(byte[] instruction, MachineState input) {
         ensureProcessor();
         long codePage = guestRam + CODE_GPA;
-        boolean simd = input.simd != SimdState.NONE;
-        boolean mmx = SimdState.mmx(input.simd);
+        boolean state = input.fxsave != null;
         int start = instructionOffset;
         int end = instructionOffset + instruction.length;
         memory.write(codePage + instructionOffset, instruction, 0, instruction.length);
         // 32-bit cases run in compatibility mode: a 32-bit code segment (L = 0, D = 1) in IA-32e mode; the data
-        // segments are flat already, so the load sequence is all that goes before the instruction
+        // segments are flat already, so the FXRSTOR is all that goes before the instruction
         write(GUEST_CS_ACCESS_RIGHTS, input.compat ? CS32_ACCESS_RIGHTS : CS_ACCESS_RIGHTS);
-        long simdPage = input.compat ? simdLinear : 0;
-        if (simd) {
-            byte[] load = SimdState.load(instructionOffset - (input.compat ? SimdState.loadLength32()
-                    : SimdState.loadLength()), mmx, simdPage);
-            start = instructionOffset - load.length;
-            memory.write(codePage + start, load, 0, load.length);
-            byte[] store = SimdState.store(end, mmx, simdPage);
-            memory.write(codePage + end, store, 0, store.length);
-            end += store.length;
-            long page = guestRam + SIMD_GPA;
-            memory.write32(page + SimdState.MXCSR_IN, input.mxcsr);
-            for (int k = 0; k < 32; k++) {
-                memory.write64(page + SimdState.XMM_IN + 8 * k, input.xmm[k]);
-            }
-            for (int k = 0; k < 8; k++) {
-                memory.write64(page + SimdState.MM_IN + 8 * k, input.mm[k]);
-            }
+        if (state) {
+            start -= input.compat ? FX32_BYTES : FX64_BYTES;
+            byte[] restore = fx(FXRSTOR, start, FXSAVE_IN, input.compat);
+            memory.write(codePage + start, restore, 0, restore.length);
+            byte[] save = fx(FXSAVE, end, FXSAVE_OUT, input.compat);
+            memory.write(codePage + end, save, 0, save.length);
+            end += save.length;
+            memory.write(guestRam + STATE_GPA + FXSAVE_IN, input.fxsave, 0, FxsaveImage.BYTES);
+            memory.write(guestRam + STATE_GPA + FXSAVE_OUT, FxsaveImage.unwritten(), 0, FxsaveImage.BYTES);
         }
         memory.write8(codePage + end, HLT);
         memory.write(guestRam + DATA_GPA, input.data, 0, input.data.length);
@@ -206,9 +213,9 @@ final class InterpreterCpu implements AutoCloseable {
         int vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
         boolean atInstruction = read(GUEST_RIP) == rip;
         int raised = -1;
-        if (input.trapsSimdExceptions && exception && atInstruction && vector == SIMD_FLOATING_POINT) {
-            // as the native stub's handler does: note the #XM and go on after the instruction, so that the store
-            // sequence shows the state the exception left (MXCSR flags set, destination unchanged)
+        if (input.unmasksSimdExceptions() && exception && atInstruction && vector == SIMD_FLOATING_POINT) {
+            // as the native stub's handler does: note the #XM and go on after the instruction, so that the FXSAVE
+            // shows the state the exception left (MXCSR flags set, destination unchanged)
             raised = vector;
             write(GUEST_RIP, rip + instruction.length);
             try {
@@ -231,28 +238,41 @@ final class InterpreterCpu implements AutoCloseable {
         out.gpr[MachineState.RSP] = read(GUEST_RSP) - rspBefore;
         out.rflags = read(GUEST_RFLAGS);
         memory.read(guestRam + DATA_GPA, out.data, 0, out.data.length);
-        out.simd = input.simd;
         out.exception = raised;
-        if (simd) {
-            long page = guestRam + SIMD_GPA;
-            out.mxcsr = memory.read32(page + SimdState.MXCSR_OUT);
-            for (int k = 0; k < 32; k++) {
-                out.xmm[k] = memory.read64(page + SimdState.XMM_OUT + 8 * k);
-            }
-            if (mmx) {
-                for (int k = 0; k < 8; k++) {
-                    out.mm[k] = memory.read64(page + SimdState.MM_OUT + 8 * k);
-                }
-            }
-            // a run that did not reach the store sequence leaves no output: fill it as unwritten
+        if (state) {
+            // a run that did not reach the FXSAVE leaves the output image unwritten
+            out.fxsave = new byte[FxsaveImage.BYTES];
+            memory.read(guestRam + STATE_GPA + FXSAVE_OUT, out.fxsave, 0, out.fxsave.length);
         }
-        if (failure != null || input.simd == SimdState.X87) {
+        if (failure != null) {
             discardProcessor();
         } else {
-            // put the INT3 filler back where the SIMD sequences, the instruction and the HLT were
+            // put the INT3 filler back where the FXRSTOR, the instruction, the FXSAVE and the HLT were
             memory.write(codePage + start, codeFill, 0, end - start + 1);
         }
         return new Outcome(out, failure, vector, atInstruction, retired);
+    }
+
+    /**
+     * FXSAVE64 or FXRSTOR64 [RIP + disp32] (REX.W 0F AE /0 or /1, ModRM 00 digit 101) of the image at
+     * {@code offset} in the state page, placed at code-page offset {@code at}; in 32-bit code FXSAVE or FXRSTOR [disp32]
+     * (ModRM 00 digit 101 is an absolute address there: Vol. 2A, Table 2-1), which needs the page below 4 GiB.
+     */
+    private byte[] fx(int digit, int at, int offset, boolean compat) {
+        long target = stateLinear + offset;
+        if (compat) {
+            if (target + FxsaveImage.BYTES > 1L << 32) {
+                throw new IllegalStateException("the state page is above 4 GiB: no 32-bit cases");
+            }
+            return new byte[] {0x0F, (byte) 0xAE, (byte) (digit << 3 | 0b101), (byte) target, (byte) (target >>> 8),
+                    (byte) (target >>> 16), (byte) (target >>> 24)};
+        }
+        long disp = target - (codeLinear + at + FX64_BYTES);
+        if (disp != (int) disp) {
+            throw new IllegalStateException("the state page is out of reach of a RIP-relative displacement");
+        }
+        return new byte[] {0x48, 0x0F, (byte) 0xAE, (byte) (digit << 3 | 0b101), (byte) disp, (byte) (disp >>> 8),
+                (byte) (disp >>> 16), (byte) (disp >>> 24)};
     }
 
     /** Null if the guest exited on the HLT that follows the instruction; otherwise what happened instead. */
@@ -325,7 +345,7 @@ final class InterpreterCpu implements AutoCloseable {
         mapGuestPage(codeLinear, CODE_GPA);
         mapGuestPage(dataLinear, DATA_GPA);
         mapGuestPage(stackLinear, STACK_GPA);
-        mapGuestPage(simdLinear, SIMD_GPA);
+        mapGuestPage(stateLinear, STATE_GPA);
         memory.write(guestRam + CODE_GPA, codeFill, 0, codeFill.length);
         writeGuestState();
     }

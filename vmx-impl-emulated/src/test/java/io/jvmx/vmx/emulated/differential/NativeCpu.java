@@ -13,14 +13,24 @@ import java.io.ByteArrayOutputStream;
  * The processor of this machine as an oracle: executes one instruction in 64-bit user mode, on registers, flags and a
  * data page chosen by the caller, and returns what it changed.
  *
- * <p>Two pages are mapped with {@code mmap}: a code page (read/write/execute) and a data page. The code page holds a
- * stub: {@link #PROLOGUE} saves the callee-saved registers, loads RFLAGS (POPFQ) and RAX..R15 except RSP from a context
- * block, then comes the instruction under test at {@link #instructionOffset()}, then {@link #EPILOGUE} stores RFLAGS
+ * <p>Three pages are mapped with {@code mmap}: a code page (read/write/execute), a data page and the stub page (see
+ * below). The code page holds a stub: {@link #PROLOGUE} saves the callee-saved registers, loads RFLAGS (POPFQ) and
+ * RAX..R15 except RSP from a context block, then comes the instruction under test at {@link #instructionOffset()}, then {@link #EPILOGUE} stores RFLAGS
  * (PUSHFQ, first, before anything changes a flag) and all registers back and returns. The stub is called through JNA
  * as {@code void stub(long *context)} (System V ABI: context in RDI).
  *
- * <p>The instruction must not fault (a fault is a signal that kills the JVM), must fall through to the next
- * instruction, and must not use RSP: callers filter such operands before running a case.
+ * <p>The x87 and SSE state is the case's too ({@link FxsaveImage}): the prologue saves the JVM's with FXSAVE64 and
+ * loads the case's with FXRSTOR64; the epilogue saves the result with FXSAVE64, which does not wait for pending x87
+ * exceptions, and loads the JVM's back, which also drops any exception the instruction left pending and gives the
+ * JVM its MXCSR and (after MMX code) an empty x87 stack again, as the System V ABI wants.
+ *
+ * <p>A third page, the stub page, holds what the stub's own code needs RIP-relatively: the far pointers and saved
+ * RSP of 32-bit cases, and the slots of the SIGFPE handler for cases that unmask SIMD floating-point exceptions.
+ *
+ * <p>The instruction must not fault (a fault is a signal that kills the JVM; a #XM is the one exception the stub
+ * catches), must fall through to the next instruction, and must not use RSP: callers filter such operands before
+ * running a case. For the x87 that means no pending unmasked exception in the state it starts with (a waiting
+ * instruction would raise #MF): see {@link FxsaveImage#checkLoadable}.
  */
 final class NativeCpu implements AutoCloseable {
     static final int PAGE = 4096;
@@ -32,7 +42,14 @@ final class NativeCpu implements AutoCloseable {
      */
     private static final int CONTEXT_RFLAGS = 16 * 8;
     private static final int CONTEXT_RSP_BEFORE = CONTEXT_RFLAGS + 8;
-    private static final int CONTEXT_BYTES = CONTEXT_RSP_BEFORE + 8;
+    /**
+     * Three 512-byte FXSAVE images (16-byte aligned, SDM Vol. 2A FXSAVE): the x87/SSE state the instruction starts
+     * with, the state after it, and the caller's (JVM's) state, saved before and restored after the case.
+     */
+    private static final int CONTEXT_FXSAVE_IN = CONTEXT_RSP_BEFORE + 8;
+    private static final int CONTEXT_FXSAVE_OUT = CONTEXT_FXSAVE_IN + FxsaveImage.BYTES;
+    private static final int CONTEXT_FXSAVE_HOST = CONTEXT_FXSAVE_OUT + FxsaveImage.BYTES;
+    private static final int CONTEXT_BYTES = CONTEXT_FXSAVE_HOST + FxsaveImage.BYTES;
 
     /** The RFLAGS bits a caller may choose (SDM Vol. 1, 3.4.3: the status flags, and DF). */
     static final long SETTABLE_FLAGS = Flags.STATUS | Flags.DF;
@@ -43,7 +60,7 @@ final class NativeCpu implements AutoCloseable {
 
     /**
      * The stub before the instruction (Intel syntax; opcodes from SDM Vol. 2: PUSH 50+rd, PUSH FF /6, POPFQ 9D,
-     * MOV r64, r/m64 REX.W 8B /r, MOV r/m64, r64 REX.W 89 /r).
+     * MOV r64, r/m64 REX.W 8B /r, MOV r/m64, r64 REX.W 89 /r, FXSAVE64 REX.W 0F AE /0, FXRSTOR64 REX.W 0F AE /1).
      */
     private static final byte[] PROLOGUE = bytes(
             0x53,                               // push rbx        ; callee-saved (System V ABI)
@@ -53,6 +70,8 @@ final class NativeCpu implements AutoCloseable {
             0x41, 0x56,                         // push r14
             0x41, 0x57,                         // push r15
             0x57,                               // push rdi        ; the context, for the epilogue
+            0x48, 0x0F, 0xAE, 0x87, 0x90, 0x04, 0x00, 0x00, // fxsave64 [rdi+0x490]  ; the JVM's x87/SSE state
+            0x48, 0x0F, 0xAE, 0x8F, 0x90, 0x00, 0x00, 0x00, // fxrstor64 [rdi+0x90] ; the case's
             0xFF, 0xB7, 0x80, 0x00, 0x00, 0x00, // push qword [rdi+0x80]
             0x9D,                               // popfq           ; the input flags
             0x48, 0x89, 0xA7, 0x88, 0x00, 0x00, 0x00, // mov [rdi+0x88], rsp ; RSP before the instruction
@@ -77,6 +96,8 @@ final class NativeCpu implements AutoCloseable {
             0x9C,                               // pushfq          ; first: nothing may touch the flags before
             0x57,                               // push rdi        ; the instruction's RDI
             0x48, 0x8B, 0x7C, 0x24, 0x10,       // mov rdi, [rsp+0x10] ; the context
+            0x48, 0x0F, 0xAE, 0x87, 0x90, 0x02, 0x00, 0x00, // fxsave64 [rdi+0x290]  ; the case's result (no wait)
+            0x48, 0x0F, 0xAE, 0x8F, 0x90, 0x04, 0x00, 0x00, // fxrstor64 [rdi+0x490] ; the JVM's state back
             0x48, 0x89, 0x07,                   // mov [rdi], rax
             0x48, 0x89, 0x4F, 0x08,             // mov [rdi+0x08], rcx
             0x48, 0x89, 0x57, 0x10,             // mov [rdi+0x10], rdx
@@ -105,35 +126,76 @@ final class NativeCpu implements AutoCloseable {
             0x5B,                               // pop rbx
             0xC3);                              // ret
 
+    static {
+        // the FXSAVE64/FXRSTOR64 displacements written out above are the context offsets
+        checkDisplacements(PROLOGUE, CONTEXT_FXSAVE_HOST, CONTEXT_FXSAVE_IN);
+        checkDisplacements(EPILOGUE, CONTEXT_FXSAVE_OUT, CONTEXT_FXSAVE_HOST);
+    }
+
+    private static void checkDisplacements(byte[] stub, int... expected) {
+        int found = 0;
+        for (int i = 0; i + 8 <= stub.length && found < expected.length; i++) {
+            if (stub[i] == 0x48 && stub[i + 1] == 0x0F && stub[i + 2] == (byte) 0xAE
+                    && (stub[i + 3] == (byte) 0x87 || stub[i + 3] == (byte) 0x8F)) {
+                int disp = (stub[i + 4] & 0xFF) | (stub[i + 5] & 0xFF) << 8 | (stub[i + 6] & 0xFF) << 16
+                        | (stub[i + 7] & 0xFF) << 24;
+                if (disp != expected[found]) {
+                    throw new IllegalStateException(String.format("stub displacement %#x, context offset %#x", disp,
+                            expected[found]));
+                }
+                found++;
+            }
+        }
+        if (found != expected.length) {
+            throw new IllegalStateException("the stub lacks its FXSAVE64/FXRSTOR64 instructions");
+        }
+    }
+
     /** Linux x86-64's user segments (arch/x86/include/asm/segment.h): 32-bit code, data, 64-bit code. */
     private static final int USER32_CS = 0x23, USER_DS = 0x2B, USER_CS = 0x33;
 
-    /** MOV [rip+d], RSP (REX.W 89 /r) or MOV RSP, [rip+d] (REX.W 8B /r) for a SIMD page slot. */
-    private static byte[] ripRelative(int at, int opcode, int simdOffset) {
-        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - (at + 7);
+    /** The stub page: {@link #STUB_PAGE_FROM_CODE} bytes after the code page. */
+    static final int STUB_PAGE_FROM_CODE = 2 * PAGE;
+    /**
+     * Stub-page slots of the SIGFPE handler (for cases that may raise #XM): the trap number it records (-1: none),
+     * the RIP of the instruction under test, where to resume, and the handler it replaced.
+     */
+    private static final int TRAP_OUT = 0x010, FAULT_RIP = 0x018, RESUME_RIP = 0x020, OLD_HANDLER = 0x028;
+    /** Stub-page slots of 32-bit cases: the far pointer to the 32-bit code (offset, selector), the data selector, RSP. */
+    private static final int FAR_TO_32 = 0x040, DATA_SELECTOR = 0x048, RSP_SAVE = 0x050;
+
+    /** MOV [rip+d], RSP (REX.W 89 /r) or MOV RSP, [rip+d] (REX.W 8B /r) for a stub-page slot. */
+    private static byte[] ripRelative(int at, int opcode, int slot) {
+        int d = STUB_PAGE_FROM_CODE + slot - (at + 7);
         return new byte[] {0x48, (byte) opcode, 0x25, (byte) d, (byte) (d >>> 8), (byte) (d >>> 16), (byte) (d >>> 24)};
     }
 
-    /** JMP FAR m16:32 (FF /5) with a RIP-relative operand in the SIMD page, at code-page offset {@code at}. */
-    private static byte[] ripRelativeFarJump(int at, int simdOffset) {
-        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - (at + 6);
+    /** JMP FAR m16:32 (FF /5) with a RIP-relative operand in the stub page, at code-page offset {@code at}. */
+    private static byte[] ripRelativeFarJump(int at, int slot) {
+        int d = STUB_PAGE_FROM_CODE + slot - (at + 6);
         return new byte[] {(byte) 0xFF, 0x2D, (byte) d, (byte) (d >>> 8), (byte) (d >>> 16), (byte) (d >>> 24)};
     }
 
     /**
-     * 32-bit code: MOV DS, SS:m16 and MOV ES, SS:m16 (36 8E /3, 36 8E /0) from the SIMD page: in compatibility mode
+     * 32-bit code: MOV DS, SS:m16 and MOV ES, SS:m16 (36 8E /3, 36 8E /0) from the stub page: in compatibility mode
      * the null DS and ES a 64-bit process has would fault (Vol. 3A, 5.4.1), SS holds the flat user data selector;
      * no stack (RSP's upper half is gone) and no register is needed.
      */
-    private static byte[] loadDataSegments(long simdPage) {
-        long a = simdPage + SimdState.DATA_SELECTOR;
+    private static byte[] loadDataSegments(long stubPage) {
+        long a = stubPage + DATA_SELECTOR;
         return new byte[] {0x36, (byte) 0x8E, 0x1D, (byte) a, (byte) (a >>> 8), (byte) (a >>> 16),
                 (byte) (a >>> 24), 0x36, (byte) 0x8E, 0x05, (byte) a, (byte) (a >>> 8), (byte) (a >>> 16),
                 (byte) (a >>> 24)};
     }
 
-    /** Where the SIMD load sequence goes in cases without SIMD state: one-byte NOPs (90). */
-    private static final byte[] NOPS = nops(SimdState.loadLength());
+    /**
+     * Bytes between the prologue and the instruction: the way into 32-bit code (save RSP, JMP FAR, load DS and ES),
+     * one-byte NOPs (90) in 64-bit cases, so that the instruction is at the same offset in both.
+     */
+    private static final int TO_32_BIT_CODE = 7 + 6 + 14;
+    /** After the instruction of a 32-bit case: JMP FAR back to 64-bit code, restore RSP. */
+    private static final int WAY_BACK_FROM_32_BIT_CODE = 7 + 7;
+    private static final byte[] NOPS = nops(TO_32_BIT_CODE);
 
     private static byte[] nops(int n) {
         byte[] b = new byte[n];
@@ -170,14 +232,14 @@ final class NativeCpu implements AutoCloseable {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         int[] head = {0x48, 0x8B, 0x82, 0xA8, 0x00, 0x00, 0x00};             // mov rax, [rdx+0xA8]  ; RIP
         write(b, head);
-        ripRelative(b, new int[] {0x48, 0x3B, 0x05}, SimdState.FAULT_RIP);   // cmp rax, [rip+FAULT_RIP]
+        ripRelative(b, new int[] {0x48, 0x3B, 0x05}, FAULT_RIP);             // cmp rax, [rip+FAULT_RIP]
         write(b, new int[] {0x75, 29});                                       // jne chain
         write(b, new int[] {0x48, 0x8B, 0x82, 0xC8, 0x00, 0x00, 0x00});       // mov rax, [rdx+0xC8]  ; TRAPNO
-        ripRelative(b, new int[] {0x48, 0x89, 0x05}, SimdState.TRAP_OUT);    // mov [rip+TRAP_OUT], rax
-        ripRelative(b, new int[] {0x48, 0x8B, 0x05}, SimdState.RESUME_RIP);  // mov rax, [rip+RESUME_RIP]
+        ripRelative(b, new int[] {0x48, 0x89, 0x05}, TRAP_OUT);              // mov [rip+TRAP_OUT], rax
+        ripRelative(b, new int[] {0x48, 0x8B, 0x05}, RESUME_RIP);            // mov rax, [rip+RESUME_RIP]
         write(b, new int[] {0x48, 0x89, 0x82, 0xA8, 0x00, 0x00, 0x00});       // mov [rdx+0xA8], rax
         write(b, new int[] {0xC3});                                           // ret
-        ripRelative(b, new int[] {0xFF, 0x25}, SimdState.OLD_HANDLER);       // chain: jmp [rip+OLD_HANDLER]
+        ripRelative(b, new int[] {0xFF, 0x25}, OLD_HANDLER);                 // chain: jmp [rip+OLD_HANDLER]
         return b.toByteArray();
     }
 
@@ -187,10 +249,10 @@ final class NativeCpu implements AutoCloseable {
         }
     }
 
-    private static void ripRelative(ByteArrayOutputStream b, int[] opcode, int simdOffset) {
+    private static void ripRelative(ByteArrayOutputStream b, int[] opcode, int slot) {
         write(b, opcode);
         int next = HANDLER_OFFSET + b.size() + 4;
-        int d = SimdState.SIMD_PAGE_FROM_CODE + simdOffset - next;
+        int d = STUB_PAGE_FROM_CODE + slot - next;
         for (int k = 0; k < 4; k++) {
             b.write(d >>> (8 * k));
         }
@@ -204,19 +266,22 @@ final class NativeCpu implements AutoCloseable {
     private final Pointer pages;
     private final Pointer code;
     private final Pointer data;
-    /** The SIMD page (see {@link SimdState}): XMM, MM and MXCSR values in and out. */
-    private final Pointer simd;
+    /** The stub page: slots of the 32-bit entry and of the SIGFPE handler. */
+    private final Pointer stubPage;
     private static final int PAGES = 3;
-    private final Memory context = new Memory(CONTEXT_BYTES);
+    /** The context block, 16-byte aligned for the FXSAVE images. */
+    private final Memory context = new Memory(CONTEXT_BYTES + 16).align(16);
     private final Function stub;
-    private final long[] contextWords = new long[CONTEXT_BYTES / 8];
+    private final long[] contextWords = new long[CONTEXT_FXSAVE_IN / 8];
+    /** struct sigaction of the SIGFPE handler and of the one it replaces. */
+    private final Memory action = new Memory(SIGACTION_BYTES), oldAction = new Memory(SIGACTION_BYTES);
     private boolean closed;
 
     private NativeCpu(Pointer pages) {
         this.pages = pages;
         this.code = pages;
         this.data = pages.share(PAGE);
-        this.simd = pages.share(SimdState.SIMD_PAGE_FROM_CODE);
+        this.stubPage = pages.share(STUB_PAGE_FROM_CODE);
         byte[] filler = new byte[PAGE];
         java.util.Arrays.fill(filler, (byte) 0xCC); // INT3 around the stub
         code.write(0, filler, 0, PAGE);
@@ -262,9 +327,9 @@ final class NativeCpu implements AutoCloseable {
         return Pointer.nativeValue(code);
     }
 
-    /** Offset of the instruction under test in the code page (after the SIMD load sequence's place). */
+    /** Offset of the instruction under test in the code page (after the place of the way into 32-bit code). */
     int instructionOffset() {
-        return PROLOGUE.length + SimdState.loadLength();
+        return PROLOGUE.length + TO_32_BIT_CODE;
     }
 
     /** Linear address of the data page. */
@@ -299,89 +364,68 @@ final class NativeCpu implements AutoCloseable {
             throw new IllegalArgumentException(String.format("RFLAGS %#x: only CF PF AF ZF SF OF DF may be set",
                     input.rflags));
         }
-        if (instructionOffset() + instruction.length + EPILOGUE.length > PAGE) {
-            throw new IllegalArgumentException(instruction.length + " bytes of code do not fit the code page");
-        }
-        if (input.simd != SimdState.NONE && (input.mxcsr & 0x1F80) != 0x1F80 && !input.trapsSimdExceptions) {
-            // an unmasked SIMD floating-point exception would be a SIGFPE the JVM does not expect
-            throw new IllegalArgumentException(String.format("MXCSR %#x: every exception must be masked natively",
-                    input.mxcsr));
+        if (instructionOffset() + instruction.length + WAY_BACK_FROM_32_BIT_CODE + EPILOGUE.length > HANDLER_OFFSET) {
+            throw new IllegalArgumentException(instruction.length + " bytes of code do not fit before the handler");
         }
         int at = instructionOffset();
-        boolean mmx = SimdState.mmx(input.simd);
-        long simdPage = Pointer.nativeValue(simd);
+        long stub32 = Pointer.nativeValue(stubPage);
+        boolean traps = input.unmasksSimdExceptions();
         if (input.compat) {
-            if (input.simd == SimdState.NONE || simdPage + PAGE > 1L << 32 || input.trapsSimdExceptions) {
+            if (input.fxsave == null || stub32 + PAGE > 1L << 32 || traps) {
                 // no signal may come in compatibility mode: the kernel's frame would go where RSP's low half points
-                throw new IllegalArgumentException("32-bit cases need SIMD state, pages below 4 GiB and no traps");
+                throw new IllegalArgumentException("32-bit cases need x87/SSE state, pages below 4 GiB and no traps");
             }
             // 64-bit: JMP FAR m16:32 to the 32-bit code segment; 32-bit: MOV DS/ES, m16 (flat user data), the
-            // load sequence with absolute addresses, the instruction (Vol. 1, 3.2.1 compatibility mode)
-            code.write(PROLOGUE.length, NOPS, 0, NOPS.length);
-            // RSP is saved first: the processor leaves bits 63:32 of RSP undefined across the mode switches (Vol. 1,
-            // 3.4.1.1), and this one clears them
-            code.write(PROLOGUE.length, ripRelative(PROLOGUE.length, 0x89, SimdState.RSP_SAVE), 0, 7);
-            code.write(PROLOGUE.length + 7, ripRelativeFarJump(PROLOGUE.length + 7, SimdState.FAR_TO_32), 0, 6);
-            byte[] load = SimdState.load(at - SimdState.loadLength32(), mmx, simdPage);
-            byte[] segments = loadDataSegments(simdPage);
-            int start32 = at - load.length - segments.length;
-            code.write(start32, segments, 0, segments.length);
-            code.write(at - load.length, load, 0, load.length);
-            simd.setInt(SimdState.FAR_TO_32, (int) (codeAddress() + start32));
-            simd.setShort(SimdState.FAR_TO_32 + 4, (short) USER32_CS);
-            simd.setShort(SimdState.DATA_SELECTOR, (short) USER_DS);
-        } else if (input.simd != SimdState.NONE) {
-            byte[] load = SimdState.load(PROLOGUE.length, mmx);
-            code.write(PROLOGUE.length, load, 0, load.length);
+            // instruction (Vol. 1, 3.2.1 compatibility mode). RSP is saved first: the processor leaves bits 63:32 of
+            // RSP undefined across the mode switches (Vol. 1, 3.4.1.1), and this one clears them.
+            int p = PROLOGUE.length;
+            code.write(p, ripRelative(p, 0x89, RSP_SAVE), 0, 7);
+            code.write(p + 7, ripRelativeFarJump(p + 7, FAR_TO_32), 0, 6);
+            byte[] segments = loadDataSegments(stub32);
+            code.write(p + 13, segments, 0, segments.length);
+            stubPage.setInt(FAR_TO_32, (int) (codeAddress() + p + 13));
+            stubPage.setShort(FAR_TO_32 + 4, (short) USER32_CS);
+            stubPage.setShort(DATA_SELECTOR, (short) USER_DS);
         } else {
             code.write(PROLOGUE.length, NOPS, 0, NOPS.length);
         }
         code.write(at, instruction, 0, instruction.length);
         int after = at + instruction.length;
-        if (input.simd != SimdState.NONE) {
-            byte[] store = SimdState.store(after, mmx, input.compat ? simdPage : 0);
-            code.write(after, store, 0, store.length);
-            after += store.length;
-            if (input.compat) {
-                // back to 64-bit code: JMP FAR ptr16:32 (EA) to the 64-bit user code segment, right after it
-                long back = codeAddress() + after + 7;
-                byte[] far = {(byte) 0xEA, (byte) back, (byte) (back >>> 8), (byte) (back >>> 16),
-                        (byte) (back >>> 24), (byte) USER_CS, 0};
-                code.write(after, far, 0, far.length);
-                after += far.length;
-                code.write(after, ripRelative(after, 0x8B, SimdState.RSP_SAVE), 0, 7);
-                after += 7;
-            }
-            byte[] restore = SimdState.restoreHost(after, mmx);
-            code.write(after, restore, 0, restore.length);
-            after += restore.length;
-            simd.setInt(SimdState.MXCSR_IN, input.mxcsr);
-            simd.write(SimdState.XMM_IN, input.xmm, 0, 32);
-            simd.write(SimdState.MM_IN, input.mm, 0, 8);
+        if (input.compat) {
+            // back to 64-bit code: JMP FAR ptr16:32 (EA) to the 64-bit user code segment, right after it
+            long back = codeAddress() + after + 7;
+            byte[] far = {(byte) 0xEA, (byte) back, (byte) (back >>> 8), (byte) (back >>> 16),
+                    (byte) (back >>> 24), (byte) USER_CS, 0};
+            code.write(after, far, 0, far.length);
+            after += far.length;
+            code.write(after, ripRelative(after, 0x8B, RSP_SAVE), 0, 7);
+            after += 7;
         }
         code.write(after, EPILOGUE, 0, EPILOGUE.length);
         data.write(0, input.data, 0, input.data.length);
         System.arraycopy(input.gpr, 0, contextWords, 0, MachineState.REGISTERS);
         contextWords[CONTEXT_RFLAGS / 8] = input.rflags | Flags.FIXED_1;
         context.write(0, contextWords, 0, contextWords.length);
+        byte[] fxsave = input.fxsave != null ? input.fxsave : FxsaveImage.initial();
+        FxsaveImage.checkLoadable(fxsave);
+        context.write(CONTEXT_FXSAVE_IN, fxsave, 0, FxsaveImage.BYTES);
+        context.write(CONTEXT_FXSAVE_OUT, FxsaveImage.unwritten(), 0, FxsaveImage.BYTES);
 
-        if (input.trapsSimdExceptions) {
-            simd.setLong(SimdState.TRAP_OUT, -1);
-            simd.setLong(SimdState.FAULT_RIP, codeAddress() + at);
-            simd.setLong(SimdState.RESUME_RIP, codeAddress() + at + instruction.length);
-            Memory action = new Memory(SIGACTION_BYTES);
-            Memory old = new Memory(SIGACTION_BYTES);
+        if (traps) {
+            stubPage.setLong(TRAP_OUT, -1);
+            stubPage.setLong(FAULT_RIP, codeAddress() + at);
+            stubPage.setLong(RESUME_RIP, codeAddress() + at + instruction.length);
             action.clear();
             action.setLong(0, codeAddress() + HANDLER_OFFSET);
             action.setInt(SIGACTION_FLAGS, SA_SIGINFO | SA_RESTART);
-            if (Libc.LIBC.sigaction(SIGFPE, action, old) != 0) {
+            if (Libc.LIBC.sigaction(SIGFPE, action, oldAction) != 0) {
                 throw new IllegalStateException("sigaction failed: errno " + Native.getLastError());
             }
-            simd.setLong(SimdState.OLD_HANDLER, old.getLong(0));
+            stubPage.setLong(OLD_HANDLER, oldAction.getLong(0));
             try {
                 stub.invoke(Void.class, new Object[] {context});
             } finally {
-                Libc.LIBC.sigaction(SIGFPE, old, null);
+                Libc.LIBC.sigaction(SIGFPE, oldAction, null);
             }
         } else {
             stub.invoke(Void.class, new Object[] {context});
@@ -393,17 +437,13 @@ final class NativeCpu implements AutoCloseable {
         out.gpr[MachineState.RSP] = contextWords[MachineState.RSP] - contextWords[CONTEXT_RSP_BEFORE / 8];
         out.rflags = contextWords[CONTEXT_RFLAGS / 8];
         data.read(0, out.data, 0, out.data.length);
-        out.simd = input.simd;
-        if (input.trapsSimdExceptions) {
-            long trap = simd.getLong(SimdState.TRAP_OUT);
+        if (traps) {
+            long trap = stubPage.getLong(TRAP_OUT);
             out.exception = trap == -1 ? -1 : (int) trap;
         }
-        if (input.simd != SimdState.NONE) {
-            out.mxcsr = simd.getInt(SimdState.MXCSR_OUT);
-            simd.read(SimdState.XMM_OUT, out.xmm, 0, 32);
-            if (mmx) {
-                simd.read(SimdState.MM_OUT, out.mm, 0, 8);
-            }
+        if (input.fxsave != null) {
+            out.fxsave = new byte[FxsaveImage.BYTES];
+            context.read(CONTEXT_FXSAVE_OUT, out.fxsave, 0, out.fxsave.length);
         }
         return out;
     }

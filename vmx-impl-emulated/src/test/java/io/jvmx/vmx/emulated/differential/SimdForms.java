@@ -13,7 +13,7 @@ import java.util.Random;
 /**
  * MMX, SSE, SSE2, SSE3, SSSE3, SSE4.1 and SSE4.2 forms (SDM Vol. 2, each instruction's page; the opcode column
  * gives the mandatory prefix NP/66/F3/F2): every form with register and memory operands, XMM8-15 through REX, the
- * REX.W variants, with the XMM registers, MM registers and MXCSR set and compared ({@link SimdState}). The memory
+ * REX.W variants, with the XMM registers, MM registers and MXCSR set and compared ({@link FxsaveImage}). The memory
  * operand of a form that requires 16-byte alignment is aligned (natively a misaligned one is a #GP, a signal); the
  * others are anywhere in the data page.
  */
@@ -558,18 +558,20 @@ final class SimdForms {
             in.compat = true;
         }
         int xmmCount = compat ? 8 : 16;
-        in.simd = s.mmx() ? SimdState.MMX : SimdState.SSE;
-        in.mxcsr = SimdValues.mxcsr(r);
+        int mxcsr = SimdValues.mxcsr(r);
         if (!compat && r.nextInt(3) == 0) {
             // unmask some SIMD floating-point exceptions: #XM instead of the masked responses (Vol. 1, 11.5.3)
-            in.mxcsr &= ~(r.nextInt(64) << 7);
-            in.trapsSimdExceptions = true;
+            mxcsr &= ~(r.nextInt(64) << 7);
         }
+        in.setMxcsr(mxcsr);
         for (int k = 0; k < 32; k++) {
-            in.xmm[k] = SimdValues.word(r, s.kind);
+            in.setXmm(k, SimdValues.word(r, s.kind));
         }
-        for (int k = 0; k < 8; k++) {
-            in.mm[k] = SimdValues.word(r, Kind.INT);
+        if (s.mmx()) {
+            in.mmxState();
+            for (int k = 0; k < 8; k++) {
+                in.setMm(k, SimdValues.word(r, Kind.INT));
+            }
         }
         if (s.pcmpstr) {
             b.fixed(0, 8);
@@ -604,11 +606,11 @@ final class SimdForms {
                 boolean store = s.layout == Layout.XM_X || s.layout == Layout.M_X;
                 b.note(store && memory ? "mem, xmm" + dx : "xmm" + dx + (memory ? ", mem" : ", xmm" + sx));
                 if (!store) {
-                    in.xmm[2 * sx] = SimdValues.related(r, s.kind, in.xmm[2 * dx]);
-                    in.xmm[2 * sx + 1] = SimdValues.related(r, s.kind, in.xmm[2 * dx + 1]);
+                    in.setXmm(2 * sx, SimdValues.related(r, s.kind, in.xmm(2 * dx)));
+                    in.setXmm(2 * sx + 1, SimdValues.related(r, s.kind, in.xmm(2 * dx + 1)));
                     if (memory) {
-                        b.setData(memOffset(b), 8, SimdValues.related(r, s.kind, in.xmm[2 * dx]));
-                        b.setData(memOffset(b) + 8, 8, SimdValues.related(r, s.kind, in.xmm[2 * dx + 1]));
+                        b.setData(memOffset(b), 8, SimdValues.related(r, s.kind, in.xmm(2 * dx)));
+                        b.setData(memOffset(b) + 8, 8, SimdValues.related(r, s.kind, in.xmm(2 * dx + 1)));
                     }
                 }
                 if (s.destKind == 1 && !store) {
@@ -628,7 +630,7 @@ final class SimdForms {
                     Reg g = b.reg(s.gpSize);
                     b.note("xmm" + dx);
                     if (memory) {
-                        b.setData(memOffset(b), 8, in.xmm[2 * dx]);
+                        b.setData(memOffset(b), 8, in.xmm(2 * dx));
                         e.modrm(g, m);
                     } else {
                         e.modrm(g.code(), xmm(dx));

@@ -12,11 +12,11 @@ import java.util.Random;
  * format, Vol. 1, 13.5.1), with instruction masks EDX:EAX of the x87 and SSE components only (the software processor
  * has no others; natively a larger mask would save AVX state too). The area is 64-byte aligned in the data page.
  *
- * <p>Before the instruction the MM registers are loaded (so the x87 state is in use, with TOP 0 and all tags valid)
- * and the XMM registers and MXCSR too, as for every SIMD case; the x87 control state is the initial one on both
- * sides (FNINIT after every MMX case natively, a fresh software processor after every XRSTOR case). XRSTOR images
- * are random but valid: a header of the form, an MXCSR with all exceptions masked and no reserved bit, an x87 status
- * word without exceptions (an MMX store after a pending x87 exception would be a #MF natively).
+ * <p>The case's x87 and SSE state (see {@link FxsaveImage}) is that of MMX code with random MM registers (so the x87
+ * state is in use, with TOP 0 and all tags valid), random XMM registers and MXCSR, loaded by FXRSTOR64 before the
+ * instruction on both sides, so that no case inherits another's x87 control state. XRSTOR images are random but
+ * valid: a header of the form, an MXCSR with all exceptions masked and no reserved bit, an x87 status
+ * word without exceptions (FXRSTOR's forms load pending ones, through the same legacy-region code).
  */
 final class XsaveForms {
     private XsaveForms() {
@@ -54,21 +54,28 @@ final class XsaveForms {
         return b;
     }
 
-    private static void simdState(CaseBuilder b, int kind) {
+    /**
+     * MXCSR with every exception masked, random XMM registers (some 0), and with {@code mmx} the x87 state of MMX
+     * code with random MM registers: both components in use, so that what XSAVEOPT and XSAVEC save does not depend
+     * on how a processor tracks XINUSE (Vol. 1, 13.6: a component not in its initial configuration is in use).
+     */
+    private static void simdState(CaseBuilder b, boolean mmx) {
         Random r = b.random;
         MachineState in = b.input;
-        in.simd = kind;
-        in.mxcsr = SimdValues.mxcsr(r);
+        in.setMxcsr(SimdValues.mxcsr(r));
         for (int k = 0; k < 32; k++) {
-            in.xmm[k] = r.nextInt(8) == 0 ? 0 : r.nextLong();
+            in.setXmm(k, r.nextInt(8) == 0 ? 0 : r.nextLong());
         }
-        for (int k = 0; k < 8; k++) {
-            in.mm[k] = r.nextLong();
+        if (mmx) {
+            in.mmxState();
+            for (int k = 0; k < 8; k++) {
+                in.setMm(k, r.nextLong());
+            }
         }
     }
 
     private static byte[] mxcsr(CaseBuilder b, int digit) {
-        simdState(b, SimdState.SSE);
+        simdState(b, false);
         Mem m = b.mem(4);
         if (digit == 2) {
             b.setMem(4, SimdValues.mxcsr(b.random)); // no reserved bit (#GP) and every exception masked (natively)
@@ -91,12 +98,10 @@ final class XsaveForms {
     }
 
     private static byte[] save(CaseBuilder b, boolean w, int[] opcode, int digit) {
-        simdState(b, SimdState.MMX);
+        simdState(b, true);
         mask(b);
         Mem m = area(b);
-        // MXCSR_MASK (bytes 31:28) says which MXCSR bits the processor supports (Vol. 1, 11.6.6): 0000FFFFH here,
-        // 0002FFFFH on AMD processors with the misaligned-SSE mask bit; written only if SSE is saved
-        b.undefinedData(b.memoryOffset() + 28, b.memoryOffset() + 32);
+        b.legacyRegionAt(b.memoryOffset());
         Encoder e = new Encoder();
         if (w) {
             e.rexW();
@@ -106,7 +111,7 @@ final class XsaveForms {
 
     private static byte[] restore(CaseBuilder b, boolean w) {
         Random r = b.random;
-        simdState(b, SimdState.X87);
+        simdState(b, true);
         mask(b);
         Mem m = area(b);
         int at = b.memoryOffset();

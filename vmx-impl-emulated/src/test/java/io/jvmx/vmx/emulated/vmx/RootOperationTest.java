@@ -60,7 +60,7 @@ public class RootOperationTest {
         return sb.toString();
     }
 
-    /** CPUID leaf 1: VMX (ECX bit 5) and XSAVE, OSXSAVE mirrors CR4; no local APIC is claimed. */
+    /** CPUID leaf 1: VMX (ECX bit 5) and XSAVE, OSXSAVE mirrors CR4; FPU and FXSR; no local APIC is claimed. */
     @Test
     public void cpuidLeaf1() {
         CpuidResult r = cpu.cpuid(1, 0);
@@ -69,6 +69,8 @@ public class RootOperationTest {
         assertEquals(0, r.ecx() & (1 << 27));
         assertEquals(0, r.edx() & (1 << 9));
         assertTrue("MCE: CR4.MCE exists", (r.edx() & (1 << 7)) != 0);
+        assertTrue("FPU: the x87 exists", (r.edx() & 1) != 0);
+        assertTrue("FXSR: FXSAVE and FXRSTOR exist", (r.edx() & (1 << 24)) != 0);
         cpu.writeCr(4, cpu.readCr(4) | Cr4.OSXSAVE);
         assertTrue((cpu.cpuid(1, 0).ecx() & (1 << 27)) != 0);
         CpuidResult ext = cpu.cpuid(0x8000_0001, 0);
