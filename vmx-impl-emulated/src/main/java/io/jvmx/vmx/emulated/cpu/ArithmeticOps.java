@@ -363,6 +363,40 @@ final class ArithmeticOps {
         }
     }
 
+    /**
+     * ADCX (66 0F 38 F6 /r) and ADOX (F3 0F 38 F6 /r), ADX: an unsigned add of r/m and the carry to the register,
+     * with the carry taken from and returned to CF (ADCX) or OF (ADOX) alone; no other flag changes (SDM Vol. 2A
+     * ADCX, ADOX). 32-bit operands, 64-bit with REX.W in 64-bit mode; the 66H of ADCX does not make them 16-bit.
+     */
+    static final Op ADCX = new AddWithCarryFlag(false);
+    static final Op ADOX = new AddWithCarryFlag(true);
+
+    static final class AddWithCarryFlag extends Op {
+        private final boolean overflowFlag;
+
+        AddWithCarryFlag(boolean overflowFlag) {
+            super(overflowFlag ? "ADOX Gy,Ey" : "ADCX Gy,Ey");
+            this.overflowFlag = overflowFlag;
+        }
+
+        @Override
+        void run(Executor x, Insn i) {
+            int size = i.mode == Insn.MODE64 && (i.rex & 8) != 0 ? 8 : 4;
+            long b = i.mod == 3 ? x.getReg(i.rm, size) : x.readMem(i.eaSeg, x.ea(), size);
+            long a = x.getReg(i.reg, size);
+            CpuState s = x.s;
+            long f = s.rflags();
+            long flag = overflowFlag ? Alu.OF : Alu.CF;
+            long carry = (f & flag) != 0 ? 1 : 0;
+            long r = (a + b + carry) & mask(size);
+            boolean out = size == 8 ? Long.compareUnsigned(r, a) < 0 || (carry != 0 && r == a)
+                    : ((a + b + carry) >>> 32) != 0;
+            x.setReg(i.reg, size, r);
+            s.setRflags(out ? f | flag : f & ~flag);
+            x.done();
+        }
+    }
+
     static String name(int aop) {
         return NAMES[aop];
     }

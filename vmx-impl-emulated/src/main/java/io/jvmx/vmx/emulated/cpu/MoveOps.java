@@ -4,9 +4,9 @@ import static io.jvmx.vmx.emulated.cpu.Alu.mask;
 import static io.jvmx.vmx.emulated.cpu.Alu.signExtend;
 
 /**
- * Dedicated ops for data movement (SDM Vol. 2, MOV, MOVZX, MOVSX, MOVSXD, LEA, PUSH, POP): the register, memory and
- * immediate forms of MOV, the zero- and sign-extending loads, LEA, and PUSH/POP of registers and immediates. None of
- * them touches the flags.
+ * Dedicated ops for data movement (SDM Vol. 2, MOV, MOVZX, MOVSX, MOVSXD, LEA, PUSH, POP, MOVBE): the register,
+ * memory and immediate forms of MOV, the zero- and sign-extending loads, LEA, PUSH/POP of registers and immediates,
+ * and the byte-reversing MOVBE. None of them touches the flags.
  */
 final class MoveOps {
     private MoveOps() {
@@ -15,6 +15,12 @@ final class MoveOps {
     /** The dedicated op for {@code i}, or null to use the opcode map's general implementation. */
     static Op select(Insn i) {
         int op = i.opcode;
+        if (i.map == Insn.MAP_0F38) {
+            if ((op == 0xF0 || op == 0xF1) && i.rep == 0) {
+                return i.mod == 3 ? OpTable.UNDEFINED : op == 0xF0 ? MOVBE_LOAD : MOVBE_STORE;
+            }
+            return null;
+        }
         if (i.map == Insn.MAP_0F) {
             switch (op) {
                 case 0xB6: return MOVZX_B;
@@ -209,4 +215,34 @@ final class MoveOps {
             x.done();
         }
     };
+
+    /**
+     * MOVBE Gv,Mv (0F 38 F0) and Mv,Gv (0F 38 F1): a move with the bytes reversed, memory operands only (SDM Vol. 2B
+     * MOVBE); a 16-bit move into a register keeps the register's other bits, as MOV does.
+     */
+    private static final Op MOVBE_LOAD = new Op("MOVBE Gv,Mv") {
+        @Override
+        void run(Executor x, Insn i) {
+            int size = i.opSize;
+            x.setReg(i.reg, size, swapBytes(x.readMem(i.eaSeg, x.ea(), size), size));
+            x.done();
+        }
+    };
+
+    private static final Op MOVBE_STORE = new Op("MOVBE Mv,Gv") {
+        @Override
+        void run(Executor x, Insn i) {
+            int size = i.opSize;
+            x.writeMem(i.eaSeg, x.ea(), size, swapBytes(x.getReg(i.reg, size), size));
+            x.done();
+        }
+    };
+
+    static long swapBytes(long v, int size) {
+        switch (size) {
+            case 2: return Short.reverseBytes((short) v) & 0xFFFF;
+            case 4: return Integer.reverseBytes((int) v) & 0xFFFF_FFFFL;
+            default: return Long.reverseBytes(v);
+        }
+    }
 }
