@@ -31,6 +31,7 @@ final class DataMovementForms {
         convert(forms);
         loadEffectiveAddress(forms);
         moveBigEndian(forms);
+        crc32(forms);
         flagInstructions(forms);
     }
 
@@ -336,6 +337,47 @@ final class DataMovementForms {
                 b.set(src, b.value(size));
                 return new Encoder().operandSize(size).opcode(0x0F, 0x38, 0xF1).modrm(src, m).bytes();
             }));
+        }
+    }
+
+    /**
+     * CRC32 (F2 0F 38 F0 /r: r32, r/m8; F2 REX.W 0F 38 F0 /r: r64, r/m8; F2 0F 38 F1 /r: r32, r/m16 with 66, r/m32,
+     * and r64, r/m64 with REX.W): CRC-32C of the source accumulated into the destination; no flags change (SDM Vol.
+     * 2A, CRC32). CPUID.01H:ECX.SSE4_2[bit 20].
+     */
+    private static void crc32(List<InstructionForm> forms) {
+        int[][] sizes = {{4, 1}, {8, 1}, {4, 2}, {4, 4}, {8, 8}};
+        for (int[] p : sizes) {
+            int dstSize = p[0], srcSize = p[1];
+            int opcode = srcSize == 1 ? 0xF0 : 0xF1;
+            String code = (srcSize == 2 ? "66 " : "") + "F2 " + (dstSize == 8 ? "REX.W " : "") + "0F 38 " + hex(opcode)
+                    + " /r";
+            for (boolean memory : BOTH) {
+                forms.add(of(name("CRC32", r(dstSize), rm(srcSize), code, memory), Feature.SSE4_2, b -> {
+                    if (srcSize == 1 && dstSize == 4) {
+                        b.byteOperands();
+                    }
+                    Mem m = memory ? b.mem(srcSize) : null;
+                    Reg dst = b.reg(dstSize);
+                    b.set(dst, b.value(dstSize));
+                    Encoder e = b.encoder(srcSize);
+                    if (srcSize == 2) {
+                        e.prefix(0x66);
+                    }
+                    e.prefix(0xF2);
+                    if (dstSize == 8) {
+                        e.rexW();
+                    }
+                    e.opcode(0x0F, 0x38, opcode);
+                    if (memory) {
+                        b.setMem(srcSize, b.value(srcSize));
+                        return e.modrm(dst, m).bytes();
+                    }
+                    Reg src = b.reg(srcSize);
+                    b.set(src, b.value(srcSize));
+                    return e.modrm(dst, src).bytes();
+                }));
+            }
         }
     }
 
