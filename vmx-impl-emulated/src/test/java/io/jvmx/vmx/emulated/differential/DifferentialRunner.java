@@ -1,14 +1,17 @@
 package io.jvmx.vmx.emulated.differential;
 
+import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
 /**
- * Runs the cases of one form on both processors and compares: every register (RSP: its change), the data page, and
- * the flags — those the SDM defines for the case, or all observed flags when undefined results are compared too
- * (see {@link DifferentialTest}). A form stops at its first mismatch, which is kept for the report.
+ * Runs the cases of one form on both processors and compares: every register (in compatibility mode the low 32 bits
+ * of RAX..RDI, the only ones there), RIP (the landing site reached), the segment selectors, the data page, the stack
+ * page, and the flags — those the SDM defines for the case, or all observed flags when undefined results are compared
+ * too (see {@link DifferentialTest}). A form stops at its first mismatch, which is kept for the report.
  */
 final class DifferentialRunner {
     /** What happened to one form: cases run, and the first mismatch (null if none). */
@@ -22,6 +25,7 @@ final class DifferentialRunner {
 
     private final NativeCpu nativeCpu;
     private final InterpreterCpu interpreter;
+    private final Layout layout;
     private final boolean compareUndefined;
     private final long seed;
     private final int casesPerForm;
@@ -30,6 +34,7 @@ final class DifferentialRunner {
                        int casesPerForm) {
         this.nativeCpu = nativeCpu;
         this.interpreter = interpreter;
+        this.layout = Layout.of(nativeCpu);
         this.compareUndefined = compareUndefined;
         this.seed = seed;
         this.casesPerForm = casesPerForm;
@@ -39,9 +44,9 @@ final class DifferentialRunner {
         // one stream per form, so a form's cases do not depend on which other forms run
         Random random = new Random(seed * 0x9E37_79B9L + form.name().hashCode());
         for (int i = 0; i < casesPerForm; i++) {
-            TestCase c = generate(form, random);
-            MachineState expected = nativeCpu.execute(c.code(), c.input());
-            InterpreterCpu.Outcome actual = interpreter.execute(c.code(), c.input());
+            TestCase c = generate(form, random, layout);
+            MachineState expected = nativeCpu.execute(c.mode(), c.code(), c.landingSites(), c.input());
+            InterpreterCpu.Outcome actual = interpreter.execute(c.mode(), c.code(), c.landingSites(), c.input());
             String difference = compare(c, expected, actual);
             if (difference != null) {
                 return new FormResult(form, i + 1, describe(form, i + 1, c, expected, actual, difference));
@@ -50,30 +55,48 @@ final class DifferentialRunner {
         return new FormResult(form, casesPerForm, null);
     }
 
-
-    private TestCase generate(InstructionForm form, Random random) {
+    /** A case of {@code form}: generated until the generator and the landing-site check accept one. */
+    static TestCase generate(InstructionForm form, Random random, Layout layout) {
         for (int attempt = 0; attempt < MAX_REJECTED_IN_A_ROW; attempt++) {
-            CaseBuilder b = new CaseBuilder(random, nativeCpu.dataAddress());
+            CaseBuilder b = new CaseBuilder(random, layout, form.mode());
             byte[] code = form.generator().generate(b);
-            if (code != null) {
-                return b.build(code);
+            TestCase c = code == null ? null : b.build(code);
+            if (c != null) {
+                return c;
             }
         }
         throw new IllegalStateException(form.name() + ": the generator rejected " + MAX_REJECTED_IN_A_ROW
                 + " cases in a row");
     }
 
+    /** Register {@code i} as the case's mode has it: all 64 bits, or the low 32 of RAX..RDI in 32-bit code. */
+    private static long register(TestCase c, MachineState s, int i) {
+        return c.mode() == Mode.LONG_64 ? s.gpr[i] : s.gpr[i] & 0xFFFF_FFFFL;
+    }
+
+    private static int registers(TestCase c) {
+        return c.mode() == Mode.LONG_64 ? MachineState.REGISTERS : 8;
+    }
+
     /** Null if the interpreter agrees with the native result on everything compared; else what differs. */
     private String compare(TestCase c, MachineState expected, InterpreterCpu.Outcome outcome) {
-        if (!outcome.halted()) {
+        if (!outcome.landed()) {
             return "the interpreter did not complete the instruction: " + outcome.failure();
         }
         MachineState actual = outcome.state();
         List<String> differences = new ArrayList<>();
-        for (int i = 0; i < MachineState.REGISTERS; i++) {
+        for (int i = 0; i < registers(c); i++) {
             boolean undefined = (c.undefinedRegisters() & 1 << i) != 0 && !compareUndefined;
-            if (!undefined && expected.gpr[i] != actual.gpr[i]) {
-                differences.add(i == MachineState.RSP ? "the change of rsp" : MachineState.registerName(i));
+            if (!undefined && register(c, expected, i) != register(c, actual, i)) {
+                differences.add(MachineState.registerName(i));
+            }
+        }
+        if (expected.rip != actual.rip) {
+            differences.add("rip");
+        }
+        for (int k = 0; k < 6; k++) {
+            if (expected.selectors[k] != actual.selectors[k]) {
+                differences.add(MachineState.SEGMENTS[k]);
             }
         }
         long compared = compareUndefined ? Flags.OBSERVED : c.definedFlags();
@@ -88,6 +111,9 @@ final class DifferentialRunner {
                 || !Arrays.equals(expected.data, skipTo, length, actual.data, skipTo, length)) {
             differences.add("memory");
         }
+        if (!Arrays.equals(expected.stack, actual.stack)) {
+            differences.add("stack");
+        }
         if (differences.isEmpty()) {
             return null;
         }
@@ -101,22 +127,24 @@ final class DifferentialRunner {
                             InterpreterCpu.Outcome outcome, String difference) {
         StringBuilder sb = new StringBuilder();
         sb.append(form.name()).append('\n');
-        sb.append(String.format("  case %d (seed %d): bytes %s  [%s]%n", caseNumber, seed, hex(c.code()),
-                c.operands()));
+        sb.append(String.format("  case %d (seed %d): bytes %s  [%s]%s%n", caseNumber, seed, hex(c.code()),
+                c.operands(), c.landingSites().length == 0 ? ""
+                        : "  landing sites " + Arrays.toString(Arrays.stream(c.landingSites())
+                                .map(site -> site - NativeCpu.INSTRUCTION_OFFSET).toArray()) + " from the instruction"));
         MachineState in = c.input();
-        sb.append("  input:       ").append(registers(in, null, null, true)).append("  flags ")
+        sb.append("  input:       ").append(registers(c, in, null, null, true)).append("  flags ")
                 .append(Flags.names(in.rflags));
         if (c.memoryOffset() >= 0) {
             sb.append(String.format("  data+%#x: %s", c.memoryOffset(), hex(Arrays.copyOfRange(in.data,
                     c.memoryOffset(), Math.min(c.memoryOffset() + 8, in.data.length)))));
         }
         sb.append('\n');
-        MachineState actual = outcome.halted() ? outcome.state() : null;
-        sb.append("  native:      ").append(registers(in, expected, actual, false)).append("  flags ")
-                .append(Flags.names(expected.rflags)).append('\n');
+        MachineState actual = outcome.landed() ? outcome.state() : null;
+        sb.append("  native:      ").append(registers(c, in, expected, actual, false)).append("  flags ")
+                .append(Flags.names(expected.rflags)).append(where(expected)).append('\n');
         if (actual != null) {
-            sb.append("  interpreter: ").append(registers(in, actual, expected, false)).append("  flags ")
-                    .append(Flags.names(actual.rflags)).append('\n');
+            sb.append("  interpreter: ").append(registers(c, in, actual, expected, false)).append("  flags ")
+                    .append(Flags.names(actual.rflags)).append(where(actual)).append('\n');
         }
         sb.append("  differs:     ").append(difference);
         long compared = compareUndefined ? Flags.OBSERVED : c.definedFlags();
@@ -125,33 +153,43 @@ final class DifferentialRunner {
         }
         sb.append('\n');
         if (actual != null) {
-            int shown = 0;
-            for (int i = 0; i < in.data.length && shown < 8; i++) {
-                if (expected.data[i] != actual.data[i]) {
-                    sb.append(String.format("  data+%#05x:  input %02x, native %02x, interpreter %02x%n", i,
-                            in.data[i] & 0xFF, expected.data[i] & 0xFF, actual.data[i] & 0xFF));
-                    shown++;
-                }
-            }
+            pageDifferences(sb, "data", in.data, expected.data, actual.data);
+            pageDifferences(sb, "stack", in.stack, expected.stack, actual.stack);
         }
         return sb.toString();
+    }
+
+    /** RIP from the instruction, and the selectors. */
+    private String where(MachineState s) {
+        StringBuilder sb = new StringBuilder(String.format("  rip %s",
+                s.rip < 0 ? "-" : String.format("%+d", s.rip - layout.instruction())));
+        for (int k = 0; k < 6; k++) {
+            sb.append(' ').append(MachineState.SEGMENTS[k]).append('=').append(Integer.toHexString(s.selectors[k]));
+        }
+        return sb.toString();
+    }
+
+    private static void pageDifferences(StringBuilder sb, String page, byte[] in, byte[] expected, byte[] actual) {
+        int shown = 0;
+        for (int i = 0; i < in.length && shown < 8; i++) {
+            if (expected[i] != actual[i]) {
+                sb.append(String.format("  %s+%#05x:  input %02x, native %02x, interpreter %02x%n", page, i,
+                        in[i] & 0xFF, expected[i] & 0xFF, actual[i] & 0xFF));
+                shown++;
+            }
+        }
     }
 
     /**
      * All registers of {@code state} ({@code all}), or those that {@code state} changed or that differ from
      * {@code other}.
      */
-    private static String registers(MachineState in, MachineState state, MachineState other, boolean all) {
+    private static String registers(TestCase c, MachineState in, MachineState state, MachineState other,
+                                    boolean all) {
         StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < MachineState.REGISTERS; i++) {
-            if (i == MachineState.RSP) {
-                if (!all && (state.gpr[i] != 0 || (other != null && other.gpr[i] != 0))) {
-                    sb.append(String.format("rsp%+d ", state.gpr[i]));
-                }
-                continue;
-            }
-            long v = all ? in.gpr[i] : state.gpr[i];
-            if (all || v != in.gpr[i] || (other != null && other.gpr[i] != v)) {
+        for (int i = 0; i < registers(c); i++) {
+            long v = register(c, all ? in : state, i);
+            if (all || v != register(c, in, i) || (other != null && register(c, other, i) != v)) {
                 sb.append(String.format("%s=%x ", MachineState.registerName(i), v));
             }
         }

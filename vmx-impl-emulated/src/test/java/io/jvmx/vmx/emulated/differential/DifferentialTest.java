@@ -19,8 +19,8 @@ import org.junit.Test;
 
 /**
  * The software processor against the processor of this machine: every form of the {@link FormTable}, each with
- * seeded random operands and flags, executed natively ({@link NativeCpu}) and as a 64-bit guest
- * ({@link InterpreterCpu}). The native result is the oracle; the test passes when exactly the forms of
+ * seeded random operands and flags, executed natively ({@link NativeCpu}) and as a guest ({@link InterpreterCpu}),
+ * in 64-bit mode or compatibility mode at CPL 3. The native result is the oracle; the test passes when exactly the forms of
  * {@link KnownGaps} differ.
  *
  * <p>System properties: {@code jvmx.differential.cases} (cases per form, default {@value #DEFAULT_CASES}),
@@ -43,8 +43,7 @@ public class DifferentialTest {
         Pattern selection = only == null || only.isBlank() ? null : Pattern.compile(only);
 
         try (NativeCpu nativeCpu = NativeCpu.open();
-             InterpreterCpu interpreter = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress())) {
+             InterpreterCpu interpreter = new InterpreterCpu(Layout.of(nativeCpu))) {
             HostCpu host = HostCpu.of(nativeCpu);
             HostCpu model = HostCpu.of(interpreter);
             // Undefined flags and results differ between vendors (and models). They are compared only against an
@@ -71,6 +70,11 @@ public class DifferentialTest {
                 }
                 if (form.needsLowData() && !nativeCpu.dataBelow4GiB()) {
                     skipped.put(form.name(), "the data page could not be mapped below 4 GiB");
+                    continue;
+                }
+                if (form.mode() == InstructionForm.Mode.COMPATIBILITY_32 && !nativeCpu.compatibilityModeAvailable()) {
+                    skipped.put(form.name(), "compatibility mode cannot run here (no 32-bit user code segment 23H, "
+                            + "or no pages below 4 GiB)");
                     continue;
                 }
                 FormResult r = runner.run(form);

@@ -4,25 +4,44 @@ import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
 
 /**
  * One row of the form table: an instruction with one opcode, operand size and operand kind, named after its SDM
- * opcode line (e.g. {@code "ADD r/m32, r32 (01 /r), register"}), and the generator of its cases.
+ * opcode line (e.g. {@code "ADD r/m32, r32 (01 /r), register"}), the mode it runs in, and the generator of its cases.
  *
  * @param name          unique; the known-gaps list refers to forms by this name
+ * @param mode          64-bit mode, or compatibility mode (32-bit code; its name then says so)
  * @param required      the CPUID feature without which the form does not exist, or null
- * @param needsLowData  uses 32-bit addresses (67 prefix) to reach the data page, which must then lie below 4 GiB
+ * @param needsLowData  uses 32-bit addresses to reach the data page, which must then lie below 4 GiB
  * @param generator     builds one case; returns the instruction bytes, or null to reject operands that would fault
  *                      natively (a fault kills the JVM), after which the runner asks again
  */
-record InstructionForm(String name, Feature required, boolean needsLowData, Generator generator) {
+record InstructionForm(String name, Mode mode, Feature required, boolean needsLowData, Generator generator) {
+
+    /** The mode a form runs in, natively and in the guest, at CPL 3 with Linux's selectors (see NativeCpu). */
+    enum Mode {
+        /** 64-bit mode: CS 33H (L = 1). */
+        LONG_64,
+        /** Compatibility mode: CS 23H (L = 0, D = 1) in IA-32e mode; DS ES SS 2BH. */
+        COMPATIBILITY_32
+    }
 
     interface Generator {
         byte[] generate(CaseBuilder b);
     }
 
     static InstructionForm of(String name, Generator generator) {
-        return new InstructionForm(name, null, false, generator);
+        return new InstructionForm(name, Mode.LONG_64, null, false, generator);
     }
 
     static InstructionForm of(String name, Feature required, Generator generator) {
-        return new InstructionForm(name, required, false, generator);
+        return new InstructionForm(name, Mode.LONG_64, required, false, generator);
+    }
+
+    /** A compatibility-mode form: its name gets ", compatibility mode". */
+    static InstructionForm compatibility(String name, Generator generator) {
+        return new InstructionForm(name + ", compatibility mode", Mode.COMPATIBILITY_32, null, false, generator);
+    }
+
+    /** This form again, in compatibility mode (its generator must use only what exists there). */
+    InstructionForm inCompatibilityMode() {
+        return new InstructionForm(name + ", compatibility mode", Mode.COMPATIBILITY_32, required, false, generator);
     }
 }

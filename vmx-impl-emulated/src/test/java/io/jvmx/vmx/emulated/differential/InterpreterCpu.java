@@ -19,38 +19,38 @@ import io.jvmx.vmx.api.msr.Msr;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import io.jvmx.vmx.api.spi.HostContext;
 import io.jvmx.vmx.api.vmcs.VmcsField;
+import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
 import io.jvmx.vmx.emulated.vmx.SoftwareVmxProcessor;
 
 import java.util.Arrays;
 
 /**
- * The software processor as the system under test: runs one instruction as a 64-bit guest at CPL 0 in VMX non-root
- * operation, driven only through the public VMX SPI of {@link SoftwareVmxProcessor} (VMXON, VMCLEAR, VMPTRLD,
- * VMWRITE, VMLAUNCH/VMRESUME, VMREAD), so it does not depend on the interpreter's internals.
+ * The software processor as the system under test: runs one instruction as a guest at CPL 3 in VMX non-root
+ * operation, in 64-bit mode or compatibility mode, driven only through the public VMX SPI of
+ * {@link SoftwareVmxProcessor} (VMXON, VMCLEAR, VMPTRLD, VMWRITE, VMLAUNCH/VMRESUME, VMREAD), so it does not depend on
+ * the interpreter's internals.
  *
- * <p>The guest's linear address space holds exactly three pages, mapped by 4-level guest page tables (SDM Vol. 3A,
- * 4.5): the code page and the data page at the same linear addresses as {@link NativeCpu}'s (so pointers and
- * RIP-relative addresses are the same numbers on both sides), and a stack page. The instruction sits at the same
- * offset as in the native stub and is followed by HLT; with "HLT exiting" (SDM Vol. 3C, 26.1.3) the run ends with exit
- * reason 12 right after the instruction. Every exception exits (exception bitmap all ones, page-fault error-code
- * mask/match 0: SDM 26.2), so a fault or an unimplemented instruction (#UD) shows up as an EXCEPTION_OR_NMI exit with
- * its vector; a VMX-preemption timer bounds a run that would never reach the HLT.
+ * <p>The guest is set up as Linux sets up a user process, so that it sees what {@link NativeCpu}'s code sees: the
+ * code, data and stack pages at the native linear addresses (4-level paging, SDM Vol. 3A, 4.5), a GDT with Linux's
+ * selectors (23H 32-bit user code, 2BH user data, 33H 64-bit user code), DS and ES null in 64-bit mode and 2BH in
+ * compatibility mode, the native FS and GS bases, CR0.AM and CR4.FSGSBASE set. Each landing site holds CPUID, which
+ * exits unconditionally at any CPL (SDM Vol. 3C, 26.1.2): the run ends with exit reason 10 at the site the
+ * instruction went to. Every exception exits (exception bitmap all ones, page-fault error-code mask/match 0: SDM
+ * 26.2), so a fault or an unimplemented instruction (#UD) shows up as an EXCEPTION_OR_NMI exit with its vector; a
+ * VMX-preemption timer bounds a run that would never reach a landing site.
  *
- * <p>Why CPL 0 and not 3 like the native side: at CPL 3, HLT raises #GP before the HLT-exiting check (SDM Vol. 3C,
- * 26.1.1: privilege-based faults have priority over VM exits). No instruction tested here behaves differently at CPL 0.
- *
- * <p>One processor and VMCS serve many cases (VMRESUME after each HLT exit). After a case that did not end with the
- * expected HLT exit, the processor is rebuilt, so a misbehaving instruction cannot leak state into the next case.
+ * <p>One processor and VMCS serve many cases (VMRESUME after each CPUID exit). After a case that did not end at a
+ * landing site, the processor is rebuilt, so a misbehaving instruction cannot leak state into the next case.
  */
 final class InterpreterCpu implements AutoCloseable {
     /**
-     * The outcome of one case. {@code failure} is null if the guest exited on the HLT after the instruction, else what
-     * happened instead; {@code state} is the guest's registers, flags and data page at the exit either way (null only
-     * if the software processor threw); {@code exceptionVector} is the vector of an exception exit, else -1;
-     * {@code atInstruction} says whether the exit's RIP is the instruction's (as for a fault).
+     * The outcome of one case. {@code failure} is null if the guest exited at one of the case's landing sites, else
+     * what happened instead; {@code state} is the guest's registers, flags, RIP, selectors and pages at the exit
+     * either way (null only if the software processor threw); {@code exceptionVector} is the vector of an exception
+     * exit, else -1; {@code atInstruction} says whether the exit's RIP is the instruction's (as for a fault).
      */
     record Outcome(MachineState state, String failure, int exceptionVector, boolean atInstruction) {
-        boolean halted() {
+        boolean landed() {
             return failure == null;
         }
     }
@@ -62,28 +62,38 @@ final class InterpreterCpu implements AutoCloseable {
     private static final long CODE_GPA = 0x10000;
     private static final long DATA_GPA = 0x11000;
     private static final long STACK_GPA = 0x12000;
+    /** The GDT and, after it, the TSS. */
+    private static final long SYSTEM_GPA = 0x13000;
+    private static final int GDT_LIMIT = 0x7F;
+    private static final int TSS_OFFSET = 0x800;
     /** Present, writable, user (SDM Vol. 3A, Table 4-15 ff.). */
     private static final long PTE_PRESENT_WRITABLE_USER = 0x7;
     private static final long PTE_ADDRESS = 0x000F_FFFF_FFFF_F000L;
-    private static final int HLT = 0xF4;
     private static final byte INT3 = (byte) 0xCC;
+    private static final byte[] CPUID = {0x0F, (byte) 0xA2};
     /**
-     * VMX-preemption timer value for each run: far beyond any case (the longest, a REP string instruction, has 12
-     * iterations), so it fires only for a guest that never reaches the HLT (a misdecoded jump, say).
+     * VMX-preemption timer value for each run: far beyond any case (the longest, a REP string instruction, has fewer
+     * than 2,000 iterations), so it fires only for a guest that never reaches a landing site.
      */
     private static final long PREEMPTION_TIMER = 1L << 20;
 
-    /** CS: 64-bit code (L), present, DPL 0, execute/read accessed (SDM Vol. 3C, 25.4.1 access-rights format). */
-    private static final int CS_ACCESS_RIGHTS = 0xA09B;
-    /** SS and data segments: read/write accessed, present, DPL 0, 32-bit default, 4-KiB granularity. */
-    private static final int DATA_ACCESS_RIGHTS = 0xC093;
+    /**
+     * Linux's GDT (arch/x86/include/asm/segment.h), as raw descriptors (SDM Vol. 3A, 3.4.5): 08H 32-bit kernel code,
+     * 10H 64-bit kernel code, 18H kernel data, 23H 32-bit user code, 2BH user data, 33H 64-bit user code; accessed
+     * bits set, as the processor leaves them once used. The TSS descriptor (40H) is written with the TSS's base.
+     */
+    private static final long[] GDT = {0, 0x00CF_9B00_0000_FFFFL, 0x00AF_9B00_0000_FFFFL, 0x00CF_9300_0000_FFFFL,
+            0x00CF_FB00_0000_FFFFL, 0x00CF_F300_0000_FFFFL, 0x00AF_FB00_0000_FFFFL};
+    private static final int TSS_SELECTOR = 0x40;
+
+    /** Access rights in the VMCS format (SDM Vol. 3C, 25.4.1): code/data of DPL 3, 4-KiB granularity. */
+    private static final int USER_CODE_64_AR = 0xA0FB, USER_CODE_32_AR = 0xC0FB, USER_DATA_AR = 0xC0F3;
     private static final int TSS_ACCESS_RIGHTS = 0x8B;
     private static final int UNUSABLE = 1 << 16;
 
-    private final long codeLinear;
-    private final int instructionOffset;
-    private final long dataLinear;
-    private final long stackLinear;
+    private final Layout layout;
+    /** Where the guest sees its GDT: a page none of the case's pages uses. */
+    private final long systemLinear;
 
     private SoftwareVmxProcessor cpu;
     private PhysicalMemory memory;
@@ -93,12 +103,13 @@ final class InterpreterCpu implements AutoCloseable {
     private final GeneralRegisters registers = new GeneralRegisters();
     private final byte[] codeFill = new byte[NativeCpu.PAGE];
 
-    InterpreterCpu(long codeLinear, int instructionOffset, long dataLinear) {
-        this.codeLinear = codeLinear;
-        this.instructionOffset = instructionOffset;
-        this.dataLinear = dataLinear;
-        long stack = codeLinear + 2 * NativeCpu.PAGE;
-        this.stackLinear = stack == dataLinear ? codeLinear + 3 * NativeCpu.PAGE : stack;
+    InterpreterCpu(Layout layout) {
+        this.layout = layout;
+        long system = 0x0000_7000_0000_0000L;
+        while (system == layout.code() || system == layout.data() || system == layout.stack()) {
+            system += NativeCpu.PAGE;
+        }
+        this.systemLinear = system;
         Arrays.fill(codeFill, INT3);
     }
 
@@ -109,22 +120,30 @@ final class InterpreterCpu implements AutoCloseable {
         return new int[] {r.eax(), r.ebx(), r.ecx(), r.edx()};
     }
 
-    /** Runs {@code instruction} then HLT on the registers, flags and data page of {@code input}. */
-    Outcome execute(byte[] instruction, MachineState input) {
+    /**
+     * Runs {@code instruction} in {@code mode} on the registers, flags, data and stack page of {@code input}, with
+     * CPUID after it and at each of {@code landingSites} (code-page offsets).
+     */
+    Outcome execute(Mode mode, byte[] instruction, int[] landingSites, MachineState input) {
         ensureProcessor();
         long codePage = guestRam + CODE_GPA;
-        memory.write(codePage + instructionOffset, instruction, 0, instruction.length);
-        memory.write8(codePage + instructionOffset + instruction.length, HLT);
-        memory.write(guestRam + DATA_GPA, input.data, 0, input.data.length);
-        for (int i = 0; i < MachineState.REGISTERS; i++) {
-            registers.set(i, i == MachineState.RSP ? 0 : input.gpr[i]);
+        int fallThrough = NativeCpu.INSTRUCTION_OFFSET + instruction.length;
+        memory.write(codePage + NativeCpu.INSTRUCTION_OFFSET, instruction, 0, instruction.length);
+        memory.write(codePage + fallThrough, CPUID, 0, CPUID.length);
+        for (int site : landingSites) {
+            memory.write(codePage + site, CPUID, 0, CPUID.length);
         }
-        long rspBefore = stackLinear + NativeCpu.PAGE / 2;
-        long rip = codeLinear + instructionOffset;
-        long haltAt = rip + instruction.length;
+        memory.write(guestRam + DATA_GPA, input.data, 0, input.data.length);
+        memory.write(guestRam + STACK_GPA, input.stack, 0, input.stack.length);
+        for (int i = 0; i < MachineState.REGISTERS; i++) {
+            registers.set(i, input.gpr[i]);
+        }
+        long rip = layout.instruction();
+        writeSegments(mode);
         write(GUEST_RIP, rip);
-        write(GUEST_RSP, rspBefore);
-        write(GUEST_RFLAGS, input.rflags | Flags.FIXED_1);
+        write(GUEST_RSP, input.gpr[MachineState.RSP]);
+        // IF = 1 as in any user process
+        write(GUEST_RFLAGS, input.rflags | Flags.FIXED_1 | Flags.IF);
         write(GUEST_ACTIVITY_STATE, 0);
         write(GUEST_INTERRUPTIBILITY_STATE, 0);
         try {
@@ -134,42 +153,55 @@ final class InterpreterCpu implements AutoCloseable {
                 cpu.vmlaunch(registers);
                 launched = true;
             }
-        } catch (IllegalStateException interpreterError) {
+        } catch (RuntimeException interpreterError) {
             discardProcessor();
-            return new Outcome(null, "the software processor threw: " + interpreterError.getMessage(), -1, false);
+            return new Outcome(null, "the software processor threw " + interpreterError, -1, false);
         }
-        String failure = checkExit(haltAt);
+        String failure = checkExit(fallThrough, landingSites);
         boolean exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
         int vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
-        boolean atInstruction = read(GUEST_RIP) == rip;
-        MachineState out = new MachineState(input.data.length);
+        MachineState out = new MachineState();
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             out.gpr[i] = registers.get(i);
         }
-        out.gpr[MachineState.RSP] = read(GUEST_RSP) - rspBefore;
+        out.gpr[MachineState.RSP] = read(GUEST_RSP);
         out.rflags = read(GUEST_RFLAGS);
+        out.rip = read(GUEST_RIP);
+        VmcsField[] selectors = {GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
+                GUEST_FS_SELECTOR, GUEST_GS_SELECTOR};
+        for (int k = 0; k < 6; k++) {
+            out.selectors[k] = (int) read(selectors[k]);
+        }
         memory.read(guestRam + DATA_GPA, out.data, 0, out.data.length);
+        memory.read(guestRam + STACK_GPA, out.stack, 0, out.stack.length);
+        boolean atInstruction = out.rip == rip;
         if (failure != null) {
             discardProcessor();
         } else {
-            // put the INT3 filler back where the instruction and the HLT were
-            memory.write(codePage + instructionOffset, codeFill, 0, instruction.length + 1);
+            // put the INT3 filler back where the instruction and the CPUIDs were
+            memory.write(codePage + NativeCpu.INSTRUCTION_OFFSET, codeFill, 0, instruction.length + CPUID.length);
+            for (int site : landingSites) {
+                memory.write(codePage + site, codeFill, 0, CPUID.length);
+            }
         }
         return new Outcome(out, failure, vector, atInstruction);
     }
 
-    /** Null if the guest exited on the HLT that follows the instruction; otherwise what happened instead. */
-    private String checkExit(long haltAt) {
+    /** Null if the guest exited at one of the landing sites (a CPUID exit); otherwise what happened instead. */
+    private String checkExit(int fallThrough, int[] landingSites) {
         long reasonField = read(EXIT_REASON);
         long rip = read(GUEST_RIP);
-        String where = describeRip(rip, haltAt);
+        String where = describeRip(rip);
         if ((reasonField & (1L << 31)) != 0) {
             throw new IllegalStateException("VM entry failed (exit reason " + reasonField + "): "
                     + cpu.lastEntryFailure() + " — the harness's guest state is wrong");
         }
         int basic = (int) (reasonField & 0xFFFF);
-        if (basic == ExitReason.HLT.number() && rip == haltAt) {
-            return null;
+        if (basic == ExitReason.CPUID.number()) {
+            long offset = rip - layout.code();
+            if (offset == fallThrough || Arrays.stream(landingSites).anyMatch(site -> site == offset)) {
+                return null;
+            }
         }
         if (basic == ExitReason.EXCEPTION_OR_NMI.number()) {
             InterruptionInfo info = InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION));
@@ -183,16 +215,12 @@ final class InterpreterCpu implements AutoCloseable {
         return "exit " + name + " (" + basic + ") at " + where;
     }
 
-    private String describeRip(long rip, long haltAt) {
-        long start = codeLinear + instructionOffset;
+    private String describeRip(long rip) {
+        long start = layout.instruction();
         if (rip == start) {
             return "the instruction";
         }
-        if (rip == haltAt) {
-            return "the HLT after it";
-        }
-        return String.format("RIP %+d from the instruction (the HLT is at %+d: the length was decoded wrong?)",
-                rip - start, haltAt - start);
+        return String.format("RIP %+d from the instruction", rip - start);
     }
 
     static String exceptionName(int vector) {
@@ -223,10 +251,12 @@ final class InterpreterCpu implements AutoCloseable {
         writeControls(Ept.eptPointer(eptPml4, Ept.MEMORY_TYPE_WRITE_BACK, 4, false));
         writeHostState();
         nextTableGpa = PAGE_TABLES_GPA + NativeCpu.PAGE;
-        mapGuestPage(codeLinear, CODE_GPA);
-        mapGuestPage(dataLinear, DATA_GPA);
-        mapGuestPage(stackLinear, STACK_GPA);
+        mapGuestPage(layout.code(), CODE_GPA);
+        mapGuestPage(layout.data(), DATA_GPA);
+        mapGuestPage(layout.stack(), STACK_GPA);
+        mapGuestPage(systemLinear, SYSTEM_GPA);
         memory.write(guestRam + CODE_GPA, codeFill, 0, codeFill.length);
+        writeSystemTables();
         writeGuestState();
     }
 
@@ -311,8 +341,7 @@ final class InterpreterCpu implements AutoCloseable {
         write(PIN_BASED_VM_EXECUTION_CONTROLS, controls(Msr.IA32_VMX_TRUE_PINBASED_CTLS,
                 PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER));
         write(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, controls(Msr.IA32_VMX_TRUE_PROCBASED_CTLS,
-                PrimaryProcessorBasedControls.HLT_EXITING
-                        | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS));
+                PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS));
         write(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, controls(Msr.IA32_VMX_PROCBASED_CTLS2,
                 SecondaryProcessorBasedControls.ENABLE_EPT));
         write(PRIMARY_VM_EXIT_CONTROLS, controls(Msr.IA32_VMX_TRUE_EXIT_CTLS,
@@ -354,39 +383,43 @@ final class InterpreterCpu implements AutoCloseable {
         write(HOST_RIP, h.rip());
     }
 
+    /** Linux's GDT, and a 64-bit TSS (SDM Vol. 3A, 8.7) whose descriptor is busy, as TR's must be. */
+    private void writeSystemTables() {
+        long gdt = guestRam + SYSTEM_GPA;
+        for (int k = 0; k < GDT.length; k++) {
+            memory.write64(gdt + 8L * k, GDT[k]);
+        }
+        long base = systemLinear + TSS_OFFSET;
+        long limit = 0x67;
+        long low = limit | (base & 0xFF_FFFFL) << 16 | (long) TSS_ACCESS_RIGHTS << 40 | (base >>> 24 & 0xFF) << 56;
+        memory.write64(gdt + TSS_SELECTOR, low);
+        memory.write64(gdt + TSS_SELECTOR + 8, base >>> 32);
+    }
+
     /**
-     * A 64-bit guest at CPL 0 (SDM Vol. 3C, 27.3.1 checks): CR0 PE PG NE ET, CR4 PAE (and VMXE, a fixed-1 bit in VMX
-     * operation), EFER LME LMA (loaded by VM entry), CS with L = 1, flat data segments, a busy 64-bit TSS.
+     * The state Linux gives a user process (SDM Vol. 3C, 27.3.1 checks): CR0 PE PG NE ET WP AM, CR4 PAE FSGSBASE (and
+     * VMXE, a fixed-1 bit in VMX operation), EFER LME LMA (loaded by VM entry), the GDT and TSS above; the segments
+     * are written for each case ({@link #writeSegments}).
      */
     private void writeGuestState() {
-        long cr0 = Cr0.PE | Cr0.PG | Cr0.NE | Cr0.ET;
-        long cr4 = Cr4.PAE | Cr4.VMXE;
+        long cr0 = Cr0.PE | Cr0.PG | Cr0.NE | Cr0.ET | Cr0.WP | Cr0.AM;
+        long cr4 = Cr4.PAE | Cr4.FSGSBASE | Cr4.VMXE;
         write(GUEST_CR0, cr0);
         write(GUEST_CR3, PAGE_TABLES_GPA);
         write(GUEST_CR4, cr4);
         write(CR0_READ_SHADOW, cr0);
         write(CR4_READ_SHADOW, cr4 & ~Cr4.VMXE);
         write(GUEST_IA32_EFER, Efer.LME | Efer.LMA);
-        segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS, 0x08, CS_ACCESS_RIGHTS);
-        VmcsField[][] data = {
-                {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
-                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
-                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
-                {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
-                {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
-        for (VmcsField[] s : data) {
-            segment(s[0], s[1], s[2], s[3], 0x10, DATA_ACCESS_RIGHTS);
-        }
         write(GUEST_LDTR_SELECTOR, 0);
         write(GUEST_LDTR_BASE, 0);
         write(GUEST_LDTR_LIMIT, 0);
         write(GUEST_LDTR_ACCESS_RIGHTS, UNUSABLE);
-        write(GUEST_TR_SELECTOR, 0x18);
-        write(GUEST_TR_BASE, 0);
+        write(GUEST_TR_SELECTOR, TSS_SELECTOR);
+        write(GUEST_TR_BASE, systemLinear + TSS_OFFSET);
         write(GUEST_TR_LIMIT, 0x67);
         write(GUEST_TR_ACCESS_RIGHTS, TSS_ACCESS_RIGHTS);
-        write(GUEST_GDTR_BASE, 0);
-        write(GUEST_GDTR_LIMIT, 0x27);
+        write(GUEST_GDTR_BASE, systemLinear);
+        write(GUEST_GDTR_LIMIT, GDT_LIMIT);
         write(GUEST_IDTR_BASE, 0);
         write(GUEST_IDTR_LIMIT, 0xFFF);
         write(GUEST_DR7, 0x400);
@@ -398,11 +431,38 @@ final class InterpreterCpu implements AutoCloseable {
         write(GUEST_IA32_PAT, 0x0007_0406_0007_0406L);
     }
 
+    /**
+     * The segment registers of a user process in {@code mode}: CS 33H (64-bit) or 23H (32-bit code), SS 2BH, DS and
+     * ES null in 64-bit mode (Linux's) or 2BH in compatibility mode (what NativeCpu loads there), FS and GS null with
+     * the native bases. Base 0 and limit 4 GiB for the usable ones, as their descriptors say.
+     */
+    private void writeSegments(Mode mode) {
+        boolean compatibility = mode == Mode.COMPATIBILITY_32;
+        segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS,
+                compatibility ? NativeCpu.USER32_CS : NativeCpu.USER_CS,
+                compatibility ? USER_CODE_32_AR : USER_CODE_64_AR, 0);
+        segment(GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS, NativeCpu.USER_DS,
+                USER_DATA_AR, 0);
+        for (VmcsField[] f : new VmcsField[][] {
+                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
+                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS}}) {
+            if (compatibility) {
+                segment(f[0], f[1], f[2], f[3], NativeCpu.USER_DS, USER_DATA_AR, 0);
+            } else {
+                segment(f[0], f[1], f[2], f[3], 0, UNUSABLE, 0);
+            }
+        }
+        segment(GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS, 0, UNUSABLE,
+                layout.fsBase());
+        segment(GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS, 0, UNUSABLE,
+                layout.gsBase());
+    }
+
     private void segment(VmcsField selector, VmcsField base, VmcsField limit, VmcsField accessRights, int sel,
-                         int ar) {
+                         int ar, long baseValue) {
         write(selector, sel);
-        write(base, 0);
-        write(limit, 0xFFFF_FFFFL);
+        write(base, baseValue);
+        write(limit, (ar & UNUSABLE) != 0 ? 0 : 0xFFFF_FFFFL);
         write(accessRights, ar);
     }
 }

@@ -137,7 +137,7 @@ final class StringForms {
             }
             return e.operandSize(size).opcode(opcode).bytes();
         };
-        return new InstructionForm(name, null, address32, g);
+        return new InstructionForm(name, InstructionForm.Mode.LONG_64, null, address32, g);
     }
 
     /**
