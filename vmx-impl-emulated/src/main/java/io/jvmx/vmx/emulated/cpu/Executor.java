@@ -574,13 +574,6 @@ final class Executor {
             return;
         }
         switch (op) {
-            case 0x06: pushSreg(ES); return;
-            case 0x07: popSreg(ES); return;
-            case 0x0E: pushSreg(CS); return;
-            case 0x16: pushSreg(SS); return;
-            case 0x17: popSreg(SS); return;
-            case 0x1E: pushSreg(DS); return;
-            case 0x1F: popSreg(DS); return;
             case 0x27: noLong(); daa(); return;
             case 0x2F: noLong(); das(); return;
             case 0x37: noLong(); aaa(); return;
@@ -609,8 +602,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0x60: noLong(); pusha(); return;
-            case 0x61: noLong(); popa(); return;
             case 0x62: noLong(); bound(); return;
             case 0x63: if (mode64) { movsxd(); } else { arpl(); } return;
             case 0x68: { int size = stackOpSize(); long v = i.imm; push(v, size); done(); return; }
@@ -702,7 +693,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0x8F: popE(); return;
             case 0x90:
                 if ((i.rex & 1) != 0) {
                     xchgAcc(8);
@@ -743,13 +733,6 @@ final class Executor {
                 }
                 done();
                 return;
-            case 0x9C: {
-                int size = stackOpSize();
-                push(s.rflags() & 0x00FC_FFFFL, size); // VM and RF are cleared in the image
-                done();
-                return;
-            }
-            case 0x9D: popf(); return;
             case 0x9E:
                 s.setRflags((s.rflags() & ~(Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF))
                         | (getReg(RAX, 8) >>> 8 & (Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF)));
@@ -830,17 +813,6 @@ final class Executor {
                 }
                 long iv = i.imm;
                 storeE(size, iv);
-                done();
-                return;
-            }
-            case 0xC8: enter(); return;
-            case 0xC9: {
-                int size = stackOpSize();
-                int sas = stackAddrSize();
-                long bp = getReg(RBP, sas);
-                long v = m.read(stackLin(bp, size, false), size, dataPriv);
-                setReg(RSP, sas, (bp + size) & mask(sas));
-                setReg(RBP, size, v);
                 done();
                 return;
             }
@@ -1066,96 +1038,6 @@ final class Executor {
         done();
     }
 
-    private void pushSreg(int sg) {
-        if (mode64 && sg < FS) {
-            throw ud();
-        }
-        int size = stackOpSize();
-        push(s.seg[sg].selector & 0xFFFF, size);
-        done();
-    }
-
-    void popSreg(int sg) {
-        if (mode64 && sg < FS) {
-            throw ud();
-        }
-        int size = stackOpSize();
-        int sas = stackAddrSize();
-        long newSp = (getSp() + size) & mask(sas);
-        int sel = (int) peek(0, size) & 0xFFFF;
-        segs.loadData(sg, sel);
-        setReg(RSP, sas, newSp);
-        if (sg == SS) {
-            newShadow |= CpuState.INTERRUPTIBILITY_MOV_SS;
-        }
-        done();
-    }
-
-    private void popE() {
-        if (regOp() != 0) {
-            throw ud();
-        }
-        int size = stackOpSize();
-        long v = peek(0, size);
-        int sas = stackAddrSize();
-        long newSp = (getSp() + size) & mask(sas);
-        if (i.mod == 3) {
-            setReg(RSP, sas, newSp);
-            setReg(i.rm, size, v);
-        } else {
-            // an RSP-based destination address is computed after the increment (SDM Vol. 2B POP)
-            long off = i.sibBase == RSP ? (ea() + size) & addrMask() : ea();
-            writeMem(i.eaSeg, off, size, v);
-            setReg(RSP, sas, newSp);
-        }
-        done();
-    }
-
-    private void popf() {
-        int size = stackOpSize();
-        long v = peek(0, size);
-        long changeable = Alu.STATUS | Rflags.TF | Rflags.DF | Rflags.NT | Rflags.AC | Rflags.ID;
-        if (realMode || cpl == 0) {
-            changeable |= Rflags.IOPL | Rflags.IF;
-        } else if (cpl <= iopl()) {
-            changeable |= Rflags.IF;
-        }
-        if (size == 2) {
-            changeable &= 0xFFFF;
-        }
-        addSp(size);
-        s.setRflags(((s.rflags() & ~changeable) | (v & changeable) | Rflags.FIXED_1) & ~Rflags.RF);
-        done();
-    }
-
-    private void pusha() {
-        int size = i.opSize;
-        long[] g = s.gpr;
-        long sp = getSp();
-        for (int i = 0; i < 8; i++) {
-            long v = i == RSP ? sp : g[i];
-            stagePush((long) (i + 1) * size, size, v);
-        }
-        commitStaged();
-        addSp(-8L * size);
-        done();
-    }
-
-    private void popa() {
-        int size = i.opSize;
-        long di = peek(0, size), si = peek(size, size), bp = peek(2 * size, size), bx = peek(4 * size, size),
-                dx = peek(5 * size, size), cx = peek(6 * size, size), ax = peek(7 * size, size);
-        setReg(RDI, size, di);
-        setReg(RSI, size, si);
-        setReg(RBP, size, bp);
-        setReg(RBX, size, bx);
-        setReg(RDX, size, dx);
-        setReg(RCX, size, cx);
-        setReg(RAX, size, ax);
-        addSp(8L * size);
-        done();
-    }
-
     private void bound() {
         if (i.mod == 3) {
             throw ud();
@@ -1200,33 +1082,6 @@ final class Executor {
         int sel = (int) readMem(i.eaSeg, (ea() + i.opSize) & addrMask(), 2);
         segs.loadData(sg, sel);
         setReg(i.reg, i.opSize, off);
-        done();
-    }
-
-    private void enter() {
-        int alloc = (int) i.imm & 0xFFFF;
-        int level = (int) i.imm2 & 0x1F;
-        int size = stackOpSize();
-        int sas = stackAddrSize();
-        long sm = mask(sas);
-        long cur = (getSp() - size) & sm;
-        stage(stackLin(cur, size, true), size, getReg(RBP, size), dataPriv);
-        long frameTemp = cur;
-        if (level > 0) {
-            long b = getReg(RBP, sas);
-            for (int i = 1; i < level; i++) {
-                b = (b - size) & sm;
-                long v = m.read(stackLin(b, size, false), size, dataPriv);
-                cur = (cur - size) & sm;
-                stage(stackLin(cur, size, true), size, v, dataPriv);
-            }
-            cur = (cur - size) & sm;
-            stage(stackLin(cur, size, true), size, frameTemp, dataPriv);
-        }
-        long newSp = (cur - alloc) & sm;
-        commitStaged();
-        setReg(RBP, size, frameTemp);
-        setReg(RSP, sas, newSp);
         done();
     }
 
@@ -1305,13 +1160,6 @@ final class Executor {
                 } else {
                     segs.farJump(sel, off);
                 }
-                return;
-            }
-            case 6: {
-                int size = stackOpSize();
-                long v = readE(size);
-                push(v, size);
-                done();
                 return;
             }
             default:

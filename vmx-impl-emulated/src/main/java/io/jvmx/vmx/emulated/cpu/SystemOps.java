@@ -155,10 +155,6 @@ final class SystemOps {
                 x.storeE(1, x.cond(op & 0xF) ? 1 : 0);
                 x.done();
                 return;
-            case 0xA0: pushSreg(CpuState.FS); return;
-            case 0xA1: x.popSreg(CpuState.FS); return;
-            case 0xA8: pushSreg(CpuState.GS); return;
-            case 0xA9: x.popSreg(CpuState.GS); return;
             case 0xA2:
                 hooks.cpuid(x.i.len);
                 throw new IllegalStateException("CPUID returned from NonRootHooks.cpuid: the interpreter has no native "
@@ -210,12 +206,6 @@ final class SystemOps {
                 // MMX, SSE, AVX and the other unimplemented parts of the map
                 throw ud();
         }
-    }
-
-    private void pushSreg(int sg) {
-        int size = x.stackOpSize();
-        x.push(s.seg[sg].selector & 0xFFFF, size);
-        x.done();
     }
 
     private void xadd(int size) {

@@ -36,6 +36,7 @@ final class CaseBuilder {
     private long definedFlags = Flags.OBSERVED;
     private int undefinedRegisters;
     private int undefinedDataFrom, undefinedDataTo;
+    private int undefinedStackFrom, undefinedStackTo;
     private final List<Integer> landingSites = new ArrayList<>();
     /** Registers that must not be chosen again: RSP, pointers, implicit operands, operands already chosen. */
     private int reserved = 1 << RSP;
@@ -112,7 +113,8 @@ final class CaseBuilder {
             sites.add(site);
         }
         return new TestCase(mode, code, operands.toString(), input, sites.stream().mapToInt(Integer::intValue).toArray(),
-                definedFlags, undefinedRegisters, undefinedDataFrom, undefinedDataTo, memOffset);
+                definedFlags, undefinedRegisters, undefinedDataFrom, undefinedDataTo, undefinedStackFrom, undefinedStackTo,
+                memOffset);
     }
 
     // ---- control transfers ------------------------------------------------------------------------------------------
@@ -214,6 +216,14 @@ final class CaseBuilder {
         input.gpr[number] = value;
     }
 
+    /**
+     * A register value that points at {@code linear}: all of it in 64-bit mode; in 32-bit code only its low half
+     * counts (addresses are 32 bits), so the upper half is random.
+     */
+    long pointer(long linear) {
+        return compatibility() ? random.nextLong() & 0xFFFF_FFFF_0000_0000L | linear & 0xFFFF_FFFFL : linear;
+    }
+
     /** Takes {@code number} out of the later choices and sets all of it. */
     void fixedFull(int number, long value) {
         reserve(number);
@@ -276,11 +286,7 @@ final class CaseBuilder {
         }
         int dispBytes = new int[] {0, 1, 4}[random.nextInt(3)];
         long disp = dispBytes == 0 ? 0 : dispBytes == 1 ? random.nextInt(256) - 128 : random.nextInt(0x2000) - 0x1000;
-        input.gpr[base] = dataAddress + offset - disp - indexValue * scale;
-        if (compatibility()) {
-            // 32-bit addresses: the upper half of a pointer is ignored, so it stays random
-            input.gpr[base] = random.nextLong() & 0xFFFF_FFFF_0000_0000L | input.gpr[base] & 0xFFFF_FFFFL;
-        }
+        input.gpr[base] = pointer(dataAddress + offset - disp - indexValue * scale);
         Mem m = new Mem(base, index, scale, disp, dispBytes);
         note(String.format("%s [%s%s%s] (data+%#x)", sizeName(size), MachineState.registerName(base),
                 index == Mem.NONE ? "" : "+" + MachineState.registerName(index) + "*" + scale,
@@ -375,5 +381,11 @@ final class CaseBuilder {
     void undefinedMemoryResult(int size) {
         undefinedDataFrom = memOffset;
         undefinedDataTo = memOffset + size;
+    }
+
+    /** Bytes [from, to) of the stack page are undefined after the instruction. */
+    void undefinedStack(int from, int to) {
+        undefinedStackFrom = from;
+        undefinedStackTo = to;
     }
 }

@@ -24,6 +24,7 @@ final class FormTable {
         BitForms.addTo(forms);
         DataMovementForms.addTo(forms);
         StringForms.addTo(forms);
+        StackForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {

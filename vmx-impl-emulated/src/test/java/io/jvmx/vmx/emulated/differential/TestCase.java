@@ -16,8 +16,11 @@ import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
  * @param undefinedRegisters bit i set: the SDM leaves register i undefined after this case
  * @param undefinedDataFrom  start of a data-page range the SDM leaves undefined (inclusive)
  * @param undefinedDataTo    its end (exclusive); equal to the start if there is none
+ * @param undefinedStackFrom start of a stack-page range the SDM leaves undefined (inclusive)
+ * @param undefinedStackTo   its end (exclusive); equal to the start if there is none
  * @param memoryOffset       data-page offset of the memory operand, or -1 (for the report)
  */
 record TestCase(Mode mode, byte[] code, String operands, MachineState input, int[] landingSites, long definedFlags,
-                int undefinedRegisters, int undefinedDataFrom, int undefinedDataTo, int memoryOffset) {
+                int undefinedRegisters, int undefinedDataFrom, int undefinedDataTo, int undefinedStackFrom,
+                int undefinedStackTo, int memoryOffset) {
 }
