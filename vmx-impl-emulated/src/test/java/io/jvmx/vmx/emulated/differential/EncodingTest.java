@@ -114,7 +114,8 @@ public class EncodingTest {
         if (expected.matches("(movs|cmps|stos|lods|scas)[bwdq]")) {
             expected = expected.substring(0, 4); // objdump names the size in the operands
         }
-        while (!tokens.isEmpty() && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|addr32")) {
+        while (!tokens.isEmpty()
+                && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|data32|addr16|addr32|[cdefgs]s")) {
             tokens.remove(0);
         }
         String mnemonic = tokens.isEmpty() ? "" : tokens.get(0);

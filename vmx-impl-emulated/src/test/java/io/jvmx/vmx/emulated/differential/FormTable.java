@@ -25,6 +25,7 @@ final class FormTable {
         DataMovementForms.addTo(forms);
         StringForms.addTo(forms);
         StackForms.addTo(forms);
+        ControlTransferForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {
