@@ -43,6 +43,8 @@ final class CaseBuilder {
     private final List<Reg> operandRegisters = new ArrayList<>();
     private final StringBuilder operands = new StringBuilder();
     private int memOffset = -1;
+    /** The base of the segment memory operands use (an FS or GS override in 64-bit mode), subtracted from pointers. */
+    private long segmentBase;
 
     CaseBuilder(Random random, Layout layout, Mode mode) {
         this.random = random;
@@ -286,12 +288,24 @@ final class CaseBuilder {
         }
         int dispBytes = new int[] {0, 1, 4}[random.nextInt(3)];
         long disp = dispBytes == 0 ? 0 : dispBytes == 1 ? random.nextInt(256) - 128 : random.nextInt(0x2000) - 0x1000;
-        input.gpr[base] = pointer(dataAddress + offset - disp - indexValue * scale);
+        input.gpr[base] = pointer(dataAddress + offset - disp - indexValue * scale - segmentBase);
         Mem m = new Mem(base, index, scale, disp, dispBytes);
         note(String.format("%s [%s%s%s] (data+%#x)", sizeName(size), MachineState.registerName(base),
                 index == Mem.NONE ? "" : "+" + MachineState.registerName(index) + "*" + scale,
                 dispBytes == 0 ? "" : signedHex(disp), offset));
         return m;
+    }
+
+    /**
+     * From now on memory operands address the data page through a segment with this base (the FS or GS base of
+     * 64-bit mode, which an override prefix brings in): pointers are set to the offsets from it.
+     */
+    void segmentBase(long base) {
+        segmentBase = base;
+    }
+
+    long segmentBase() {
+        return segmentBase;
     }
 
     static String signedHex(long v) {
@@ -311,6 +325,11 @@ final class CaseBuilder {
         int n = candidates.get(random.nextInt(candidates.size()));
         reserved |= 1 << n;
         return n;
+    }
+
+    /** The data-page offset of the memory operand chosen last. */
+    int memoryOffset() {
+        return memOffset;
     }
 
     void setMem(int size, long value) {

@@ -68,6 +68,10 @@ public class DifferentialTest {
                     skipped.put(form.name(), "this processor's CPUID does not report " + form.required());
                     continue;
                 }
+                if (form.required() == HostCpu.Feature.FSGSBASE && !nativeCpu.userFsGsBase()) {
+                    skipped.put(form.name(), "the kernel did not enable FSGSBASE for user code");
+                    continue;
+                }
                 if (form.needsLowData() && !nativeCpu.dataBelow4GiB()) {
                     skipped.put(form.name(), "the data page could not be mapped below 4 GiB");
                     continue;

@@ -26,6 +26,8 @@ final class FormTable {
         StringForms.addTo(forms);
         StackForms.addTo(forms);
         ControlTransferForms.addTo(forms);
+        SegmentForms.addTo(forms);
+        SegmentForms.withOverrides(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {

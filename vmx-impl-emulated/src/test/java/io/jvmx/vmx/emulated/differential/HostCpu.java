@@ -26,6 +26,8 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
         LAHF_SAHF(0x8000_0001, 0, Register.ECX, 0),
         /** CPUID.80000001H:ECX.LZCNT[bit 5] (AMD: ABM). */
         LZCNT(0x8000_0001, 0, Register.ECX, 5),
+        /** CPUID.(EAX=07H, ECX=0):EBX.FSGSBASE[bit 0]: RDFSBASE RDGSBASE WRFSBASE WRGSBASE (with CR4.FSGSBASE). */
+        FSGSBASE(0x7, 0, Register.EBX, 0),
         /** CPUID.(EAX=07H, ECX=0):EBX.BMI1[bit 3]: ANDN BEXTR BLSI BLSMSK BLSR TZCNT. */
         BMI1(0x7, 0, Register.EBX, 3),
         /** CPUID.(EAX=07H, ECX=0):EBX.BMI2[bit 8]: BZHI MULX PDEP PEXT RORX SARX SHLX SHRX. */

@@ -34,7 +34,8 @@ import java.util.Arrays;
  * <p>64-bit stub, called through JNA: saves the caller's RFLAGS and callee-saved registers, loads the case's RFLAGS
  * (POPFQ), RSP and the other registers from the context (RIP-relative, so they need no register), and jumps to the
  * instruction. The epilogue stores RSP first and goes back to the caller's stack, then PUSHFQ (before anything
- * changes a flag), the registers and the segment selectors, and restores the caller's flags.
+ * changes a flag), the registers and the segment selectors, and restores the caller's DS, ES (which a case may load)
+ * and flags.
  *
  * <p>Compatibility mode (Linux's 32-bit user code segment, selector 23H, SDM Vol. 3A, 5.2.1): a 64-bit stub makes a
  * far CALL to 32-bit code in the harness page, which loads DS and ES with the user data selector 2BH (Linux leaves
@@ -92,6 +93,9 @@ final class NativeCpu implements AutoCloseable {
     private static final int PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
     private static final int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_32BIT = 0x40;
     private static final int ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
+    /** getauxval's AT_HWCAP2 (linux/auxvec.h) and its FSGSBASE bit (asm/hwcap2.h): the kernel set CR4.FSGSBASE. */
+    private static final int AT_HWCAP2 = 26;
+    private static final long HWCAP2_FSGSBASE = 1 << 1;
 
     /** 0F A2: CPUID (SDM Vol. 2A), allowed at CPL 3. */
     private static final byte[] CPUID = bytes(0x0F, 0xA2);
@@ -104,6 +108,8 @@ final class NativeCpu implements AutoCloseable {
         int munmap(Pointer address, long length);
 
         int arch_prctl(int code, Pointer address);
+
+        long getauxval(long type);
     }
 
     /** Loaded on first use, so that {@link #supported()} can be asked on any platform. */
@@ -206,6 +212,14 @@ final class NativeCpu implements AutoCloseable {
 
     boolean dataBelow4GiB() {
         return below4GiB(dataAddress() + DATA_PAGE_BYTES);
+    }
+
+    /**
+     * Whether user code may execute RDFSBASE and its siblings: the kernel has set CR4.FSGSBASE (without it they are
+     * #UD, which natively kills the JVM) and says so in the auxiliary vector.
+     */
+    boolean userFsGsBase() {
+        return (Libc.LIBC.getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
     }
 
     /** Whether compatibility-mode cases can run: the pages lie below 4 GiB and selector 23H is 32-bit user code. */
@@ -359,6 +373,8 @@ final class NativeCpu implements AutoCloseable {
         Asm a = new Asm(harnessAddress(PROLOGUE_64));
         saveCaller(a);
         a.bytes(0x48, 0x89, 0x25).ripRelative(harnessAddress(CTX_REAL_RSP), 0);     // mov [real rsp], rsp
+        a.bytes(0x8C, 0x1D).ripRelative(harnessAddress(CTX_SAVED_DS), 0);           // mov [saved ds], ds
+        a.bytes(0x8C, 0x05).ripRelative(harnessAddress(CTX_SAVED_ES), 0);           // mov [saved es], es
         a.bytes(0xFF, 0x35).ripRelative(harnessAddress(CTX_RFLAGS), 0);             // push qword [rflags]
         a.bytes(0x9D);                                                             // popfq
         a.bytes(0x48, 0x8B, 0x25).ripRelative(harnessAddress(CONTEXT + 8 * 4), 0);  // mov rsp, [rsp slot]
@@ -380,6 +396,8 @@ final class NativeCpu implements AutoCloseable {
         for (int k = 0; k < 6; k++) {                                              // mov [selector k], sreg k
             a.bytes(0x8C, k << 3 | 5).ripRelative(harnessAddress(CTX_SELECTORS + 2 * k), 0);
         }
+        a.bytes(0x8E, 0x1D).ripRelative(harnessAddress(CTX_SAVED_DS), 0);           // mov ds, [saved ds]
+        a.bytes(0x8E, 0x05).ripRelative(harnessAddress(CTX_SAVED_ES), 0);           // mov es, [saved es]
         restoreCaller(a);
         place(a, EPILOGUE_64, EPILOGUE_32);
 
