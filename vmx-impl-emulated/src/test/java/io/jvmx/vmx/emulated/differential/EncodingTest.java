@@ -97,7 +97,7 @@ public class EncodingTest {
             return "objdump cannot decode it";
         }
         // a segment override ("FS: ADD ...") or LOCK comes first in the name and in the bytes
-        String[] words = formName.replaceFirst("^[CDEFGS]S: ", "").split(" ");
+        String[] words = formName.replaceFirst("^[CDEFGS]S: ", "").replaceFirst("^LOCK ", "").split(" ");
         String expected = words[0].toLowerCase(Locale.ROOT);
         List<String> tokens = new ArrayList<>(List.of(disassembly.trim().split("\\s+")));
         String repeat = switch (expected) {
@@ -116,12 +116,15 @@ public class EncodingTest {
             expected = expected.substring(0, 4); // objdump names the size in the operands
         }
         while (!tokens.isEmpty()
-                && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|data32|addr16|addr32|[cdefgs]s")) {
+                && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|data32|addr16|addr32|[cdefgs]s|lock")) {
             tokens.remove(0);
         }
         String mnemonic = tokens.isEmpty() ? "" : tokens.get(0);
         if (mnemonic.equals("movabs")) {
             mnemonic = "mov"; // objdump's name for MOV r64, imm64
+        }
+        if (expected.equals("nop") && disassembly.trim().matches("xchg\\s+ax,ax")) {
+            return null; // 66 90: the SDM's two-byte NOP, named by objdump after what it encodes
         }
         if (!sameMnemonic(mnemonic, expected)) {
             return "the mnemonic should be " + expected;

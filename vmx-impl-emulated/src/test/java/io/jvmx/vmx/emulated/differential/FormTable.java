@@ -27,7 +27,9 @@ final class FormTable {
         StackForms.addTo(forms);
         ControlTransferForms.addTo(forms);
         SegmentForms.addTo(forms);
+        HintForms.addTo(forms);
         SegmentForms.withOverrides(forms);
+        LockForms.withLock(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {

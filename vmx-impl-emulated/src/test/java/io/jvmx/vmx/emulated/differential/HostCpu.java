@@ -32,6 +32,8 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
         BMI1(0x7, 0, Register.EBX, 3),
         /** CPUID.(EAX=07H, ECX=0):EBX.BMI2[bit 8]: BZHI MULX PDEP PEXT RORX SARX SHLX SHRX. */
         BMI2(0x7, 0, Register.EBX, 8),
+        /** CPUID.(EAX=07H, ECX=0):EBX.CLFLUSHOPT[bit 23]. */
+        CLFLUSHOPT(0x7, 0, Register.EBX, 23),
         /** CPUID.(EAX=07H, ECX=0):EBX.ADX[bit 19]: ADCX ADOX. */
         ADX(0x7, 0, Register.EBX, 19);
 
