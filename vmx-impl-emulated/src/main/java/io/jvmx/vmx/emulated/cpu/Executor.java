@@ -574,10 +574,6 @@ final class Executor {
             return;
         }
         switch (op) {
-            case 0x27: noLong(); daa(); return;
-            case 0x2F: noLong(); das(); return;
-            case 0x37: noLong(); aaa(); return;
-            case 0x3F: noLong(); aas(); return;
             case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
             case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F: {
                 // INC/DEC r (the REX prefixes in 64-bit mode never get here)
@@ -829,34 +825,6 @@ final class Executor {
                 }
                 return;
             case 0xCF: segs.iret(); return;
-            case 0xD4: {
-                noLong();
-                int base = (int) i.imm & 0xFF;
-                if (base == 0) {
-                    throw exc(Exceptions.DE, -1);
-                }
-                int al = (int) s.gpr[RAX] & 0xFF;
-                int r = al % base;
-                setReg(RAX, 2, ((al / base) << 8) | r);
-                s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(r, 1));
-                done();
-                return;
-            }
-            case 0xD5: {
-                noLong();
-                int base = (int) i.imm & 0xFF;
-                int ax = (int) s.gpr[RAX];
-                int r = ((ax & 0xFF) + ((ax >>> 8) & 0xFF) * base) & 0xFF;
-                setReg(RAX, 2, r);
-                s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(r, 1));
-                done();
-                return;
-            }
-            case 0xD6:
-                noLong();
-                setReg(RAX, 1, (s.rflags() & Alu.CF) != 0 ? 0xFF : 0); // SALC
-                done();
-                return;
             case 0xD7: {
                 int sg = i.segOv >= 0 ? i.segOv : DS;
                 long off = (getReg(RBX, i.addrSize) + getReg(RAX, 1)) & addrMask();
@@ -1342,81 +1310,6 @@ final class Executor {
         }
         divRemainder = r;
         return q;
-    }
-
-    // ========================================================================================== BCD
-
-    private void daa() {
-        long f = s.rflags();
-        int al = (int) s.gpr[RAX] & 0xFF;
-        int oldAl = al;
-        boolean oldCf = (f & Alu.CF) != 0;
-        boolean cf = false;
-        boolean af = false;
-        if ((al & 0xF) > 9 || (f & Alu.AF) != 0) {
-            al += 6;
-            cf = oldCf || al > 0xFF;
-            al &= 0xFF;
-            af = true;
-        }
-        if (oldAl > 0x99 || oldCf) {
-            al = (al + 0x60) & 0xFF;
-            cf = true;
-        } else {
-            cf = false;
-        }
-        bcdCommit(al, cf, af);
-    }
-
-    private void das() {
-        long f = s.rflags();
-        int al = (int) s.gpr[RAX] & 0xFF;
-        int oldAl = al;
-        boolean oldCf = (f & Alu.CF) != 0;
-        boolean cf = false;
-        boolean af = false;
-        if ((al & 0xF) > 9 || (f & Alu.AF) != 0) {
-            cf = oldCf || al < 6;
-            al = (al - 6) & 0xFF;
-            af = true;
-        }
-        if (oldAl > 0x99 || oldCf) {
-            al = (al - 0x60) & 0xFF;
-            cf = true;
-        }
-        bcdCommit(al, cf, af);
-    }
-
-    private void bcdCommit(int al, boolean cf, boolean af) {
-        setReg(RAX, 1, al);
-        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(al, 1) | (cf ? Alu.CF : 0) | (af ? Alu.AF : 0));
-        done();
-    }
-
-    private void aaa() {
-        int ax = (int) s.gpr[RAX] & 0xFFFF;
-        boolean adjust = (ax & 0xF) > 9 || (s.rflags() & Alu.AF) != 0;
-        if (adjust) {
-            ax = (ax + 0x106) & 0xFFFF;
-        }
-        ax &= 0xFF0F;
-        setReg(RAX, 2, ax);
-        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0));
-        done();
-    }
-
-    private void aas() {
-        int ax = (int) s.gpr[RAX] & 0xFFFF;
-        boolean adjust = (ax & 0xF) > 9 || (s.rflags() & Alu.AF) != 0;
-        if (adjust) {
-            int al = (ax - 6) & 0xFF;
-            int ah = ((ax >>> 8) - 1) & 0xFF;
-            ax = (ah << 8) | al;
-        }
-        ax &= 0xFF0F;
-        setReg(RAX, 2, ax);
-        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0));
-        done();
     }
 
     // ========================================================================================== I/O

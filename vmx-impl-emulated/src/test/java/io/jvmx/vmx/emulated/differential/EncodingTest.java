@@ -94,7 +94,8 @@ public class EncodingTest {
     /** Null if the disassembly fits the form's name, else why not. */
     private static String check(String formName, String disassembly) {
         if (disassembly.contains("(bad)")) {
-            return "objdump cannot decode it";
+            // SALC: an opcode the SDM leaves reserved, so objdump does not know it; processors execute it
+            return formName.startsWith("SALC (D6)") ? null : "objdump cannot decode it";
         }
         // a segment override ("FS: ADD ...") or LOCK comes first in the name and in the bytes
         String[] words = formName.replaceFirst("^[CDEFGS]S: ", "").replaceFirst("^LOCK ", "").split(" ");

@@ -24,10 +24,17 @@ final class FormTable {
         BitForms.addTo(forms);
         DataMovementForms.addTo(forms);
         StringForms.addTo(forms);
+        // the groups above are written for 64-bit mode; most of their forms are also 32-bit code
+        List<InstructionForm> twins = new ArrayList<>();
+        CompatibilityForms.twinsOf(forms, twins);
+        forms.addAll(twins);
+        // these have their modes built in
         StackForms.addTo(forms);
         ControlTransferForms.addTo(forms);
         SegmentForms.addTo(forms);
         HintForms.addTo(forms);
+        CompatibilityForms.addTo(forms);
+        // and prefixes on the forms of all of them
         SegmentForms.withOverrides(forms);
         LockForms.withLock(forms);
         Set<String> names = new HashSet<>();
