@@ -47,9 +47,12 @@ final class InterpreterCpu implements AutoCloseable {
      * The outcome of one case. {@code failure} is null if the guest exited at one of the case's landing sites, else
      * what happened instead; {@code state} is the guest's registers, flags, RIP, selectors and pages at the exit
      * either way (null only if the software processor threw); {@code exceptionVector} is the vector of an exception
-     * exit, else -1; {@code atInstruction} says whether the exit's RIP is the instruction's (as for a fault).
+     * exit, else -1, {@code errorCode} its error code (-1 if it has none) and {@code faultingAddress} the linear
+     * address of a page fault (the exit qualification); {@code atInstruction} says whether the exit's RIP is the
+     * instruction's (as for a fault).
      */
-    record Outcome(MachineState state, String failure, int exceptionVector, boolean atInstruction) {
+    record Outcome(MachineState state, String failure, int exceptionVector, int errorCode, long faultingAddress,
+                   boolean atInstruction) {
         boolean landed() {
             return failure == null;
         }
@@ -155,11 +158,14 @@ final class InterpreterCpu implements AutoCloseable {
             }
         } catch (RuntimeException interpreterError) {
             discardProcessor();
-            return new Outcome(null, "the software processor threw " + interpreterError, -1, false);
+            return new Outcome(null, "the software processor threw " + interpreterError, -1, -1, 0, false);
         }
         String failure = checkExit(fallThrough, landingSites);
         boolean exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
-        int vector = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)).vector() : -1;
+        InterruptionInfo info = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)) : null;
+        int vector = exception ? info.vector() : -1;
+        int errorCode = exception && info.errorCodeValid() ? (int) read(VM_EXIT_INTERRUPTION_ERROR_CODE) : -1;
+        long faultingAddress = vector == 14 ? read(EXIT_QUALIFICATION) : 0;
         MachineState out = new MachineState();
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             out.gpr[i] = registers.get(i);
@@ -184,7 +190,7 @@ final class InterpreterCpu implements AutoCloseable {
                 memory.write(codePage + site, codeFill, 0, CPUID.length);
             }
         }
-        return new Outcome(out, failure, vector, atInstruction);
+        return new Outcome(out, failure, vector, errorCode, faultingAddress, atInstruction);
     }
 
     /** Null if the guest exited at one of the landing sites (a CPUID exit); otherwise what happened instead. */
