@@ -155,6 +155,10 @@ final class Executor {
             }
         } catch (CpuFault f) {
             events.deliverFault(f);
+            // delivering an exception takes time as an instruction does: the deterministic TSC, and with it the
+            // VMX-preemption timer (SDM Vol. 3C, 26.7.4), counts it. Else a guest whose handler faults again at once
+            // (an exception loop, endless on the processor too) would never let the timer expire.
+            s.tsc++;
         }
     }
 
