@@ -627,9 +627,6 @@ final class Executor {
                     throw ud();
                 }
                 int size = (op & 1) == 0 ? 1 : i.opSize;
-                if (i.lock && (i.mod == 3 || regOp() == Alu.CMP)) {
-                    throw ud();
-                }
                 long iv = i.imm;
                 arithOnE(regOp(), size, iv);
                 return;
@@ -639,18 +636,6 @@ final class Executor {
                 long d = readE(size);
                 alu.logic(d & getReg(i.reg, size), size);
                 alu.commit(s);
-                done();
-                return;
-            }
-            case 0x86: case 0x87: {
-                int size = op == 0x86 ? 1 : i.opSize;
-                if (i.lock && i.mod == 3) {
-                    throw ud();
-                }
-                long d = readEW(size);
-                long r = getReg(i.reg, size);
-                writeEW(size, r);
-                setReg(i.reg, size, d);
                 done();
                 return;
             }
@@ -694,18 +679,12 @@ final class Executor {
                 return;
             }
             case 0x90:
-                if ((i.rex & 1) != 0) {
-                    xchgAcc(8);
-                    return;
-                }
+                // NOP (with REX.B it is XCHG R8, rAX: ExchangeOps)
                 if (i.rep == 0xF3) {
                     // PAUSE (SDM 26.1.3: PAUSE exiting / PAUSE-loop exiting)
                     hooks.conditional(40, i.len);
                 }
                 done();
-                return;
-            case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-                xchgAcc((op & 7) | ((i.rex & 1) << 3));
                 return;
             case 0x98: {
                 long v = getReg(RAX, i.opSize / 2);
@@ -918,7 +897,7 @@ final class Executor {
             case 0xFD: s.setRflagsControl(s.rflagsControl() | Rflags.DF); done(); return;
             case 0xFE: {
                 int o = regOp();
-                if (o > 1 || (i.lock && i.mod == 3)) {
+                if (o > 1) {
                     throw ud();
                 }
                 long d = readEW(1);
@@ -950,9 +929,6 @@ final class Executor {
             case 0:
             case 1: {
                 int size = form == 0 ? 1 : i.opSize;
-                if (i.lock && (i.mod == 3 || aop == Alu.CMP)) {
-                    throw ud();
-                }
                 arithOnE(aop, size, getReg(i.reg, size));
                 return;
             }
@@ -1000,14 +976,6 @@ final class Executor {
         } else {
             done();
         }
-    }
-
-    private void xchgAcc(int r) {
-        long a = getReg(RAX, i.opSize);
-        long b = getReg(r, i.opSize);
-        setReg(RAX, i.opSize, b);
-        setReg(r, i.opSize, a);
-        done();
     }
 
     private void bound() {
@@ -1059,9 +1027,6 @@ final class Executor {
 
     private void group3(int size) {
         int o = regOp();
-        if (i.lock && (i.mod == 3 || (o != 2 && o != 3))) {
-            throw ud();
-        }
         switch (o) {
             case 0:
             case 1: {
@@ -1095,9 +1060,6 @@ final class Executor {
 
     private void group5() {
         int o = regOp();
-        if (i.lock && (i.mod == 3 || o > 1)) {
-            throw ud();
-        }
         switch (o) {
             case 0:
             case 1: {

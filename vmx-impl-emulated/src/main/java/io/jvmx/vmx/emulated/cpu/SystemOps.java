@@ -3,7 +3,6 @@ package io.jvmx.vmx.emulated.cpu;
 import static io.jvmx.vmx.emulated.cpu.Alu.mask;
 import static io.jvmx.vmx.emulated.cpu.Alu.signExtend;
 import static io.jvmx.vmx.emulated.cpu.Executor.RAX;
-import static io.jvmx.vmx.emulated.cpu.Executor.RBX;
 import static io.jvmx.vmx.emulated.cpu.Executor.RCX;
 import static io.jvmx.vmx.emulated.cpu.Executor.RDX;
 import static io.jvmx.vmx.emulated.cpu.Executor.RSP;
@@ -180,7 +179,6 @@ final class SystemOps {
                 x.done();
                 return;
             }
-            case 0xB0: case 0xB1: cmpxchg(op == 0xB0 ? 1 : x.i.opSize); return;
             case 0xB2: case 0xB4: case 0xB5:
                 if (x.i.mod == 3) {
                     throw ud();
@@ -200,49 +198,11 @@ final class SystemOps {
                 x.done();
                 return;
             }
-            case 0xC0: case 0xC1: xadd(op == 0xC0 ? 1 : x.i.opSize); return;
             case 0xC7: group9(); return;
             default:
                 // MMX, SSE, AVX and the other unimplemented parts of the map
                 throw ud();
         }
-    }
-
-    private void xadd(int size) {
-        if (x.i.lock && x.i.mod == 3) {
-            throw ud();
-        }
-        long d = x.readEW(size);
-        long src = x.getReg(x.i.reg, size);
-        long r = alu.arith(Alu.ADD, d, src, size, s);
-        if (x.i.mod == 3) {
-            x.setReg(x.i.reg, size, d);
-            x.setReg(x.i.rm, size, r);
-        } else {
-            x.writeEW(size, r);
-            x.setReg(x.i.reg, size, d);
-        }
-        alu.commit(s);
-        x.done();
-    }
-
-    private void cmpxchg(int size) {
-        if (x.i.lock && x.i.mod == 3) {
-            throw ud();
-        }
-        long d = x.readEW(size);
-        long acc = x.getReg(RAX, size);
-        alu.arith(Alu.CMP, acc, d, size, s);
-        if (acc == d) {
-            x.writeEW(size, x.getReg(x.i.reg, size));
-        } else {
-            if (x.i.mod != 3) {
-                x.writeEW(size, d); // the destination is written back when the comparison fails
-            }
-            x.setReg(RAX, size, d);
-        }
-        alu.commit(s);
-        x.done();
     }
 
     // ============================================================================================ group 9
@@ -269,9 +229,6 @@ final class SystemOps {
             throw ud();
         }
         switch (o) {
-            case 1:
-                cmpxchg8b16b();
-                return;
             case 6:
                 if (x.i.rep == 0xF2 || (x.i.opPrefix && x.i.rep != 0)) {
                     throw ud();
@@ -287,42 +244,6 @@ final class SystemOps {
             default:
                 throw ud();
         }
-    }
-
-    private void cmpxchg8b16b() {
-        boolean wide = x.i.opSize == 8;
-        long off = x.ea();
-        if (wide) {
-            if ((off & 15) != 0) {
-                throw gp0();
-            }
-            long l0 = x.lin(x.i.eaSeg, off, 16, true);
-            long lo = m.read(l0, 8, x.dataPriv);
-            long hi = m.read(l0 + 8, 8, x.dataPriv);
-            boolean eq = lo == s.gpr[RAX] && hi == s.gpr[RDX];
-            long wlo = eq ? s.gpr[RBX] : lo;
-            long whi = eq ? s.gpr[RCX] : hi;
-            x.stage(l0, 8, wlo, x.dataPriv);
-            x.stage(l0 + 8, 8, whi, x.dataPriv);
-            x.commitStaged();
-            if (!eq) {
-                s.gpr[RAX] = lo;
-                s.gpr[RDX] = hi;
-            }
-            s.setRflags(eq ? s.rflags() | Alu.ZF : s.rflags() & ~Alu.ZF);
-        } else {
-            long l0 = x.lin(x.i.eaSeg, off, 8, true);
-            long v = m.read(l0, 8, x.dataPriv);
-            long cmp = (x.getReg(RDX, 4) << 32) | x.getReg(RAX, 4);
-            boolean eq = v == cmp;
-            m.write(l0, 8, eq ? (x.getReg(RCX, 4) << 32) | x.getReg(RBX, 4) : v, x.dataPriv);
-            if (!eq) {
-                x.setReg(RAX, 4, v);
-                x.setReg(RDX, 4, v >>> 32);
-            }
-            s.setRflags(eq ? s.rflags() | Alu.ZF : s.rflags() & ~Alu.ZF);
-        }
-        x.done();
     }
 
     // ============================================================================================ group 15

@@ -188,6 +188,26 @@ public class InstructionExceptionTest {
         assertNull(interpreter.execute(Mode.LONG_64, bytes(0x48, 0x0F, 0xC7, 0x0B), new int[0], aligned).failure());
     }
 
+    /**
+     * The alignment CMPXCHG16B needs is the linear address's (SDM Vol. 2A CMPXCHG16B; Vol. 3A, 6.15 #AC and #GP
+     * speak of addresses, which segmentation makes linear): with an FS base of 8, an aligned offset is a misaligned
+     * operand and a misaligned offset an aligned one.
+     */
+    @Test
+    public void cmpxchg16bAlignmentIsTheLinearAddresses() {
+        Layout fsAt8 = new Layout(LAYOUT.code(), LAYOUT.data(), LAYOUT.stack(), 8, 0);
+        try (InterpreterCpu withFsBase = new InterpreterCpu(fsAt8)) {
+            byte[] fsCmpxchg16b = bytes(0x64, 0x48, 0x0F, 0xC7, 0x0B); // CMPXCHG16B FS:[RBX]
+            MachineState alignedOffset = input(14);
+            alignedOffset.gpr[RBX] = LAYOUT.data() + 0x400;
+            InterpreterCpu.Outcome outcome = withFsBase.execute(Mode.LONG_64, fsCmpxchg16b, new int[0], alignedOffset);
+            assertEquals(outcome.failure(), Exceptions.GP, outcome.exceptionVector());
+            MachineState alignedLinear = input(15);
+            alignedLinear.gpr[RBX] = LAYOUT.data() + 0x400 - 8;
+            assertNull(withFsBase.execute(Mode.LONG_64, fsCmpxchg16b, new int[0], alignedLinear).failure());
+        }
+    }
+
     /** BOUND (62 /r): #BR when the signed index is outside [lower, upper] (SDM Vol. 2A BOUND), in 32-bit code. */
     @Test
     public void boundOutOfRange() {
