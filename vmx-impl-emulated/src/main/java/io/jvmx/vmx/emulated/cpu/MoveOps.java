@@ -6,7 +6,7 @@ import static io.jvmx.vmx.emulated.cpu.Alu.signExtend;
 /**
  * Dedicated ops for data movement (SDM Vol. 2, MOV, MOVZX, MOVSX, MOVSXD, LEA, PUSH, POP, MOVBE): the register,
  * memory and immediate forms of MOV, the zero- and sign-extending loads, LEA, PUSH/POP of registers and immediates,
- * and the byte-reversing MOVBE. None of them touches the flags.
+ * the byte-reversing MOVBE and the non-temporal MOVNTI. None of them touches the flags.
  */
 final class MoveOps {
     private MoveOps() {
@@ -23,6 +23,7 @@ final class MoveOps {
         }
         if (i.map == Insn.MAP_0F) {
             switch (op) {
+                case 0xC3: return i.mod == 3 || i.opPrefix || i.rep != 0 ? OpTable.UNDEFINED : MOVNTI;
                 case 0xB6: return MOVZX_B;
                 case 0xB7: return MOVZX_W;
                 case 0xBE: return MOVSX_B;
@@ -245,4 +246,17 @@ final class MoveOps {
             default: return Long.reverseBytes(v);
         }
     }
+
+    /**
+     * MOVNTI My,Gy (0F C3, SSE2; SDM Vol. 2B MOVNTI): a store of a 32-bit register (64-bit with REX.W) with a
+     * non-temporal hint, which changes nothing here (there is no cache to bypass). Memory destinations only.
+     */
+    private static final Op MOVNTI = new Op("MOVNTI My,Gy") {
+        @Override
+        void run(Executor x, Insn i) {
+            int size = i.opSize == 8 ? 8 : 4;
+            x.writeMem(i.eaSeg, x.ea(), size, x.getReg(i.reg, size));
+            x.done();
+        }
+    };
 }

@@ -23,9 +23,10 @@ final class CompatibilityForms {
     /**
      * The 64-bit forms that are the same instruction in 32-bit code: none with a 64-bit operand (REX.W), none of LEA's
      * 64-bit address arithmetic, MOVSXD or RDFSBASE (64-bit mode only), none with a 67H 32-bit address (16-bit
-     * there).
+     * there), no FS or GS override (null segments in 32-bit code here), no moffs (its size is the address size).
      */
-    private static final Pattern ONLY_64 = Pattern.compile("r64|r/m64|REX\\.W|RAX|^LEA|^MOVSXD|32-bit address|BASE");
+    private static final Pattern ONLY_64 = Pattern.compile(
+            "r64|r/m64|REX\\.W|RAX|^LEA|^MOVSXD|32-bit address|BASE|^FS: |^GS: |moffs");
 
     /** The compatibility-mode twins of the 64-bit forms of {@code forms} that exist in 32-bit code. */
     static void twinsOf(List<InstructionForm> forms, List<InstructionForm> into) {
@@ -43,6 +44,7 @@ final class CompatibilityForms {
         adjustRpl(forms);
         pushPopAll(forms);
         incDec(forms);
+        loadEffectiveAddress(forms);
         forms.add(compatibility("INTO (CE), OF = 0", b -> {
             b.input.rflags &= ~Flags.OF;
             return new Encoder(true).opcode(0xCE).bytes();
@@ -168,6 +170,58 @@ final class CompatibilityForms {
                     return operandSize(size).opcodePlusRegister(base, r).bytes();
                 }));
             }
+        }
+    }
+
+    /**
+     * LEA (8D /r) in 32-bit code: with 32-bit addressing (ModRM and SIB forms, SDM Vol. 2A, Table 2-2 and 2-3) and,
+     * with 67H, 16-bit addressing (Table 2-1: [BX+SI] ... [BX], disp16 alone, disp8 and disp16 added, the sum taken
+     * modulo 64 Ki), which no other form here can reach natively: LEA computes the address without accessing it. The
+     * result is truncated or zero-extended to the operand size (SDM Vol. 2A LEA, Table 3-53).
+     */
+    private static void loadEffectiveAddress(List<InstructionForm> forms) {
+        for (int size : new int[] {2, 4}) {
+            for (int mod = 0; mod < 3; mod++) {
+                int m = mod;
+                forms.add(compatibility("LEA r" + 8 * size + ", m (" + (size == 2 ? "66 " : "") + "67 8D /r), "
+                        + "16-bit addressing, mod " + mod, b -> {
+                    Reg dst = b.reg(size);
+                    int rm = b.random.nextInt(8);
+                    for (int r : new int[] {3, 5, 6, 7}) { // BX BP SI DI: the 16-bit bases and indexes
+                        b.setFull(r, b.random.nextBoolean() ? b.value(4) : b.random.nextLong());
+                    }
+                    Encoder e = new Encoder(true);
+                    if (size == 2) {
+                        e.prefix(0x66);
+                    }
+                    e.prefix(0x67).opcode(0x8D, m << 6 | (dst.number() & 7) << 3 | rm);
+                    int dispBytes = m == 1 ? 1 : m == 2 || (m == 0 && rm == 6) ? 2 : 0;
+                    b.note(String.format("mod %d rm %d", m, rm));
+                    return e.imm(b.random.nextLong(), dispBytes).bytes();
+                }));
+            }
+            forms.add(compatibility("LEA r" + 8 * size + ", m (" + (size == 2 ? "66 " : "") + "8D /r), 32-bit "
+                    + "addressing", b -> {
+                Reg dst = b.reg(size);
+                int base = b.random.nextInt(9) - 1; // -1: no base
+                int index = b.random.nextInt(3) == 0 ? Mem.NONE : b.random.nextInt(8);
+                if (index == 4) {
+                    index = Mem.NONE;
+                }
+                if (base == 4) {
+                    base = 3; // RSP is the stack pointer of the case: EBX instead
+                }
+                int dispBytes = base < 0 ? 4 : new int[] {0, 1, 4}[b.random.nextInt(3)];
+                long disp = dispBytes == 1 ? b.random.nextInt(256) - 128 : (int) b.value(4);
+                for (int r = 0; r < 8; r++) {
+                    if (r != 4 && r != dst.number()) {
+                        b.setFull(r, b.random.nextLong());
+                    }
+                }
+                int scale = 1 << b.random.nextInt(4);
+                return new Encoder(true).operandSize(size).opcode(0x8D).modrm(dst.number(),
+                        new Mem(base < 0 ? Mem.NONE : base, index, scale, disp, dispBytes)).bytes();
+            }));
         }
     }
 }

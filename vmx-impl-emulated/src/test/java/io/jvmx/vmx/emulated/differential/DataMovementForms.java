@@ -31,6 +31,8 @@ final class DataMovementForms {
         convert(forms);
         loadEffectiveAddress(forms);
         moveBigEndian(forms);
+        moveNonTemporal(forms);
+        moveOffset(forms);
         crc32(forms);
         flagInstructions(forms);
     }
@@ -337,6 +339,71 @@ final class DataMovementForms {
                 b.set(src, b.value(size));
                 return new Encoder().operandSize(size).opcode(0x0F, 0x38, 0xF1).modrm(src, m).bytes();
             }));
+        }
+    }
+
+    /**
+     * MOVNTI m32, r32 (0F C3 /r) and m64, r64 (REX.W): a store with a non-temporal hint (SDM Vol. 2B MOVNTI).
+     * CPUID.01H:EDX.SSE2[bit 26].
+     */
+    private static void moveNonTemporal(List<InstructionForm> forms) {
+        for (int size : new int[] {4, 8}) {
+            forms.add(of("MOVNTI " + m(size) + ", " + r(size) + " (" + sdm(size, "0F C3 /r") + "), memory",
+                    Feature.SSE2, b -> {
+                Mem m = b.mem(size);
+                Reg src = b.reg(size);
+                b.set(src, b.value(size));
+                return b.encoder(size).operandSize(size).opcode(0x0F, 0xC3).modrm(src, m).bytes();
+            }));
+        }
+    }
+
+    /**
+     * MOV AL/rAX, moffs (A0, A1) and moffs, AL/rAX (A2, A3): the operand's offset is an immediate of the address
+     * size, 64 bits in 64-bit mode (32 with 67H), 32 in 32-bit code; DS unless overridden (SDM Vol. 2B MOV, and Vol.
+     * 2A, 2.2.1.4 "Direct Memory-Offset MOVs").
+     */
+    private static void moveOffset(List<InstructionForm> forms) {
+        for (int size : SIZES) {
+            for (boolean load : BOTH) {
+                int opcode = (load ? 0xA0 : 0xA2) + (size == 1 ? 0 : 1);
+                String acc = accumulator(size);
+                String text = load ? acc + ", moffs" + 8 * size : "moffs" + 8 * size + ", " + acc;
+                for (String variant : new String[] {"", "67", "FS"}) {
+                    String name = "MOV " + text + " (" + (variant.equals("67") ? "67 " : variant.equals("FS")
+                            ? "64 " : "") + sdm(size, hex(opcode)) + ")" + (variant.equals("67") ? ", 32-bit offset"
+                            : variant.equals("FS") ? ", FS override" : "");
+                    InstructionForm.Generator g = b -> {
+                        b.byteOperands();
+                        b.set(b.fixed(0, size), b.value(size));
+                        int offset = 0x100 + b.random.nextInt(0xE00);
+                        b.memAt(offset, size);
+                        b.setMem(size, b.value(size));
+                        long base = variant.equals("FS") ? b.layout.fsBase() : 0;
+                        long address = b.dataAddress + offset - base;
+                        Encoder e = b.encoder(size);
+                        if (variant.equals("67")) {
+                            e.prefix(0x67);
+                        } else if (variant.equals("FS")) {
+                            e.prefix(0x64);
+                        }
+                        return e.operandSize(size).opcode(opcode).imm(address, variant.equals("67") ? 4 : 8).bytes();
+                    };
+                    forms.add(variant.equals("67") ? new InstructionForm(name, InstructionForm.Mode.LONG_64,
+                            null, true, g) : of(name, g));
+                }
+                if (size < 8) {
+                    forms.add(InstructionForm.compatibility("MOV " + text + " (" + (size == 2 ? "66 " : "")
+                            + hex(opcode) + "), 32-bit offset", b -> {
+                        b.set(b.fixed(0, size), b.value(size));
+                        int offset = 0x100 + b.random.nextInt(0xE00);
+                        b.memAt(offset, size);
+                        b.setMem(size, b.value(size));
+                        return b.encoder(size).operandSize(size).opcode(opcode).imm(b.dataAddress + offset, 4)
+                                .bytes();
+                    }));
+                }
+            }
         }
     }
 

@@ -18,6 +18,8 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
     enum Feature {
         /** CPUID.01H:ECX.POPCNT[bit 23]. */
         POPCNT(0x1, 0, Register.ECX, 23),
+        /** CPUID.01H:EDX.SSE2[bit 26]: MOVNTI (and the SSE2 vector instructions). */
+        SSE2(0x1, 0, Register.EDX, 26),
         /** CPUID.01H:ECX.SSE4_2[bit 20]: CRC32 (and the SSE4.2 vector instructions). */
         SSE4_2(0x1, 0, Register.ECX, 20),
         /** CPUID.01H:ECX.MOVBE[bit 22]. */
