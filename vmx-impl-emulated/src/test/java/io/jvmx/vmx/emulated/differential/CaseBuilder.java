@@ -46,10 +46,11 @@ final class CaseBuilder {
     /** The base of the segment memory operands use (an FS or GS override in 64-bit mode), subtracted from pointers. */
     private long segmentBase;
 
+    /** A case of a form in {@code mode}; a 16-bit form's case is its 32-bit oracle's (see {@link Mode#oracle}). */
     CaseBuilder(Random random, Layout layout, Mode mode) {
         this.random = random;
         this.layout = layout;
-        this.mode = mode;
+        this.mode = mode.oracle();
         this.dataAddress = layout.data();
         input = new MachineState();
         for (int i = 0; i < MachineState.REGISTERS; i++) {

@@ -28,7 +28,7 @@ final class ControlTransferForms {
     private static final String[] CONDITIONS = DataMovementForms.CONDITIONS;
 
     static void addTo(List<InstructionForm> forms) {
-        for (Mode mode : Mode.values()) {
+        for (Mode mode : Mode.NATIVE) {
             conditionalJumps(forms, mode);
             jumps(forms, mode);
             calls(forms, mode);

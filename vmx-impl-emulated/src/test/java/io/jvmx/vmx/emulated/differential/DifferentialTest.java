@@ -76,7 +76,8 @@ public class DifferentialTest {
                     skipped.put(form.name(), "the data page could not be mapped below 4 GiB");
                     continue;
                 }
-                if (form.mode() == InstructionForm.Mode.COMPATIBILITY_32 && !nativeCpu.compatibilityModeAvailable()) {
+                if (form.mode().oracle() == InstructionForm.Mode.COMPATIBILITY_32
+                        && !nativeCpu.compatibilityModeAvailable()) {
                     skipped.put(form.name(), "compatibility mode cannot run here (no 32-bit user code segment 23H, "
                             + "or no pages below 4 GiB)");
                     continue;

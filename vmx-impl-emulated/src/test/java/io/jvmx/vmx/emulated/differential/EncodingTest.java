@@ -41,7 +41,7 @@ public class EncodingTest {
     public void objdumpDecodesEveryFormAsNamed() throws IOException, InterruptedException {
         Assume.assumeTrue("GNU objdump is not installed", objdumpAvailable());
         List<String> wrong = new ArrayList<>();
-        for (InstructionForm.Mode mode : InstructionForm.Mode.values()) {
+        for (InstructionForm.Mode mode : InstructionForm.Mode.NATIVE) {
             wrong.addAll(check(mode));
         }
         assertTrue(wrong.size() + " encodings are not what their forms say:\n" + String.join("\n", wrong),

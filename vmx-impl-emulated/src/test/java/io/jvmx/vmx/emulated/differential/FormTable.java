@@ -37,6 +37,8 @@ final class FormTable {
         // and prefixes on the forms of all of them
         SegmentForms.withOverrides(forms);
         LockForms.withLock(forms);
+        // and 32-bit code once more as 16-bit code, with the native 32-bit run as the oracle
+        SixteenBitForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {

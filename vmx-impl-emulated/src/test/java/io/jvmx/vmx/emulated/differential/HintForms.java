@@ -35,7 +35,7 @@ final class HintForms {
             {0x66, 0x66, 0x2E, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00}};
 
     static void addTo(List<InstructionForm> forms) {
-        for (Mode mode : Mode.values()) {
+        for (Mode mode : Mode.NATIVE) {
             forms.add(form(mode, "NOP (90)", b -> b.encoder(4).opcode(0x90).bytes()));
             forms.add(form(mode, "PAUSE (F3 90)", b -> b.encoder(4).prefix(0xF3).opcode(0x90).bytes()));
             forms.add(form(mode, "NOP (the multi-byte sequences of SDM Vol. 2B NOP, Table 4-12)", b -> {

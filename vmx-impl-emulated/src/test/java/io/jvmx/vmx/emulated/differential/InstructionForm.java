@@ -15,12 +15,33 @@ import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
  */
 record InstructionForm(String name, Mode mode, Feature required, boolean needsLowData, Generator generator) {
 
-    /** The mode a form runs in, natively and in the guest, at CPL 3 with Linux's selectors (see NativeCpu). */
+    /**
+     * The mode a form runs in. The first two run natively and in the guest, at CPL 3 with Linux's selectors (see
+     * NativeCpu). The 16-bit ones run in the guest only, and their oracle is the native 32-bit run: the instruction
+     * with its operand-size and address-size prefixes toggled (66H, 67H added or removed) means in 16-bit code what
+     * the original means in 32-bit code (SDM Vol. 1, 3.6 and Table 3-4), see {@link SixteenBitForms}.
+     */
     enum Mode {
         /** 64-bit mode: CS 33H (L = 1). */
         LONG_64,
         /** Compatibility mode: CS 23H (L = 0, D = 1) in IA-32e mode; DS ES SS 2BH. */
-        COMPATIBILITY_32
+        COMPATIBILITY_32,
+        /** Compatibility mode with a 16-bit code segment (L = 0, D = 0) whose base is the code page, CPL 3. */
+        CODE_16,
+        /** Real-address mode (CR0.PE = 0), CS based at the code page, flat 4-GiB data and stack segments. */
+        REAL_ADDRESS;
+
+        /** The modes a case can run in natively. */
+        static final Mode[] NATIVE = {LONG_64, COMPATIBILITY_32};
+
+        /** The mode of the native run that is this mode's oracle. */
+        Mode oracle() {
+            return this == LONG_64 ? LONG_64 : COMPATIBILITY_32;
+        }
+
+        boolean sixteenBit() {
+            return this == CODE_16 || this == REAL_ADDRESS;
+        }
     }
 
     interface Generator {

@@ -91,6 +91,10 @@ final class InterpreterCpu implements AutoCloseable {
 
     /** Access rights in the VMCS format (SDM Vol. 3C, 25.4.1): code/data of DPL 3, 4-KiB granularity. */
     private static final int USER_CODE_64_AR = 0xA0FB, USER_CODE_32_AR = 0xC0FB, USER_DATA_AR = 0xC0F3;
+    /** 16-bit user code (D = 0, byte granularity), its GDT slot 50H written with the code page as base. */
+    private static final int USER_CODE_16_AR = 0x00FB, USER_CODE_16_SELECTOR = 0x53;
+    /** Real-address mode: a code segment (accessed execute/read), data segments with 4-GiB limits and B = 1. */
+    private static final int REAL_CODE_AR = 0x9B, REAL_DATA_AR = 0xC093;
     private static final int TSS_ACCESS_RIGHTS = 0x8B;
     private static final int UNUSABLE = 1 << 16;
 
@@ -128,10 +132,15 @@ final class InterpreterCpu implements AutoCloseable {
      * CPUID after it and at each of {@code landingSites} (code-page offsets).
      */
     Outcome execute(Mode mode, byte[] instruction, int[] landingSites, MachineState input) {
+        return execute(mode, instruction, landingSites, input, NativeCpu.INSTRUCTION_OFFSET);
+    }
+
+    /** The same with the instruction at code-page offset {@code offset}. RIP in the outcome is linear. */
+    Outcome execute(Mode mode, byte[] instruction, int[] landingSites, MachineState input, int offset) {
         ensureProcessor();
         long codePage = guestRam + CODE_GPA;
-        int fallThrough = NativeCpu.INSTRUCTION_OFFSET + instruction.length;
-        memory.write(codePage + NativeCpu.INSTRUCTION_OFFSET, instruction, 0, instruction.length);
+        int fallThrough = offset + instruction.length;
+        memory.write(codePage + offset, instruction, 0, instruction.length);
         memory.write(codePage + fallThrough, CPUID, 0, CPUID.length);
         for (int site : landingSites) {
             memory.write(codePage + site, CPUID, 0, CPUID.length);
@@ -141,9 +150,10 @@ final class InterpreterCpu implements AutoCloseable {
         for (int i = 0; i < MachineState.REGISTERS; i++) {
             registers.set(i, input.gpr[i]);
         }
-        long rip = layout.instruction();
-        writeSegments(mode);
-        write(GUEST_RIP, rip);
+        long rip = layout.code() + offset;
+        long csBase = mode.sixteenBit() ? layout.code() : 0;
+        writeMode(mode);
+        write(GUEST_RIP, rip - csBase);
         write(GUEST_RSP, input.gpr[MachineState.RSP]);
         // IF = 1 as in any user process
         write(GUEST_RFLAGS, input.rflags | Flags.FIXED_1 | Flags.IF);
@@ -160,7 +170,7 @@ final class InterpreterCpu implements AutoCloseable {
             discardProcessor();
             return new Outcome(null, "the software processor threw " + interpreterError, -1, -1, 0, false);
         }
-        String failure = checkExit(fallThrough, landingSites);
+        String failure = checkExit(fallThrough, landingSites, csBase);
         boolean exception = (read(EXIT_REASON) & 0xFFFF) == ExitReason.EXCEPTION_OR_NMI.number();
         InterruptionInfo info = exception ? InterruptionInfo.decode(read(VM_EXIT_INTERRUPTION_INFORMATION)) : null;
         int vector = exception ? info.vector() : -1;
@@ -172,7 +182,7 @@ final class InterpreterCpu implements AutoCloseable {
         }
         out.gpr[MachineState.RSP] = read(GUEST_RSP);
         out.rflags = read(GUEST_RFLAGS);
-        out.rip = read(GUEST_RIP);
+        out.rip = csBase + read(GUEST_RIP);
         VmcsField[] selectors = {GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
                 GUEST_FS_SELECTOR, GUEST_GS_SELECTOR};
         for (int k = 0; k < 6; k++) {
@@ -185,7 +195,7 @@ final class InterpreterCpu implements AutoCloseable {
             discardProcessor();
         } else {
             // put the INT3 filler back where the instruction and the CPUIDs were
-            memory.write(codePage + NativeCpu.INSTRUCTION_OFFSET, codeFill, 0, instruction.length + CPUID.length);
+            memory.write(codePage + offset, codeFill, 0, instruction.length + CPUID.length);
             for (int site : landingSites) {
                 memory.write(codePage + site, codeFill, 0, CPUID.length);
             }
@@ -194,9 +204,9 @@ final class InterpreterCpu implements AutoCloseable {
     }
 
     /** Null if the guest exited at one of the landing sites (a CPUID exit); otherwise what happened instead. */
-    private String checkExit(int fallThrough, int[] landingSites) {
+    private String checkExit(int fallThrough, int[] landingSites, long csBase) {
         long reasonField = read(EXIT_REASON);
-        long rip = read(GUEST_RIP);
+        long rip = csBase + read(GUEST_RIP);
         String where = describeRip(rip);
         if ((reasonField & (1L << 31)) != 0) {
             throw new IllegalStateException("VM entry failed (exit reason " + reasonField + "): "
@@ -254,6 +264,10 @@ final class InterpreterCpu implements AutoCloseable {
         guestRam = memory.allocateFrames(GUEST_RAM_PAGES);
         long eptPml4 = memory.allocateFrame();
         mapEpt(eptPml4, GUEST_RAM_PAGES);
+        // without paging (real-address mode) linear addresses are guest-physical: the pages there too
+        mapEptPage(eptPml4, layout.code(), guestRam + CODE_GPA);
+        mapEptPage(eptPml4, layout.data(), guestRam + DATA_GPA);
+        mapEptPage(eptPml4, layout.stack(), guestRam + STACK_GPA);
         writeControls(Ept.eptPointer(eptPml4, Ept.MEMORY_TYPE_WRITE_BACK, 4, false));
         writeHostState();
         nextTableGpa = PAGE_TABLES_GPA + NativeCpu.PAGE;
@@ -289,19 +303,24 @@ final class InterpreterCpu implements AutoCloseable {
     private void mapEpt(long pml4, int pages) {
         for (int page = 0; page < pages; page++) {
             long gpa = (long) page * NativeCpu.PAGE;
-            long table = pml4;
-            for (int level = 4; level > 1; level--) {
-                long entry = table + ((gpa >>> (12 + 9 * (level - 1))) & 0x1FF) * 8;
-                long e = memory.read64(entry);
-                if ((e & 7) == 0) {
-                    e = memory.allocateFrame() | Ept.READ | Ept.WRITE | Ept.EXECUTE;
-                    memory.write64(entry, e);
-                }
-                table = e & Ept.ADDRESS_MASK;
-            }
-            memory.write64(table + ((gpa >>> 12) & 0x1FF) * 8, ((guestRam + gpa) & Ept.ADDRESS_MASK) | Ept.READ
-                    | Ept.WRITE | Ept.EXECUTE | ((long) Ept.MEMORY_TYPE_WRITE_BACK << Ept.MEMORY_TYPE_SHIFT));
+            mapEptPage(pml4, gpa, guestRam + gpa);
         }
+    }
+
+    /** One 4-KiB EPT mapping of {@code gpa} to host-physical {@code hpa}. */
+    private void mapEptPage(long pml4, long gpa, long hpa) {
+        long table = pml4;
+        for (int level = 4; level > 1; level--) {
+            long entry = table + ((gpa >>> (12 + 9 * (level - 1))) & 0x1FF) * 8;
+            long e = memory.read64(entry);
+            if ((e & 7) == 0) {
+                e = memory.allocateFrame() | Ept.READ | Ept.WRITE | Ept.EXECUTE;
+                memory.write64(entry, e);
+            }
+            table = e & Ept.ADDRESS_MASK;
+        }
+        memory.write64(table + ((gpa >>> 12) & 0x1FF) * 8, (hpa & Ept.ADDRESS_MASK) | Ept.READ | Ept.WRITE
+                | Ept.EXECUTE | ((long) Ept.MEMORY_TYPE_WRITE_BACK << Ept.MEMORY_TYPE_SHIFT));
     }
 
     /** Maps one 4-KiB guest page with the guest's own 4-level page tables (SDM Vol. 3A, 4.5.4). */
@@ -349,7 +368,7 @@ final class InterpreterCpu implements AutoCloseable {
         write(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, controls(Msr.IA32_VMX_TRUE_PROCBASED_CTLS,
                 PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS));
         write(SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, controls(Msr.IA32_VMX_PROCBASED_CTLS2,
-                SecondaryProcessorBasedControls.ENABLE_EPT));
+                SecondaryProcessorBasedControls.ENABLE_EPT | SecondaryProcessorBasedControls.UNRESTRICTED_GUEST));
         write(PRIMARY_VM_EXIT_CONTROLS, controls(Msr.IA32_VMX_TRUE_EXIT_CTLS,
                 VmExitControls.HOST_ADDRESS_SPACE_SIZE | VmExitControls.ACKNOWLEDGE_INTERRUPT_ON_EXIT));
         write(VM_ENTRY_CONTROLS, controls(Msr.IA32_VMX_TRUE_ENTRY_CTLS,
@@ -400,22 +419,18 @@ final class InterpreterCpu implements AutoCloseable {
         long low = limit | (base & 0xFF_FFFFL) << 16 | (long) TSS_ACCESS_RIGHTS << 40 | (base >>> 24 & 0xFF) << 56;
         memory.write64(gdt + TSS_SELECTOR, low);
         memory.write64(gdt + TSS_SELECTOR + 8, base >>> 32);
+        long code = layout.code();
+        memory.write64(gdt + (USER_CODE_16_SELECTOR & ~3), 0xFFFF | (code & 0xFF_FFFFL) << 16 | 0xFBL << 40
+                | (code >>> 24 & 0xFF) << 56);
     }
 
     /**
      * The state Linux gives a user process (SDM Vol. 3C, 27.3.1 checks): CR0 PE PG NE ET WP AM, CR4 PAE FSGSBASE (and
-     * VMXE, a fixed-1 bit in VMX operation), EFER LME LMA (loaded by VM entry), the GDT and TSS above; the segments
-     * are written for each case ({@link #writeSegments}).
+     * VMXE, a fixed-1 bit in VMX operation), EFER LME LMA (loaded by VM entry), the GDT and TSS above; these and the
+     * segments are written for each case ({@link #writeMode}).
      */
     private void writeGuestState() {
-        long cr0 = Cr0.PE | Cr0.PG | Cr0.NE | Cr0.ET | Cr0.WP | Cr0.AM;
-        long cr4 = Cr4.PAE | Cr4.FSGSBASE | Cr4.VMXE;
-        write(GUEST_CR0, cr0);
         write(GUEST_CR3, PAGE_TABLES_GPA);
-        write(GUEST_CR4, cr4);
-        write(CR0_READ_SHADOW, cr0);
-        write(CR4_READ_SHADOW, cr4 & ~Cr4.VMXE);
-        write(GUEST_IA32_EFER, Efer.LME | Efer.LMA);
         write(GUEST_LDTR_SELECTOR, 0);
         write(GUEST_LDTR_BASE, 0);
         write(GUEST_LDTR_LIMIT, 0);
@@ -438,21 +453,52 @@ final class InterpreterCpu implements AutoCloseable {
     }
 
     /**
-     * The segment registers of a user process in {@code mode}: CS 33H (64-bit) or 23H (32-bit code), SS 2BH, DS and
-     * ES null in 64-bit mode (Linux's) or 2BH in compatibility mode (what NativeCpu loads there), FS and GS null with
-     * the native bases. Base 0 and limit 4 GiB for the usable ones, as their descriptors say.
+     * The mode of a case. 64-bit and compatibility mode are what Linux gives a user process: CR0 PE PG NE ET WP AM, CR4
+     * PAE FSGSBASE (and VMXE, fixed to 1 in VMX operation), EFER LME LMA, IA-32e mode at VM entry; CS 33H or 23H, SS
+     * 2BH, DS and ES null in 64-bit mode (Linux's) or 2BH in compatibility mode (what NativeCpu loads there), FS and GS
+     * null with the native bases; base 0 and limit 4 GiB for the usable ones, as their descriptors say. 16-bit code
+     * is compatibility mode with CS the 16-bit code segment at the code page (selector 53H). Real-address mode: CR0
+     * without PE and PG, no IA-32e mode, CS based at the code page, the data and stack segments flat with 4-GiB limits
+     * and a 32-bit stack (as after leaving protected mode with such descriptors loaded), selectors 0.
      */
-    private void writeSegments(Mode mode) {
-        boolean compatibility = mode == Mode.COMPATIBILITY_32;
-        segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS,
-                compatibility ? NativeCpu.USER32_CS : NativeCpu.USER_CS,
-                compatibility ? USER_CODE_32_AR : USER_CODE_64_AR, 0);
+    private void writeMode(Mode mode) {
+        boolean real = mode == Mode.REAL_ADDRESS;
+        long cr0 = real ? Cr0.NE | Cr0.ET : Cr0.PE | Cr0.PG | Cr0.NE | Cr0.ET | Cr0.WP | Cr0.AM;
+        long cr4 = Cr4.PAE | Cr4.FSGSBASE | Cr4.VMXE;
+        write(GUEST_CR0, cr0);
+        write(GUEST_CR4, cr4);
+        write(CR0_READ_SHADOW, cr0);
+        write(CR4_READ_SHADOW, cr4 & ~Cr4.VMXE);
+        write(GUEST_IA32_EFER, real ? 0 : Efer.LME | Efer.LMA);
+        write(VM_ENTRY_CONTROLS, controls(Msr.IA32_VMX_TRUE_ENTRY_CTLS,
+                (real ? 0 : VmEntryControls.IA32E_MODE_GUEST) | VmEntryControls.LOAD_IA32_EFER));
+        VmcsField[][] data = {
+                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
+                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS}};
+        if (real) {
+            segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS, 0, REAL_CODE_AR,
+                    layout.code(), 0xFFFF);
+            for (VmcsField[] f : new VmcsField[][] {data[0], data[1],
+                    {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
+                    {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
+                    {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}}) {
+                segment(f[0], f[1], f[2], f[3], 0, REAL_DATA_AR, 0, 0xFFFF_FFFFL);
+            }
+            return;
+        }
+        if (mode == Mode.CODE_16) {
+            segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS, USER_CODE_16_SELECTOR,
+                    USER_CODE_16_AR, layout.code(), 0xFFFF);
+        } else {
+            boolean compatibility = mode == Mode.COMPATIBILITY_32;
+            segment(GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS,
+                    compatibility ? NativeCpu.USER32_CS : NativeCpu.USER_CS,
+                    compatibility ? USER_CODE_32_AR : USER_CODE_64_AR, 0);
+        }
         segment(GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS, NativeCpu.USER_DS,
                 USER_DATA_AR, 0);
-        for (VmcsField[] f : new VmcsField[][] {
-                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
-                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS}}) {
-            if (compatibility) {
+        for (VmcsField[] f : data) {
+            if (mode != Mode.LONG_64) {
                 segment(f[0], f[1], f[2], f[3], NativeCpu.USER_DS, USER_DATA_AR, 0);
             } else {
                 segment(f[0], f[1], f[2], f[3], 0, UNUSABLE, 0);
@@ -466,9 +512,14 @@ final class InterpreterCpu implements AutoCloseable {
 
     private void segment(VmcsField selector, VmcsField base, VmcsField limit, VmcsField accessRights, int sel,
                          int ar, long baseValue) {
+        segment(selector, base, limit, accessRights, sel, ar, baseValue, (ar & UNUSABLE) != 0 ? 0 : 0xFFFF_FFFFL);
+    }
+
+    private void segment(VmcsField selector, VmcsField base, VmcsField limit, VmcsField accessRights, int sel,
+                         int ar, long baseValue, long limitValue) {
         write(selector, sel);
         write(base, baseValue);
-        write(limit, (ar & UNUSABLE) != 0 ? 0 : 0xFFFF_FFFFL);
+        write(limit, limitValue);
         write(accessRights, ar);
     }
 }

@@ -28,7 +28,7 @@ final class SegmentForms {
     private static final int RAX = 0, RBX = 3;
 
     static void addTo(List<InstructionForm> forms) {
-        for (Mode mode : Mode.values()) {
+        for (Mode mode : Mode.NATIVE) {
             moveSegmentRegister(forms, mode);
             loadFarPointer(forms, mode);
             translate(forms, mode);

@@ -19,7 +19,7 @@ final class StackForms {
     }
 
     static void addTo(List<InstructionForm> forms) {
-        for (Mode mode : Mode.values()) {
+        for (Mode mode : Mode.NATIVE) {
             for (boolean word : FormNames.BOTH) {
                 pushPopRegister(forms, mode, word);
                 pushImmediate(forms, mode, word);
