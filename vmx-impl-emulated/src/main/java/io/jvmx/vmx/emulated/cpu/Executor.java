@@ -42,6 +42,8 @@ final class Executor {
     long startRip;
     /** Linear address of the memory operand of a read-modify-write, between readEW and writeEW. */
     long rmwLin;
+    /** Scratch for the whole-page-range REP MOVS/STOS of StringOps. */
+    final byte[] bulk = new byte[4096];
 
     // ---- retirement
     /**
@@ -615,9 +617,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0x6C: case 0x6D: case 0x6E: case 0x6F:
-                string(op);
-                return;
             case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
             case 0x78: case 0x79: case 0x7A: case 0x7B: case 0x7C: case 0x7D: case 0x7E: case 0x7F:
                 jcc(op & 0xF, i.imm);
@@ -734,10 +733,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0xA4: case 0xA5: case 0xA6: case 0xA7: case 0xAA: case 0xAB: case 0xAC: case 0xAD: case 0xAE:
-            case 0xAF:
-                string(op);
-                return;
             case 0xA8: case 0xA9: {
                 int size = op == 0xA8 ? 1 : i.opSize;
                 long iv = i.imm;
@@ -920,7 +915,7 @@ final class Executor {
         }
     }
 
-    private int ioSize() {
+    int ioSize() {
         return i.opSize == 2 ? 2 : 4;
     }
 
@@ -1300,183 +1295,5 @@ final class Executor {
         sys.ioPermission(port, size);
         hooks.io(port, size, false, false, false, immediate, 0, i.len);
         done();
-    }
-
-    // ========================================================================================== strings
-
-    /**
-     * MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS with REP/REPE/REPNE (SDM Vol. 2B REP). One iteration per call: each
-     * retires on its own and RIP stays on the instruction while iterations remain, so that events and VM exits can
-     * come between iterations with rCX, rSI and rDI up to date.
-     */
-    void string(int op) {
-        while (stringIteration(op)) {
-            // the next iteration belongs to the same block
-        }
-    }
-
-    private final byte[] bulk = new byte[4096];
-
-    /**
-     * REP MOVS / REP STOS in 64-bit mode, counting upwards: all but the last of the iterations that stay within the
-     * current source and destination pages (and the block's budget) at once, as whole-page-range copies between the
-     * translated pages; the last one then runs the ordinary way and decides RIP. Each iteration still retires on its
-     * own account (TSC, retired-instruction count), and the registers end as after that many single iterations.
-     * Overlapping ranges are copied element by element, upwards, as the iterations do (a source element written in
-     * part by an earlier iteration is read again; the differential tests' long REP MOVS forms check this).
-     */
-    private void bulkMoveOrStore(boolean move, int size, long count) {
-        if (!mode64 || i.addrSize != 8 || (s.rflagsControl() & Rflags.DF) != 0) {
-            return;
-        }
-        long di = s.gpr[RDI];
-        long dLin = lin(ES, di, size, true);
-        long n = Math.min(Math.min(count, budgetLeft), (4096 - (dLin & 0xFFF)) / size);
-        long sLin = 0;
-        if (move) {
-            sLin = lin(i.segOv >= 0 ? i.segOv : DS, s.gpr[RSI], size, false);
-            n = Math.min(n, (4096 - (sLin & 0xFFF)) / size);
-        }
-        long k = n - 1; // the last one runs the ordinary way
-        if (k < 1) {
-            return;
-        }
-        long hd = m.translate(dLin, Mmu.WRITE, dataPriv);
-        long hs = move ? m.translate(sLin, Mmu.READ, dataPriv) : 0;
-        if (hd < 0 || hs < 0) {
-            return; // no memory behind one of them: the ordinary path knows what that means
-        }
-        int bytes = (int) (k * size);
-        if (move) {
-            if (hd > hs && hd < hs + bytes) {
-                // an element's source may hold what an earlier iteration wrote: element by element, upwards
-                for (int b = 0; b < bytes; b += size) {
-                    switch (size) {
-                        case 1: mem.write8(hd + b, mem.read8(hs + b)); break;
-                        case 2: mem.write16(hd + b, mem.read16(hs + b)); break;
-                        case 4: mem.write32(hd + b, mem.read32(hs + b)); break;
-                        default: mem.write64(hd + b, mem.read64(hs + b)); break;
-                    }
-                }
-            } else {
-                mem.read(hs, bulk, 0, bytes);
-                mem.write(hd, bulk, 0, bytes);
-            }
-            s.gpr[RSI] += bytes;
-        } else {
-            long v = s.gpr[RAX];
-            for (int b = 0; b < bytes; b++) {
-                bulk[b] = (byte) (v >>> (8 * (b % size)));
-            }
-            mem.write(hd, bulk, 0, bytes);
-        }
-        s.gpr[RDI] += bytes;
-        s.gpr[RCX] -= k;
-        s.instructionsRetired += k;
-        s.tsc += k;
-        budgetLeft -= k;
-    }
-
-    /** One iteration; true if another one is to run right away (it retired, and the block has room for more). */
-    private boolean stringIteration(int op) {
-        boolean io = op < 0x70;
-        int size = (op & 1) == 0 ? 1 : io ? ioSize() : i.opSize;
-        boolean repeated = i.rep != 0;
-        long count = 0;
-        if (repeated) {
-            count = getReg(RCX, i.addrSize);
-            if (count == 0) {
-                done();
-                return false;
-            }
-        }
-        if (count > 1 && budgetLeft > 1 && (op == 0xA4 || op == 0xA5 || op == 0xAA || op == 0xAB)) {
-            bulkMoveOrStore(op == 0xA4 || op == 0xA5, size, count);
-            count = getReg(RCX, i.addrSize);
-        }
-        long am = addrMask();
-        long delta = (s.rflagsControl() & Rflags.DF) != 0 ? -size : size;
-        int src = i.segOv >= 0 ? i.segOv : DS;
-        long si = getReg(RSI, i.addrSize);
-        long di = getReg(RDI, i.addrSize);
-        boolean advSi = false, advDi = false, compare = false;
-        switch (op) {
-            case 0xA4: case 0xA5: {
-                long v = readMem(src, si, size);
-                writeMem(ES, di, size, v);
-                advSi = advDi = true;
-                break;
-            }
-            case 0xA6: case 0xA7: {
-                long a = readMem(src, si, size);
-                long b = readMem(ES, di, size);
-                alu.arith(Alu.CMP, a, b, size, s);
-                advSi = advDi = compare = true;
-                break;
-            }
-            case 0xAA: case 0xAB:
-                writeMem(ES, di, size, getReg(RAX, size));
-                advDi = true;
-                break;
-            case 0xAC: case 0xAD: {
-                long v = readMem(src, si, size);
-                setReg(RAX, size, v);
-                advSi = true;
-                break;
-            }
-            case 0xAE: case 0xAF: {
-                long b = readMem(ES, di, size);
-                alu.arith(Alu.CMP, getReg(RAX, size), b, size, s);
-                advDi = compare = true;
-                break;
-            }
-            case 0x6C: case 0x6D: {
-                int port = (int) s.gpr[RDX] & 0xFFFF;
-                sys.ioPermission(port, size);
-                s.stringIoAddressSize = i.addrSize == 2 ? 0 : i.addrSize == 4 ? 1 : 2;
-                s.stringIoSegment = ES;
-                hooks.io(port, size, true, true, repeated, false, rawLinear(ES, di), i.len);
-                writeMem(ES, di, size, mask(size)); // no device: all ones
-                advDi = true;
-                break;
-            }
-            default: {
-                int port = (int) s.gpr[RDX] & 0xFFFF;
-                sys.ioPermission(port, size);
-                s.stringIoAddressSize = i.addrSize == 2 ? 0 : i.addrSize == 4 ? 1 : 2;
-                s.stringIoSegment = src;
-                hooks.io(port, size, false, true, repeated, false, rawLinear(src, si), i.len);
-                readMem(src, si, size); // the access still happens (and may fault); the value goes nowhere
-                advSi = true;
-                break;
-            }
-        }
-        if (compare) {
-            alu.commit(s);
-        }
-        if (advSi) {
-            setReg(RSI, i.addrSize, (si + delta) & am);
-        }
-        if (advDi) {
-            setReg(RDI, i.addrSize, (di + delta) & am);
-        }
-        if (repeated) {
-            count = (count - 1) & am;
-            setReg(RCX, i.addrSize, count);
-            boolean zf = s.condition(4); // E: ZF = 1
-            boolean more = count != 0 && !(compare && (i.rep == 0xF3 ? !zf : zf));
-            if (more) {
-                repIncomplete = true;
-                finish(startRip);
-                if (budgetLeft > 1 && !io) {
-                    budgetLeft--;
-                    return true;
-                }
-                return false;
-            }
-        }
-        repIncomplete = false;
-        done();
-        return false;
     }
 }

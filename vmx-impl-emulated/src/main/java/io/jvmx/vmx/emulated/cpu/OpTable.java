@@ -3,7 +3,7 @@ package io.jvmx.vmx.emulated.cpu;
 /**
  * Chooses the {@link Op} of a decoded instruction: first the LOCK rule ({@link #lockable}), then the op of the
  * instruction's group (the groups' {@code select} methods: {@link ArithmeticOps}, {@link MoveOps}, {@link BranchOps},
- * {@link ShiftOps}, {@link BitOps}, {@link StackOps}, {@link BcdOps}, {@link ExchangeOps}; VEX instructions in {@link VexGprOps}), else the opcode map's general
+ * {@link ShiftOps}, {@link BitOps}, {@link StackOps}, {@link BcdOps}, {@link ExchangeOps}, {@link StringOps}; VEX instructions in {@link VexGprOps}), else the opcode map's general
  * implementation (the one-byte map in {@link Executor}, the two- and three-byte maps in {@link SystemOps}), which
  * covers every other form the interpreter implements and raises #UD for the rest.
  *
@@ -106,6 +106,9 @@ final class OpTable {
         }
         if (op == null) {
             op = ExchangeOps.select(i);
+        }
+        if (op == null) {
+            op = StringOps.select(i);
         }
         if (op != null) {
             return op;
