@@ -4,7 +4,8 @@ import static io.jvmx.vmx.emulated.cpu.Alu.mask;
 
 /**
  * Dedicated ops for the integer arithmetic that dominates real code (SDM Vol. 2, ADD ADC SUB SBB AND OR XOR CMP, INC,
- * DEC, TEST): the eight group-1 operations in all their one-byte-map forms, INC/DEC of registers and r/m, and TEST.
+ * DEC, TEST): the eight group-1 operations in all their one-byte-map forms, INC/DEC of registers and r/m, and TEST;
+ * and ADCX/ADOX.
  * Status flags are recorded lazily (see {@link CpuState#lazyFlags}), after the destination was written, so that a
  * fault on the write leaves them as they were.
  */
@@ -32,6 +33,8 @@ final class ArithmeticOps {
         switch (op) {
             case 0x80: case 0x81: case 0x83:
                 return ALU_E_IMM[op == 0x80 ? 1 : 0][i.regOp()];
+            case 0x82: // 80's alias outside 64-bit mode (Table A-2: i64)
+                return i.mode == Insn.MODE64 ? OpTable.UNDEFINED : ALU_E_IMM[1][i.regOp()];
             case 0x84: case 0x85:
                 return TEST_EG[op == 0x84 ? 1 : 0];
             case 0xA8: case 0xA9:

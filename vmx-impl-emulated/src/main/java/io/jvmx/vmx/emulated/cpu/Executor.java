@@ -575,39 +575,9 @@ final class Executor {
     // ========================================================================================== one-byte map
 
     void execute1(int op) {
-        if (op < 0x40 && (op & 7) < 6) {
-            arithForm(op >>> 3, op & 7);
-            return;
-        }
         switch (op) {
-            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-            case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F: {
-                // INC/DEC r (the REX prefixes in 64-bit mode never get here)
-                int r = op & 7;
-                long v = alu.incDec(op >= 0x48, getReg(r, i.opSize), i.opSize);
-                setReg(r, i.opSize, v);
-                alu.commit(s);
-                done();
-                return;
-            }
-            case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: {
-                int size = stackOpSize();
-                push(getReg((op & 7) | ((i.rex & 1) << 3), size), size);
-                done();
-                return;
-            }
-            case 0x58: case 0x59: case 0x5A: case 0x5B: case 0x5C: case 0x5D: case 0x5E: case 0x5F: {
-                int size = stackOpSize();
-                long v = peek(0, size);
-                addSp(size);
-                setReg((op & 7) | ((i.rex & 1) << 3), size, v); // POP rSP: the popped value wins
-                done();
-                return;
-            }
             case 0x62: noLong(); bound(); return;
-            case 0x63: if (mode64) { movsxd(); } else { arpl(); } return;
-            case 0x68: { int size = stackOpSize(); long v = i.imm; push(v, size); done(); return; }
-            case 0x6A: { int size = stackOpSize(); long v = i.imm; push(v, size); done(); return; }
+            case 0x63: arpl(); return; // MOVSXD in 64-bit mode (MoveOps)
             case 0x69: case 0x6B: {
                 long iv = i.imm;
                 long src = readE(i.opSize);
@@ -617,31 +587,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-            case 0x78: case 0x79: case 0x7A: case 0x7B: case 0x7C: case 0x7D: case 0x7E: case 0x7F:
-                jcc(op & 0xF, i.imm);
-                return;
-            case 0x80: case 0x81: case 0x82: case 0x83: {
-                if (op == 0x82 && mode64) {
-                    throw ud();
-                }
-                int size = (op & 1) == 0 ? 1 : i.opSize;
-                long iv = i.imm;
-                arithOnE(regOp(), size, iv);
-                return;
-            }
-            case 0x84: case 0x85: {
-                int size = op == 0x84 ? 1 : i.opSize;
-                long d = readE(size);
-                alu.logic(d & getReg(i.reg, size), size);
-                alu.commit(s);
-                done();
-                return;
-            }
-            case 0x88: storeE(1, getReg(i.reg, 1)); done(); return;
-            case 0x89: storeE(i.opSize, getReg(i.reg, i.opSize)); done(); return;
-            case 0x8A: { long v = readE(1); setReg(i.reg, 1, v); done(); return; }
-            case 0x8B: { long v = readE(i.opSize); setReg(i.reg, i.opSize, v); done(); return; }
             case 0x8C: {
                 int sr = regOp();
                 if (sr > 5) {
@@ -733,22 +678,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0xA8: case 0xA9: {
-                int size = op == 0xA8 ? 1 : i.opSize;
-                long iv = i.imm;
-                alu.logic(getReg(RAX, size) & iv, size);
-                alu.commit(s);
-                done();
-                return;
-            }
-            case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7:
-                setReg((op & 7) | ((i.rex & 1) << 3), 1, i.imm);
-                done();
-                return;
-            case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
-                setReg((op & 7) | ((i.rex & 1) << 3), i.opSize, i.imm);
-                done();
-                return;
             case 0xC0: case 0xC1: case 0xD0: case 0xD1: case 0xD2: case 0xD3: {
                 int size = (op & 1) == 0 ? 1 : i.opSize;
                 int count = op <= 0xC1 ? (int) i.imm & 0xFF : op <= 0xD1 ? 1 : (int) s.gpr[RCX] & 0xFF;
@@ -761,14 +690,6 @@ final class Executor {
                     zeroExtendOnCountZero(size, d);
                 }
                 done();
-                return;
-            }
-            case 0xC2: case 0xC3: {
-                int extra = op == 0xC2 ? (int) i.imm & 0xFFFF : 0;
-                int size = branchSize();
-                long t = nearTarget(peek(0, size), size);
-                addSp(size + extra);
-                finish(t);
                 return;
             }
             case 0xC4: case 0xC5:
@@ -839,30 +760,11 @@ final class Executor {
             case 0xE6: case 0xE7: { int port = (int) i.imm & 0xFF; out(port, op == 0xE6 ? 1 : ioSize(), true); return; }
             case 0xEC: case 0xED: in((int) s.gpr[RDX] & 0xFFFF, op == 0xEC ? 1 : ioSize(), false); return;
             case 0xEE: case 0xEF: out((int) s.gpr[RDX] & 0xFFFF, op == 0xEE ? 1 : ioSize(), false); return;
-            case 0xE8: {
-                int size = branchSize();
-                long rel = i.imm;
-                long next = startRip + i.len;
-                long t = nearTarget(next + rel, size);
-                push(next, size);
-                finish(t);
-                return;
-            }
-            case 0xE9: {
-                long rel = i.imm;
-                finish(nearTarget(startRip + i.len + rel, branchSize()));
-                return;
-            }
             case 0xEA: {
                 noLong();
                 long off = i.imm;
                 int sel = (int) i.imm2;
                 segs.farJump(sel, off);
-                return;
-            }
-            case 0xEB: {
-                long rel = i.imm;
-                finish(nearTarget(startRip + i.len + rel, branchSize()));
                 return;
             }
             case 0xF1: events.instructionEvent(Exceptions.DB, EventDelivery.PRIVILEGED_SOFTWARE_EXCEPTION); return;
@@ -919,60 +821,6 @@ final class Executor {
         return i.opSize == 2 ? 2 : 4;
     }
 
-    private void arithForm(int aop, int form) {
-        switch (form) {
-            case 0:
-            case 1: {
-                int size = form == 0 ? 1 : i.opSize;
-                arithOnE(aop, size, getReg(i.reg, size));
-                return;
-            }
-            case 2:
-            case 3: {
-                int size = form == 2 ? 1 : i.opSize;
-                long src = readE(size);
-                long r = alu.arith(aop, getReg(i.reg, size), src, size, s);
-                if (aop != Alu.CMP) {
-                    setReg(i.reg, size, r);
-                }
-                alu.commit(s);
-                done();
-                return;
-            }
-            default: {
-                int size = form == 4 ? 1 : i.opSize;
-                long iv = i.imm;
-                long r = alu.arith(aop, getReg(RAX, size), iv, size, s);
-                if (aop != Alu.CMP) {
-                    setReg(RAX, size, r);
-                }
-                alu.commit(s);
-                done();
-            }
-        }
-    }
-
-    /** ALU operation with the r/m operand as destination; the flags are committed after the write. */
-    private void arithOnE(int aop, int size, long src) {
-        if (aop == Alu.CMP) {
-            alu.arith(aop, readE(size), src, size, s);
-        } else {
-            long d = readEW(size);
-            long r = alu.arith(aop, d, src, size, s);
-            writeEW(size, r);
-        }
-        alu.commit(s);
-        done();
-    }
-
-    void jcc(int cc, long rel) {
-        if (cond(cc)) {
-            finish(nearTarget(startRip + i.len + rel, branchSize()));
-        } else {
-            done();
-        }
-    }
-
     private void bound() {
         if (i.mod == 3) {
             throw ud();
@@ -982,17 +830,6 @@ final class Executor {
         long idx = signExtend(getReg(i.reg, i.opSize), i.opSize);
         if (idx < lo || idx > hi) {
             throw exc(Exceptions.BR, -1);
-        }
-        done();
-    }
-
-    private void movsxd() {
-        if (i.opSize == 8) {
-            long v = readE(4);
-            setReg(i.reg, 8, signExtend(v, 4));
-        } else {
-            long v = readE(i.opSize);
-            setReg(i.reg, i.opSize, v);
         }
         done();
     }

@@ -145,10 +145,6 @@ final class SystemOps {
                 }
                 vmxInstruction(op == 0x78 ? ExitReason.VMREAD : ExitReason.VMWRITE);
                 return;
-            case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
-            case 0x88: case 0x89: case 0x8A: case 0x8B: case 0x8C: case 0x8D: case 0x8E: case 0x8F:
-                x.jcc(op & 0xF, x.i.imm);
-                return;
             case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
             case 0x98: case 0x99: case 0x9A: case 0x9B: case 0x9C: case 0x9D: case 0x9E: case 0x9F:
                 x.storeE(1, x.cond(op & 0xF) ? 1 : 0);
@@ -185,19 +181,6 @@ final class SystemOps {
                 }
                 x.loadFarPointer(op == 0xB2 ? CpuState.SS : op == 0xB4 ? CpuState.FS : CpuState.GS);
                 return;
-            case 0xB6: case 0xB7: {
-                long v = x.readE(op == 0xB6 ? 1 : 2);
-                x.setReg(x.i.reg, x.i.opSize, v);
-                x.done();
-                return;
-            }
-            case 0xBE: case 0xBF: {
-                int sz = op == 0xBE ? 1 : 2;
-                long v = signExtend(x.readE(sz), sz);
-                x.setReg(x.i.reg, x.i.opSize, v & mask(x.i.opSize));
-                x.done();
-                return;
-            }
             case 0xC7: group9(); return;
             default:
                 // MMX, SSE, AVX and the other unimplemented parts of the map
