@@ -44,6 +44,7 @@ final class CompatibilityForms {
         adjustRpl(forms);
         pushPopAll(forms);
         incDec(forms);
+        group1Alias(forms);
         loadEffectiveAddress(forms);
         forms.add(compatibility("INTO (CE), OF = 0", b -> {
             b.input.rflags &= ~Flags.OF;
@@ -222,6 +223,28 @@ final class CompatibilityForms {
                 return new Encoder(true).operandSize(size).opcode(0x8D).modrm(dst.number(),
                         new Mem(base < 0 ? Mem.NONE : base, index, scale, disp, dispBytes)).bytes();
             }));
+        }
+    }
+
+    /**
+     * 82 /digit ib: the group-1 operations on r/m8 with an 8-bit immediate, an alias of 80 that exists only outside
+     * 64-bit mode (SDM Vol. 2D, Table A-2 and A-6, "i64"). Flags as for 80.
+     */
+    private static void group1Alias(List<InstructionForm> forms) {
+        String[] names = {"ADD", "OR", "ADC", "SBB", "AND", "SUB", "XOR", "CMP"};
+        for (int digit = 0; digit < 8; digit++) {
+            int d = digit;
+            for (boolean memory : FormNames.BOTH) {
+                forms.add(compatibility(FormNames.name(names[digit], "r/m8", "imm8", "82 /" + digit + " ib", memory),
+                        b -> {
+                    Encoder e = b.encoder(1).opcode(0x82);
+                    ArithmeticForms.unaryOperand(b, e, d, 1, memory);
+                    if (d == 1 || d == 4 || d == 6) {
+                        b.undefinedFlags(Flags.AF); // OR AND XOR
+                    }
+                    return e.imm(b.value(1), 1).bytes();
+                }));
+            }
         }
     }
 }
