@@ -14,11 +14,18 @@
  * conditions are evaluated from the description. Read RFLAGS with {@code rflags()}, write it with
  * {@code setRflags()}, and use {@code rflagsControl()} for IF/DF/TF/AC/... without computing the status flags.
  *
- * <p>Adding an instruction: write its Op in the file of its group (ArithmeticOps, MoveOps, BranchOps, ShiftOps, or a
- * new one for a new group), return it from the group's {@code select} for its encodings, let OpTable ask that group,
- * make CPUID say it exists (vmx.ProcessorModel), and add its forms to the differential tests
- * (src/test/.../differential), which run it on this machine's processor too. Faults are thrown as CpuFault before
- * any state changes; an Op completes with {@code x.done()} or {@code x.finish(target)}. Nothing on the execution
- * path allocates.
+ * <p>The general-purpose instructions live in groups, one file each: ArithmeticOps (ADD..CMP, INC/DEC, TEST, ADCX/ADOX),
+ * MoveOps (MOV and its relatives, PUSH/POP of registers and immediates, MOVBE, MOVNTI), BranchOps (near Jcc, JMP,
+ * CALL, RET), ShiftOps (SHL/SHR/SAR), BitOps (BT*, BSF/BSR, TZCNT/LZCNT/POPCNT, BSWAP), StackOps (the other stack
+ * instructions, ENTER/LEAVE), StringOps (MOVS..OUTS with REP), ExchangeOps (XCHG, XADD, CMPXCHG*), BcdOps (DAA..AAD,
+ * SALC), VexGprOps (BMI1/BMI2) and Crc32Ops; what is left of the one-byte map (rotates, MUL/DIV, far transfers, I/O,
+ * flags...) is in Executor, the system instructions are in SystemOps. LOCK's #UD rule is OpTable's, decided once.
+ *
+ * <p>Adding an instruction: write its Op in the file of its group (or a new one for a new group), return it from the
+ * group's {@code select} for its encodings, let OpTable ask that group, make CPUID say it exists (vmx.ProcessorModel),
+ * and add its forms to the differential tests (src/test/.../differential), which run it on this machine's processor
+ * too, in 64-bit mode, in 32-bit code and, through the 32-bit run, as 16-bit code. Faults are thrown as CpuFault
+ * before any state changes; an Op completes with {@code x.done()} or {@code x.finish(target)}. Nothing on the
+ * execution path allocates.
  */
 package io.jvmx.vmx.emulated.cpu;
