@@ -74,6 +74,10 @@ public class EncodingTest {
             List<String> wrong = new ArrayList<>();
             for (Sample s : samples) {
                 String text = decoded.get(s.offset());
+                if (text != null && text.matches("rex(\\.\\w+)?") && decoded.containsKey(s.offset() + 1)) {
+                    // a REX that a later legacy prefix cancels: objdump shows it as an instruction of its own
+                    text = text + " " + decoded.get(s.offset() + 1);
+                }
                 String problem = text == null ? "objdump did not decode an instruction at its start"
                         : check(s.form().name(), text);
                 if (problem == null && !decoded.containsKey(s.offset() + s.code().length)
@@ -117,7 +121,7 @@ public class EncodingTest {
             expected = expected.substring(0, 4); // objdump names the size in the operands
         }
         while (!tokens.isEmpty()
-                && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|data32|addr16|addr32|[cdefgs]s|lock")) {
+                && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|data32|addr16|addr32|[cdefgs]s|lock|xacquire|xrelease")) {
             tokens.remove(0);
         }
         String mnemonic = tokens.isEmpty() ? "" : tokens.get(0);

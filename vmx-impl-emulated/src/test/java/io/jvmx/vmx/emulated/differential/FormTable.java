@@ -39,6 +39,8 @@ final class FormTable {
         LockForms.withLock(forms);
         // and 32-bit code once more as 16-bit code, with the native 32-bit run as the oracle
         SixteenBitForms.addTo(forms);
+        // and the one-byte-map forms with prefixes that change nothing
+        PrefixForms.addTo(forms);
         Set<String> names = new HashSet<>();
         for (InstructionForm f : forms) {
             if (!names.add(f.name())) {
