@@ -5,11 +5,12 @@ import java.util.Random;
 /**
  * One fuzz case, all of it derived from (seed, index), so that {@code -Djvmx.fuzz.replay=seed:index} runs it again:
  * the mode and CPL it starts in, the exception bitmap (all ones: every exception is a VM exit; 0: every exception is
- * delivered through the guest's IDT to a HLT; or random), and a page of code, random bytes or random instructions.
+ * delivered through the guest's IDT to a HLT; or random), a page of code, random bytes or random instructions, and
+ * where in it the guest starts ({@code entry}, an offset in the page).
  * The rest of the guest (registers, flags, control registers, paging, VMX controls) comes from {@link #random()} in
  * {@link FuzzGuest#setUp}.
  */
-record FuzzCase(long seed, int index, FuzzMode mode, int cpl, long exceptionBitmap, byte[] code) {
+record FuzzCase(long seed, int index, FuzzMode mode, int cpl, long exceptionBitmap, byte[] code, int entry) {
 
     static FuzzCase of(long seed, int index) {
         Random r = new Random(mix(seed, index));
@@ -28,7 +29,7 @@ record FuzzCase(long seed, int index, FuzzMode mode, int cpl, long exceptionBitm
         } else {
             code = RandomCode.generate(r, mode.bits, 4096);
         }
-        return new FuzzCase(seed, index, mode, cpl, bitmap, code);
+        return new FuzzCase(seed, index, mode, cpl, bitmap, code, r.nextInt(0x100));
     }
 
     /** The source of the rest of the case's set-up. */
@@ -46,10 +47,11 @@ record FuzzCase(long seed, int index, FuzzMode mode, int cpl, long exceptionBitm
     @Override
     public String toString() {
         StringBuilder hex = new StringBuilder();
-        for (int k = 0; k < 48; k++) {
+        for (int k = entry; k < entry + 48; k++) {
             hex.append(String.format("%02x ", code[k] & 0xFF));
         }
         return String.format("case %d:%d (replay with -Djvmx.fuzz.replay=%d:%d): %s at CPL %d, exception bitmap %#x,"
-                + " code %s...", seed, index, seed, index, mode, cpl, exceptionBitmap, hex.toString().trim());
+                + " code from offset %#x of the code page: %s...", seed, index, seed, index, mode, cpl,
+                exceptionBitmap, entry, hex.toString().trim());
     }
 }

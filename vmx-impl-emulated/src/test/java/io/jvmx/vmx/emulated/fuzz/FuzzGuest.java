@@ -377,7 +377,7 @@ final class FuzzGuest implements AutoCloseable {
             segment(SS, (int) (STACK >>> 4), STACK, 0xFFFF, AR_DATA);
             dataPointer = 0;
             stackPointer = 0x800;
-            rip = r.nextInt(0x100);
+            rip = c.entry();
         } else if (mode.bits == 16) {
             segment(CS, user ? CODE16_3 : CODE16_0, CODE, 0xFFFF, AR_CODE | dpl);
             for (int s : new int[] {ES, DS, FS, GS}) {
@@ -386,7 +386,7 @@ final class FuzzGuest implements AutoCloseable {
             segment(SS, user ? STACK16_3 : STACK16_0, STACK, 0xFFFF, AR_DATA | dpl);
             dataPointer = 0;
             stackPointer = 0x800;
-            rip = r.nextInt(0x100);
+            rip = c.entry();
         } else {
             int code = mode.bits == 64 ? (user ? CODE64_3 : CODE64_0) : (user ? CODE32_3 : CODE32_0);
             int codeAr = AR_CODE | dpl | AR_G | (mode.bits == 64 ? AR_L : AR_DB);
@@ -404,7 +404,7 @@ final class FuzzGuest implements AutoCloseable {
             segment(SS, data, 0, 0xFFFF_FFFFL, AR_DATA | dpl | AR_G | AR_DB);
             dataPointer = DATA;
             stackPointer = STACK + 0x800;
-            rip = CODE + r.nextInt(0x100);
+            rip = CODE + c.entry();
         }
         write(GUEST_LDTR_SELECTOR, 0);
         write(GUEST_LDTR_BASE, 0);
