@@ -57,10 +57,11 @@ public class FuzzTest {
             "IRET to virtual-8086 mode is not implemented",
             "virtual-8086 mode is not implemented (IRET with VM = 1 in the popped EFLAGS at CPL 0, SDM Vol. 2A "
                     + "IRET); it belongs to the system instructions (Segmentation.iret)",
-            "violates IA32_VMX_CR0_FIXED0/1",
-            "MOV to CR0 in VMX non-root operation lets the guest clear CR0.NE, which IA32_VMX_CR0_FIXED0 fixes to 1 "
-                    + "(SDM Vol. 3C, 24.8: #GP(0) instead, unless the guest/host mask owns the bit); the next VM "
-                    + "entry then fails its CR0 check. SystemOps.writeCr0, the system instructions'",
+            "violates IA32_VMX_CR",
+            "MOV to CR0 or CR4 in VMX non-root operation lets the guest clear a bit that IA32_VMX_CR0_FIXED0 or "
+                    + "IA32_VMX_CR4_FIXED0 fixes to 1 (CR0.NE, CR4.VMXE; SDM Vol. 3C, 24.8: #GP(0) instead, unless "
+                    + "the guest/host mask owns the bit); the next VM entry then fails its CR0/CR4 check. "
+                    + "SystemOps.writeCr0/writeCr4, the system instructions'",
             "BS must be 1 when RFLAGS.TF = 1 and events are blocked",
             "a VM exit while blocking by STI or MOV SS is in effect and RFLAGS.TF = 1 saves pending debug "
                     + "exceptions without BS (SDM Vol. 3C, 28.3.4: the single-step trap is pending), which the next "
@@ -92,6 +93,7 @@ public class FuzzTest {
         Map<String, Integer> exits = new TreeMap<>();
         Map<FuzzMode, Integer> modes = new TreeMap<>();
         Map<String, Integer> limitations = new TreeMap<>();
+        Map<String, String> firstKnown = new TreeMap<>();
         long start = System.nanoTime();
         long entries = 0;
         long retired = 0;
@@ -110,6 +112,7 @@ public class FuzzTest {
                     String known = knownLimitation(e.getCause());
                     if (known != null) {
                         limitations.merge(known, 1, Integer::sum);
+                        firstKnown.putIfAbsent(known, "-Djvmx.fuzz.replay=" + c.seed() + ":" + c.index());
                     } else {
                         failures.add(c + "\n" + stackTrace(e.getCause()));
                     }
@@ -126,8 +129,8 @@ public class FuzzTest {
         }
         System.out.printf("fuzz: %d cases, %d VM entries, %d guest instructions retired in %.1f s; modes %s; exits %s%n",
                 cases.size(), entries, retired, (System.nanoTime() - start) / 1e9, modes, exits);
-        limitations.forEach((known, n) -> System.out.printf("fuzz: %d case(s) ran into a known limitation: %s%n", n,
-                KNOWN_LIMITATIONS.get(known)));
+        limitations.forEach((known, n) -> System.out.printf("fuzz: %d case(s) ran into a known limitation (the first: "
+                + "%s): %s%n", n, firstKnown.get(known), KNOWN_LIMITATIONS.get(known)));
         if (!failures.isEmpty()) {
             fail(failures.size() + " fuzz case(s) failed:\n\n" + String.join("\n\n", failures));
         }
