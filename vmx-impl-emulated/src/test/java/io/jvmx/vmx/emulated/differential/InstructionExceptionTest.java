@@ -128,6 +128,20 @@ public class InstructionExceptionTest {
         assertUndefinedOpcode(Mode.COMPATIBILITY_32, 0xC4, 0xE2, 0x74, 0xF2, 0xC2);
     }
 
+    /**
+     * Real-address mode: VEX-encoded GPR instructions are #UD there (SDM Vol. 2A, 2.5.1: "not supported in real and
+     * virtual-8086 modes"; C4/C5 would be LES/LDS with a register operand anyway), and so is ARPL (SDM Vol. 2A ARPL,
+     * Real-Address Mode Exceptions). In 16-bit protected mode the same ANDN executes (its result is the
+     * differential tests' "as 16-bit code" forms' to check).
+     */
+    @Test
+    public void realModeInvalidOpcodes() {
+        assertUndefinedOpcode(Mode.REAL_ADDRESS, 0xC4, 0xE2, 0x70, 0xF2, 0xC2); // ANDN EAX, ECX, EDX
+        assertUndefinedOpcode(Mode.REAL_ADDRESS, 0x63, 0xC8);                   // ARPL AX, CX
+        assertNull(interpreter.execute(Mode.CODE_16, bytes(0xC4, 0xE2, 0x70, 0xF2, 0xC2), new int[0], input(16))
+                .failure());
+    }
+
     /** Opcodes that are invalid in 64-bit mode (SDM Vol. 2D, Table A-2, "i64") and the UD0/UD1/UD2 encodings. */
     @Test
     public void invalidIn64BitMode() {
