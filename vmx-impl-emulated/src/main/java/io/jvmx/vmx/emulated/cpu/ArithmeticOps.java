@@ -4,7 +4,8 @@ import static io.jvmx.vmx.emulated.cpu.Alu.mask;
 
 /**
  * Dedicated ops for the integer arithmetic that dominates real code (SDM Vol. 2, ADD ADC SUB SBB AND OR XOR CMP, INC,
- * DEC, TEST): the eight group-1 operations in all their one-byte-map forms, INC/DEC of registers and r/m, and TEST.
+ * DEC, TEST): the eight group-1 operations in all their one-byte-map forms, INC/DEC of registers and r/m, and TEST;
+ * and ADCX/ADOX.
  * Status flags are recorded lazily (see {@link CpuState#lazyFlags}), after the destination was written, so that a
  * fault on the write leaves them as they were.
  */
@@ -32,6 +33,8 @@ final class ArithmeticOps {
         switch (op) {
             case 0x80: case 0x81: case 0x83:
                 return ALU_E_IMM[op == 0x80 ? 1 : 0][i.regOp()];
+            case 0x82: // 80's alias outside 64-bit mode (Table A-2: i64)
+                return i.mode == Insn.MODE64 ? OpTable.UNDEFINED : ALU_E_IMM[1][i.regOp()];
             case 0x84: case 0x85:
                 return TEST_EG[op == 0x84 ? 1 : 0];
             case 0xA8: case 0xA9:
@@ -339,6 +342,40 @@ final class ArithmeticOps {
             int size = bytes ? 1 : i.opSize;
             long a = i.mod == 3 ? x.getReg(i.rm, size) : x.readMem(i.eaSeg, x.ea(), size);
             x.s.lazyFlags(CpuState.LAZY_LOGIC, 0, 0, a & i.imm & mask(size), size);
+            x.done();
+        }
+    }
+
+    /**
+     * ADCX (66 0F 38 F6 /r) and ADOX (F3 0F 38 F6 /r), ADX: an unsigned add of r/m and the carry to the register,
+     * with the carry taken from and returned to CF (ADCX) or OF (ADOX) alone; no other flag changes (SDM Vol. 2A
+     * ADCX, ADOX). 32-bit operands, 64-bit with REX.W in 64-bit mode; the 66H of ADCX does not make them 16-bit.
+     */
+    static final Op ADCX = new AddWithCarryFlag(false);
+    static final Op ADOX = new AddWithCarryFlag(true);
+
+    static final class AddWithCarryFlag extends Op {
+        private final boolean overflowFlag;
+
+        AddWithCarryFlag(boolean overflowFlag) {
+            super(overflowFlag ? "ADOX Gy,Ey" : "ADCX Gy,Ey");
+            this.overflowFlag = overflowFlag;
+        }
+
+        @Override
+        void run(Executor x, Insn i) {
+            int size = i.mode == Insn.MODE64 && (i.rex & 8) != 0 ? 8 : 4;
+            long b = i.mod == 3 ? x.getReg(i.rm, size) : x.readMem(i.eaSeg, x.ea(), size);
+            long a = x.getReg(i.reg, size);
+            CpuState s = x.s;
+            long f = s.rflags();
+            long flag = overflowFlag ? Alu.OF : Alu.CF;
+            long carry = (f & flag) != 0 ? 1 : 0;
+            long r = (a + b + carry) & mask(size);
+            boolean out = size == 8 ? Long.compareUnsigned(r, a) < 0 || (carry != 0 && r == a)
+                    : ((a + b + carry) >>> 32) != 0;
+            x.setReg(i.reg, size, r);
+            s.setRflags(out ? f | flag : f & ~flag);
             x.done();
         }
     }

@@ -50,6 +50,8 @@ final class Executor {
     long startRip;
     /** Linear address of the memory operand of a read-modify-write, between readEW and writeEW. */
     long rmwLin;
+    /** Scratch for the whole-page-range REP MOVS/STOS of StringOps. */
+    final byte[] bulk = new byte[4096];
 
     // ---- retirement
     /**
@@ -204,6 +206,10 @@ final class Executor {
         } catch (CpuFault f) {
             debug.hits = 0; // the instruction did not complete: no trap for what it matched
             events.deliverFault(f);
+            // delivering an exception takes time as an instruction does: the deterministic TSC, and with it the
+            // VMX-preemption timer (SDM Vol. 3C, 26.7.4), counts it. Else a guest whose handler faults again at once
+            // (an exception loop, endless on the processor too) would never let the timer expire.
+            s.tsc++;
         }
     }
 
@@ -711,52 +717,9 @@ final class Executor {
     // ========================================================================================== one-byte map
 
     void execute1(int op) {
-        if (op < 0x40 && (op & 7) < 6) {
-            arithForm(op >>> 3, op & 7);
-            return;
-        }
         switch (op) {
-            case 0x06: pushSreg(ES); return;
-            case 0x07: popSreg(ES); return;
-            case 0x0E: pushSreg(CS); return;
-            case 0x16: pushSreg(SS); return;
-            case 0x17: popSreg(SS); return;
-            case 0x1E: pushSreg(DS); return;
-            case 0x1F: popSreg(DS); return;
-            case 0x27: noLong(); daa(); return;
-            case 0x2F: noLong(); das(); return;
-            case 0x37: noLong(); aaa(); return;
-            case 0x3F: noLong(); aas(); return;
-            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-            case 0x48: case 0x49: case 0x4A: case 0x4B: case 0x4C: case 0x4D: case 0x4E: case 0x4F: {
-                // INC/DEC r (the REX prefixes in 64-bit mode never get here)
-                int r = op & 7;
-                long v = alu.incDec(op >= 0x48, getReg(r, i.opSize), i.opSize);
-                setReg(r, i.opSize, v);
-                alu.commit(s);
-                done();
-                return;
-            }
-            case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: {
-                int size = stackOpSize();
-                push(getReg((op & 7) | ((i.rex & 1) << 3), size), size);
-                done();
-                return;
-            }
-            case 0x58: case 0x59: case 0x5A: case 0x5B: case 0x5C: case 0x5D: case 0x5E: case 0x5F: {
-                int size = stackOpSize();
-                long v = peek(0, size);
-                addSp(size);
-                setReg((op & 7) | ((i.rex & 1) << 3), size, v); // POP rSP: the popped value wins
-                done();
-                return;
-            }
-            case 0x60: noLong(); pusha(); return;
-            case 0x61: noLong(); popa(); return;
             case 0x62: noLong(); bound(); return;
-            case 0x63: if (mode64) { movsxd(); } else { arpl(); } return;
-            case 0x68: { int size = stackOpSize(); long v = i.imm; push(v, size); done(); return; }
-            case 0x6A: { int size = stackOpSize(); long v = i.imm; push(v, size); done(); return; }
+            case 0x63: arpl(); return; // MOVSXD in 64-bit mode (MoveOps)
             case 0x69: case 0x6B: {
                 long iv = i.imm;
                 long src = readE(i.opSize);
@@ -766,49 +729,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0x6C: case 0x6D: case 0x6E: case 0x6F:
-                string(op);
-                return;
-            case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-            case 0x78: case 0x79: case 0x7A: case 0x7B: case 0x7C: case 0x7D: case 0x7E: case 0x7F:
-                jcc(op & 0xF, i.imm);
-                return;
-            case 0x80: case 0x81: case 0x82: case 0x83: {
-                if (op == 0x82 && mode64) {
-                    throw ud();
-                }
-                int size = (op & 1) == 0 ? 1 : i.opSize;
-                if (i.lock && (i.mod == 3 || regOp() == Alu.CMP)) {
-                    throw ud();
-                }
-                long iv = i.imm;
-                arithOnE(regOp(), size, iv);
-                return;
-            }
-            case 0x84: case 0x85: {
-                int size = op == 0x84 ? 1 : i.opSize;
-                long d = readE(size);
-                alu.logic(d & getReg(i.reg, size), size);
-                alu.commit(s);
-                done();
-                return;
-            }
-            case 0x86: case 0x87: {
-                int size = op == 0x86 ? 1 : i.opSize;
-                if (i.lock && i.mod == 3) {
-                    throw ud();
-                }
-                long d = readEW(size);
-                long r = getReg(i.reg, size);
-                writeEW(size, r);
-                setReg(i.reg, size, d);
-                done();
-                return;
-            }
-            case 0x88: storeE(1, getReg(i.reg, 1)); done(); return;
-            case 0x89: storeE(i.opSize, getReg(i.reg, i.opSize)); done(); return;
-            case 0x8A: { long v = readE(1); setReg(i.reg, 1, v); done(); return; }
-            case 0x8B: { long v = readE(i.opSize); setReg(i.reg, i.opSize, v); done(); return; }
             case 0x8C: {
                 int sr = regOp();
                 if (sr > 5) {
@@ -844,20 +764,13 @@ final class Executor {
                 done();
                 return;
             }
-            case 0x8F: popE(); return;
             case 0x90:
-                if ((i.rex & 1) != 0) {
-                    xchgAcc(8);
-                    return;
-                }
+                // NOP (with REX.B it is XCHG R8, rAX: ExchangeOps)
                 if (i.rep == 0xF3) {
                     // PAUSE (SDM 26.1.3: PAUSE exiting / PAUSE-loop exiting)
                     hooks.conditional(40, i.len);
                 }
                 done();
-                return;
-            case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-                xchgAcc((op & 7) | ((i.rex & 1) << 3));
                 return;
             case 0x98: {
                 long v = getReg(RAX, i.opSize / 2);
@@ -878,13 +791,6 @@ final class Executor {
                 segs.farCall(sel, off);
                 return;
             }
-            case 0x9C: {
-                int size = stackOpSize();
-                push(s.rflags() & 0x00FC_FFFFL, size); // VM and RF are cleared in the image
-                done();
-                return;
-            }
-            case 0x9D: popf(); return;
             case 0x9E:
                 s.setRflags((s.rflags() & ~(Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF))
                         | (getReg(RAX, 8) >>> 8 & (Alu.SF | Alu.ZF | Alu.AF | Alu.PF | Alu.CF)));
@@ -907,26 +813,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0xA4: case 0xA5: case 0xA6: case 0xA7: case 0xAA: case 0xAB: case 0xAC: case 0xAD: case 0xAE:
-            case 0xAF:
-                string(op);
-                return;
-            case 0xA8: case 0xA9: {
-                int size = op == 0xA8 ? 1 : i.opSize;
-                long iv = i.imm;
-                alu.logic(getReg(RAX, size) & iv, size);
-                alu.commit(s);
-                done();
-                return;
-            }
-            case 0xB0: case 0xB1: case 0xB2: case 0xB3: case 0xB4: case 0xB5: case 0xB6: case 0xB7:
-                setReg((op & 7) | ((i.rex & 1) << 3), 1, i.imm);
-                done();
-                return;
-            case 0xB8: case 0xB9: case 0xBA: case 0xBB: case 0xBC: case 0xBD: case 0xBE: case 0xBF:
-                setReg((op & 7) | ((i.rex & 1) << 3), i.opSize, i.imm);
-                done();
-                return;
             case 0xC0: case 0xC1: case 0xD0: case 0xD1: case 0xD2: case 0xD3: {
                 int size = (op & 1) == 0 ? 1 : i.opSize;
                 int count = op <= 0xC1 ? (int) i.imm & 0xFF : op <= 0xD1 ? 1 : (int) s.gpr[RCX] & 0xFF;
@@ -939,14 +825,6 @@ final class Executor {
                     zeroExtendOnCountZero(size, d);
                 }
                 done();
-                return;
-            }
-            case 0xC2: case 0xC3: {
-                int extra = op == 0xC2 ? (int) i.imm & 0xFFFF : 0;
-                int size = branchSize();
-                long t = nearTarget(peek(0, size), size);
-                addSp(size + extra);
-                finish(t);
                 return;
             }
             case 0xC4: case 0xC5:
@@ -968,17 +846,6 @@ final class Executor {
                 done();
                 return;
             }
-            case 0xC8: enter(); return;
-            case 0xC9: {
-                int size = stackOpSize();
-                int sas = stackAddrSize();
-                long bp = getReg(RBP, sas);
-                long v = m.read(stackLin(bp, size, false), size, dataPriv);
-                setReg(RSP, sas, (bp + size) & mask(sas));
-                setReg(RBP, size, v);
-                done();
-                return;
-            }
             case 0xCA: segs.farReturn((int) i.imm & 0xFFFF); return;
             case 0xCB: segs.farReturn(0); return;
             case 0xCC: events.instructionEvent(Exceptions.BP, EventDelivery.SOFTWARE_EXCEPTION); return;
@@ -992,34 +859,6 @@ final class Executor {
                 }
                 return;
             case 0xCF: segs.iret(); return;
-            case 0xD4: {
-                noLong();
-                int base = (int) i.imm & 0xFF;
-                if (base == 0) {
-                    throw exc(Exceptions.DE, -1);
-                }
-                int al = (int) s.gpr[RAX] & 0xFF;
-                int r = al % base;
-                setReg(RAX, 2, ((al / base) << 8) | r);
-                s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(r, 1));
-                done();
-                return;
-            }
-            case 0xD5: {
-                noLong();
-                int base = (int) i.imm & 0xFF;
-                int ax = (int) s.gpr[RAX];
-                int r = ((ax & 0xFF) + ((ax >>> 8) & 0xFF) * base) & 0xFF;
-                setReg(RAX, 2, r);
-                s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(r, 1));
-                done();
-                return;
-            }
-            case 0xD6:
-                noLong();
-                setReg(RAX, 1, (s.rflags() & Alu.CF) != 0 ? 0xFF : 0); // SALC
-                done();
-                return;
             case 0xD7: {
                 int sg = i.segOv >= 0 ? i.segOv : DS;
                 long off = (getReg(RBX, i.addrSize) + getReg(RAX, 1)) & addrMask();
@@ -1050,30 +889,11 @@ final class Executor {
             case 0xE6: case 0xE7: { int port = (int) i.imm & 0xFF; out(port, op == 0xE6 ? 1 : ioSize(), true); return; }
             case 0xEC: case 0xED: in((int) s.gpr[RDX] & 0xFFFF, op == 0xEC ? 1 : ioSize(), false); return;
             case 0xEE: case 0xEF: out((int) s.gpr[RDX] & 0xFFFF, op == 0xEE ? 1 : ioSize(), false); return;
-            case 0xE8: {
-                int size = branchSize();
-                long rel = i.imm;
-                long next = startRip + i.len;
-                long t = nearTarget(next + rel, size);
-                push(next, size);
-                finish(t);
-                return;
-            }
-            case 0xE9: {
-                long rel = i.imm;
-                finish(nearTarget(startRip + i.len + rel, branchSize()));
-                return;
-            }
             case 0xEA: {
                 noLong();
                 long off = i.imm;
                 int sel = (int) i.imm2;
                 segs.farJump(sel, off);
-                return;
-            }
-            case 0xEB: {
-                long rel = i.imm;
-                finish(nearTarget(startRip + i.len + rel, branchSize()));
                 return;
             }
             case 0xF1: events.instructionEvent(Exceptions.DB, EventDelivery.PRIVILEGED_SOFTWARE_EXCEPTION); return;
@@ -1103,7 +923,7 @@ final class Executor {
             case 0xFD: s.setRflagsControl(s.rflagsControl() | Rflags.DF); done(); return;
             case 0xFE: {
                 int o = regOp();
-                if (o > 1 || (i.lock && i.mod == 3)) {
+                if (o > 1) {
                     throw ud();
                 }
                 long d = readEW(1);
@@ -1115,8 +935,8 @@ final class Executor {
             }
             case 0xFF: group5(); return;
             default:
-                // 0x0F, prefixes and REX are consumed before; FWAIT and the x87 escapes D8-DF are X87Ops' (with LOCK
-                // they come here: #UD); what is left is not an instruction here
+                // 0x0F, prefixes and REX are consumed before; FWAIT and the x87 escapes D8-DF are X87Ops' (with LOCK,
+                // OpTable's #UD); what is left is not an instruction here
                 throw ud();
         }
     }
@@ -1127,163 +947,8 @@ final class Executor {
         }
     }
 
-    private int ioSize() {
+    int ioSize() {
         return i.opSize == 2 ? 2 : 4;
-    }
-
-    private void arithForm(int aop, int form) {
-        switch (form) {
-            case 0:
-            case 1: {
-                int size = form == 0 ? 1 : i.opSize;
-                if (i.lock && (i.mod == 3 || aop == Alu.CMP)) {
-                    throw ud();
-                }
-                arithOnE(aop, size, getReg(i.reg, size));
-                return;
-            }
-            case 2:
-            case 3: {
-                int size = form == 2 ? 1 : i.opSize;
-                long src = readE(size);
-                long r = alu.arith(aop, getReg(i.reg, size), src, size, s);
-                if (aop != Alu.CMP) {
-                    setReg(i.reg, size, r);
-                }
-                alu.commit(s);
-                done();
-                return;
-            }
-            default: {
-                int size = form == 4 ? 1 : i.opSize;
-                long iv = i.imm;
-                long r = alu.arith(aop, getReg(RAX, size), iv, size, s);
-                if (aop != Alu.CMP) {
-                    setReg(RAX, size, r);
-                }
-                alu.commit(s);
-                done();
-            }
-        }
-    }
-
-    /** ALU operation with the r/m operand as destination; the flags are committed after the write. */
-    private void arithOnE(int aop, int size, long src) {
-        if (aop == Alu.CMP) {
-            alu.arith(aop, readE(size), src, size, s);
-        } else {
-            long d = readEW(size);
-            long r = alu.arith(aop, d, src, size, s);
-            writeEW(size, r);
-        }
-        alu.commit(s);
-        done();
-    }
-
-    void jcc(int cc, long rel) {
-        if (cond(cc)) {
-            finish(nearTarget(startRip + i.len + rel, branchSize()));
-        } else {
-            done();
-        }
-    }
-
-    private void xchgAcc(int r) {
-        long a = getReg(RAX, i.opSize);
-        long b = getReg(r, i.opSize);
-        setReg(RAX, i.opSize, b);
-        setReg(r, i.opSize, a);
-        done();
-    }
-
-    private void pushSreg(int sg) {
-        if (mode64 && sg < FS) {
-            throw ud();
-        }
-        int size = stackOpSize();
-        push(s.seg[sg].selector & 0xFFFF, size);
-        done();
-    }
-
-    void popSreg(int sg) {
-        if (mode64 && sg < FS) {
-            throw ud();
-        }
-        int size = stackOpSize();
-        int sas = stackAddrSize();
-        long newSp = (getSp() + size) & mask(sas);
-        int sel = (int) peek(0, size) & 0xFFFF;
-        segs.loadData(sg, sel);
-        setReg(RSP, sas, newSp);
-        if (sg == SS) {
-            newShadow |= CpuState.INTERRUPTIBILITY_MOV_SS;
-        }
-        done();
-    }
-
-    private void popE() {
-        if (regOp() != 0) {
-            throw ud();
-        }
-        int size = stackOpSize();
-        long v = peek(0, size);
-        int sas = stackAddrSize();
-        long newSp = (getSp() + size) & mask(sas);
-        if (i.mod == 3) {
-            setReg(RSP, sas, newSp);
-            setReg(i.rm, size, v);
-        } else {
-            // an RSP-based destination address is computed after the increment (SDM Vol. 2B POP)
-            long off = i.sibBase == RSP ? (ea() + size) & addrMask() : ea();
-            writeMem(i.eaSeg, off, size, v);
-            setReg(RSP, sas, newSp);
-        }
-        done();
-    }
-
-    private void popf() {
-        int size = stackOpSize();
-        long v = peek(0, size);
-        long changeable = Alu.STATUS | Rflags.TF | Rflags.DF | Rflags.NT | Rflags.AC | Rflags.ID;
-        if (realMode || cpl == 0) {
-            changeable |= Rflags.IOPL | Rflags.IF;
-        } else if (cpl <= iopl()) {
-            changeable |= Rflags.IF;
-        }
-        if (size == 2) {
-            changeable &= 0xFFFF;
-        }
-        addSp(size);
-        s.setRflags(((s.rflags() & ~changeable) | (v & changeable) | Rflags.FIXED_1) & ~Rflags.RF);
-        done();
-    }
-
-    private void pusha() {
-        int size = i.opSize;
-        long[] g = s.gpr;
-        long sp = getSp();
-        for (int i = 0; i < 8; i++) {
-            long v = i == RSP ? sp : g[i];
-            stagePush((long) (i + 1) * size, size, v);
-        }
-        commitStaged();
-        addSp(-8L * size);
-        done();
-    }
-
-    private void popa() {
-        int size = i.opSize;
-        long di = peek(0, size), si = peek(size, size), bp = peek(2 * size, size), bx = peek(4 * size, size),
-                dx = peek(5 * size, size), cx = peek(6 * size, size), ax = peek(7 * size, size);
-        setReg(RDI, size, di);
-        setReg(RSI, size, si);
-        setReg(RBP, size, bp);
-        setReg(RBX, size, bx);
-        setReg(RDX, size, dx);
-        setReg(RCX, size, cx);
-        setReg(RAX, size, ax);
-        addSp(8L * size);
-        done();
     }
 
     private void bound() {
@@ -1295,17 +960,6 @@ final class Executor {
         long idx = signExtend(getReg(i.reg, i.opSize), i.opSize);
         if (idx < lo || idx > hi) {
             throw exc(Exceptions.BR, -1);
-        }
-        done();
-    }
-
-    private void movsxd() {
-        if (i.opSize == 8) {
-            long v = readE(4);
-            setReg(i.reg, 8, signExtend(v, 4));
-        } else {
-            long v = readE(i.opSize);
-            setReg(i.reg, i.opSize, v);
         }
         done();
     }
@@ -1333,38 +987,8 @@ final class Executor {
         done();
     }
 
-    private void enter() {
-        int alloc = (int) i.imm & 0xFFFF;
-        int level = (int) i.imm2 & 0x1F;
-        int size = stackOpSize();
-        int sas = stackAddrSize();
-        long sm = mask(sas);
-        long cur = (getSp() - size) & sm;
-        stage(stackLin(cur, size, true), size, getReg(RBP, size), dataPriv);
-        long frameTemp = cur;
-        if (level > 0) {
-            long b = getReg(RBP, sas);
-            for (int i = 1; i < level; i++) {
-                b = (b - size) & sm;
-                long v = m.read(stackLin(b, size, false), size, dataPriv);
-                cur = (cur - size) & sm;
-                stage(stackLin(cur, size, true), size, v, dataPriv);
-            }
-            cur = (cur - size) & sm;
-            stage(stackLin(cur, size, true), size, frameTemp, dataPriv);
-        }
-        long newSp = (cur - alloc) & sm;
-        commitStaged();
-        setReg(RBP, size, frameTemp);
-        setReg(RSP, sas, newSp);
-        done();
-    }
-
     private void group3(int size) {
         int o = regOp();
-        if (i.lock && (i.mod == 3 || (o != 2 && o != 3))) {
-            throw ud();
-        }
         switch (o) {
             case 0:
             case 1: {
@@ -1398,9 +1022,6 @@ final class Executor {
 
     private void group5() {
         int o = regOp();
-        if (i.lock && (i.mod == 3 || o > 1)) {
-            throw ud();
-        }
         switch (o) {
             case 0:
             case 1: {
@@ -1435,13 +1056,6 @@ final class Executor {
                 } else {
                     segs.farJump(sel, off);
                 }
-                return;
-            }
-            case 6: {
-                int size = stackOpSize();
-                long v = readE(size);
-                push(v, size);
-                done();
                 return;
             }
             default:
@@ -1626,81 +1240,6 @@ final class Executor {
         return q;
     }
 
-    // ========================================================================================== BCD
-
-    private void daa() {
-        long f = s.rflags();
-        int al = (int) s.gpr[RAX] & 0xFF;
-        int oldAl = al;
-        boolean oldCf = (f & Alu.CF) != 0;
-        boolean cf = false;
-        boolean af = false;
-        if ((al & 0xF) > 9 || (f & Alu.AF) != 0) {
-            al += 6;
-            cf = oldCf || al > 0xFF;
-            al &= 0xFF;
-            af = true;
-        }
-        if (oldAl > 0x99 || oldCf) {
-            al = (al + 0x60) & 0xFF;
-            cf = true;
-        } else {
-            cf = false;
-        }
-        bcdCommit(al, cf, af);
-    }
-
-    private void das() {
-        long f = s.rflags();
-        int al = (int) s.gpr[RAX] & 0xFF;
-        int oldAl = al;
-        boolean oldCf = (f & Alu.CF) != 0;
-        boolean cf = false;
-        boolean af = false;
-        if ((al & 0xF) > 9 || (f & Alu.AF) != 0) {
-            cf = oldCf || al < 6;
-            al = (al - 6) & 0xFF;
-            af = true;
-        }
-        if (oldAl > 0x99 || oldCf) {
-            al = (al - 0x60) & 0xFF;
-            cf = true;
-        }
-        bcdCommit(al, cf, af);
-    }
-
-    private void bcdCommit(int al, boolean cf, boolean af) {
-        setReg(RAX, 1, al);
-        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(al, 1) | (cf ? Alu.CF : 0) | (af ? Alu.AF : 0));
-        done();
-    }
-
-    private void aaa() {
-        int ax = (int) s.gpr[RAX] & 0xFFFF;
-        boolean adjust = (ax & 0xF) > 9 || (s.rflags() & Alu.AF) != 0;
-        if (adjust) {
-            ax = (ax + 0x106) & 0xFFFF;
-        }
-        ax &= 0xFF0F;
-        setReg(RAX, 2, ax);
-        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0));
-        done();
-    }
-
-    private void aas() {
-        int ax = (int) s.gpr[RAX] & 0xFFFF;
-        boolean adjust = (ax & 0xF) > 9 || (s.rflags() & Alu.AF) != 0;
-        if (adjust) {
-            int al = (ax - 6) & 0xFF;
-            int ah = ((ax >>> 8) - 1) & 0xFF;
-            ax = (ah << 8) | al;
-        }
-        ax &= 0xFF0F;
-        setReg(RAX, 2, ax);
-        s.setRflags((s.rflags() & ~Alu.STATUS) | Alu.szp(ax & 0xFF, 1) | (adjust ? Alu.AF | Alu.CF : 0));
-        done();
-    }
-
     // ========================================================================================== I/O
 
     /** Linear address without checks (for the VM-exit guest-linear-address field of INS/OUTS). */
@@ -1729,189 +1268,5 @@ final class Executor {
             debug.ioAccess(port, size);
         }
         done();
-    }
-
-    // ========================================================================================== strings
-
-    /**
-     * MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS with REP/REPE/REPNE (SDM Vol. 2B REP). One iteration per call: each
-     * retires on its own and RIP stays on the instruction while iterations remain, so that events and VM exits can
-     * come between iterations with rCX, rSI and rDI up to date.
-     */
-    void string(int op) {
-        while (stringIteration(op)) {
-            // the next iteration belongs to the same block
-        }
-    }
-
-    private final byte[] bulk = new byte[4096];
-
-    /**
-     * REP MOVS / REP STOS in 64-bit mode, counting upwards: all but the last of the iterations that stay within the
-     * current source and destination pages (and the block's budget) at once, as whole-page-range copies between the
-     * translated pages; the last one then runs the ordinary way and decides RIP. Each iteration still retires on its
-     * own account (TSC, retired-instruction count), and the registers end as after that many single iterations.
-     * Overlapping ranges are copied element by element, upwards, as the iterations do (a source element written in
-     * part by an earlier iteration is read again; the differential tests' long REP MOVS forms check this).
-     */
-    private void bulkMoveOrStore(boolean move, int size, long count) {
-        if (!mode64 || i.addrSize != 8 || (s.rflagsControl() & Rflags.DF) != 0 || !m.bulkAllowed(dataPriv)) {
-            return;
-        }
-        long di = s.gpr[RDI];
-        long dLin = lin(ES, di, size, true);
-        long n = Math.min(Math.min(count, budgetLeft), (4096 - (dLin & 0xFFF)) / size);
-        long sLin = 0;
-        if (move) {
-            sLin = lin(i.segOv >= 0 ? i.segOv : DS, s.gpr[RSI], size, false);
-            n = Math.min(n, (4096 - (sLin & 0xFFF)) / size);
-        }
-        long k = n - 1; // the last one runs the ordinary way
-        if (k < 1) {
-            return;
-        }
-        long hd = m.translate(dLin, Mmu.WRITE, dataPriv, size);
-        long hs = move ? m.translate(sLin, Mmu.READ, dataPriv, size) : 0;
-        if (hd < 0 || hs < 0) {
-            return; // no memory behind one of them: the ordinary path knows what that means
-        }
-        int bytes = (int) (k * size);
-        if (move) {
-            if (hd > hs && hd < hs + bytes) {
-                // an element's source may hold what an earlier iteration wrote: element by element, upwards
-                for (int b = 0; b < bytes; b += size) {
-                    switch (size) {
-                        case 1: mem.write8(hd + b, mem.read8(hs + b)); break;
-                        case 2: mem.write16(hd + b, mem.read16(hs + b)); break;
-                        case 4: mem.write32(hd + b, mem.read32(hs + b)); break;
-                        default: mem.write64(hd + b, mem.read64(hs + b)); break;
-                    }
-                }
-            } else {
-                mem.read(hs, bulk, 0, bytes);
-                mem.write(hd, bulk, 0, bytes);
-            }
-            s.gpr[RSI] += bytes;
-        } else {
-            long v = s.gpr[RAX];
-            for (int b = 0; b < bytes; b++) {
-                bulk[b] = (byte) (v >>> (8 * (b % size)));
-            }
-            mem.write(hd, bulk, 0, bytes);
-        }
-        s.gpr[RDI] += bytes;
-        s.gpr[RCX] -= k;
-        s.instructionsRetired += k;
-        s.tsc += k;
-        budgetLeft -= k;
-    }
-
-    /** One iteration; true if another one is to run right away (it retired, and the block has room for more). */
-    private boolean stringIteration(int op) {
-        boolean io = op < 0x70;
-        int size = (op & 1) == 0 ? 1 : io ? ioSize() : i.opSize;
-        boolean repeated = i.rep != 0;
-        long count = 0;
-        if (repeated) {
-            count = getReg(RCX, i.addrSize);
-            if (count == 0) {
-                done();
-                return false;
-            }
-        }
-        if (count > 1 && budgetLeft > 1 && (op == 0xA4 || op == 0xA5 || op == 0xAA || op == 0xAB)) {
-            bulkMoveOrStore(op == 0xA4 || op == 0xA5, size, count);
-            count = getReg(RCX, i.addrSize);
-        }
-        long am = addrMask();
-        long delta = (s.rflagsControl() & Rflags.DF) != 0 ? -size : size;
-        int src = i.segOv >= 0 ? i.segOv : DS;
-        long si = getReg(RSI, i.addrSize);
-        long di = getReg(RDI, i.addrSize);
-        boolean advSi = false, advDi = false, compare = false;
-        switch (op) {
-            case 0xA4: case 0xA5: {
-                long v = readMem(src, si, size);
-                writeMem(ES, di, size, v);
-                advSi = advDi = true;
-                break;
-            }
-            case 0xA6: case 0xA7: {
-                long a = readMem(src, si, size);
-                long b = readMem(ES, di, size);
-                alu.arith(Alu.CMP, a, b, size, s);
-                advSi = advDi = compare = true;
-                break;
-            }
-            case 0xAA: case 0xAB:
-                writeMem(ES, di, size, getReg(RAX, size));
-                advDi = true;
-                break;
-            case 0xAC: case 0xAD: {
-                long v = readMem(src, si, size);
-                setReg(RAX, size, v);
-                advSi = true;
-                break;
-            }
-            case 0xAE: case 0xAF: {
-                long b = readMem(ES, di, size);
-                alu.arith(Alu.CMP, getReg(RAX, size), b, size, s);
-                advDi = compare = true;
-                break;
-            }
-            case 0x6C: case 0x6D: {
-                int port = (int) s.gpr[RDX] & 0xFFFF;
-                sys.ioPermission(port, size);
-                s.stringIoAddressSize = i.addrSize == 2 ? 0 : i.addrSize == 4 ? 1 : 2;
-                s.stringIoSegment = ES;
-                hooks.io(port, size, true, true, repeated, false, rawLinear(ES, di), i.len);
-                writeMem(ES, di, size, mask(size)); // no device: all ones
-                if (debug.ioBreakpoints) {
-                    debug.ioAccess(port, size);
-                }
-                advDi = true;
-                break;
-            }
-            default: {
-                int port = (int) s.gpr[RDX] & 0xFFFF;
-                sys.ioPermission(port, size);
-                s.stringIoAddressSize = i.addrSize == 2 ? 0 : i.addrSize == 4 ? 1 : 2;
-                s.stringIoSegment = src;
-                hooks.io(port, size, false, true, repeated, false, rawLinear(src, si), i.len);
-                readMem(src, si, size); // the access still happens (and may fault); the value goes nowhere
-                if (debug.ioBreakpoints) {
-                    debug.ioAccess(port, size);
-                }
-                advSi = true;
-                break;
-            }
-        }
-        if (compare) {
-            alu.commit(s);
-        }
-        if (advSi) {
-            setReg(RSI, i.addrSize, (si + delta) & am);
-        }
-        if (advDi) {
-            setReg(RDI, i.addrSize, (di + delta) & am);
-        }
-        if (repeated) {
-            count = (count - 1) & am;
-            setReg(RCX, i.addrSize, count);
-            boolean zf = s.condition(4); // E: ZF = 1
-            boolean more = count != 0 && !(compare && (i.rep == 0xF3 ? !zf : zf));
-            if (more) {
-                repIncomplete = true;
-                finish(startRip);
-                if (budgetLeft > 1 && !io) {
-                    budgetLeft--;
-                    return true;
-                }
-                return false;
-            }
-        }
-        repIncomplete = false;
-        done();
-        return false;
     }
 }

@@ -35,7 +35,7 @@ final class Insn {
 
     // ---- VEX (SDM Vol. 2, 2.3.5)
     boolean vex;
-    /** VEX.vvvv, already inverted: the extra register operand (15 when unused). */
+    /** VEX.vvvv, already inverted: the extra register operand (0 for the 1111b of an unused field; 15 without VEX). */
     int vvvv;
     /** VEX.L: 0 for 128-bit, 1 for 256-bit vector length. */
     int vexL;

@@ -4,9 +4,9 @@ import static io.jvmx.vmx.emulated.cpu.Alu.mask;
 import static io.jvmx.vmx.emulated.cpu.Alu.signExtend;
 
 /**
- * Dedicated ops for data movement (SDM Vol. 2, MOV, MOVZX, MOVSX, MOVSXD, LEA, PUSH, POP): the register, memory and
- * immediate forms of MOV, the zero- and sign-extending loads, LEA, and PUSH/POP of registers and immediates. None of
- * them touches the flags.
+ * Dedicated ops for data movement (SDM Vol. 2, MOV, MOVZX, MOVSX, MOVSXD, LEA, PUSH, POP, MOVBE): the register,
+ * memory and immediate forms of MOV, the zero- and sign-extending loads, LEA, PUSH/POP of registers and immediates,
+ * the byte-reversing MOVBE and the non-temporal MOVNTI. None of them touches the flags.
  */
 final class MoveOps {
     private MoveOps() {
@@ -15,8 +15,15 @@ final class MoveOps {
     /** The dedicated op for {@code i}, or null to use the opcode map's general implementation. */
     static Op select(Insn i) {
         int op = i.opcode;
+        if (i.map == Insn.MAP_0F38) {
+            if ((op == 0xF0 || op == 0xF1) && i.rep == 0) {
+                return i.mod == 3 ? OpTable.UNDEFINED : op == 0xF0 ? MOVBE_LOAD : MOVBE_STORE;
+            }
+            return null;
+        }
         if (i.map == Insn.MAP_0F) {
             switch (op) {
+                case 0xC3: return i.mod == 3 || i.opPrefix || i.rep != 0 ? OpTable.UNDEFINED : MOVNTI;
                 case 0xB6: return MOVZX_B;
                 case 0xB7: return MOVZX_W;
                 case 0xBE: return MOVSX_B;
@@ -206,6 +213,49 @@ final class MoveOps {
         void run(Executor x, Insn i) {
             int size = x.stackOpSize();
             x.push(i.imm, size);
+            x.done();
+        }
+    };
+
+    /**
+     * MOVBE Gv,Mv (0F 38 F0) and Mv,Gv (0F 38 F1): a move with the bytes reversed, memory operands only (SDM Vol. 2B
+     * MOVBE); a 16-bit move into a register keeps the register's other bits, as MOV does.
+     */
+    private static final Op MOVBE_LOAD = new Op("MOVBE Gv,Mv") {
+        @Override
+        void run(Executor x, Insn i) {
+            int size = i.opSize;
+            x.setReg(i.reg, size, swapBytes(x.readMem(i.eaSeg, x.ea(), size), size));
+            x.done();
+        }
+    };
+
+    private static final Op MOVBE_STORE = new Op("MOVBE Mv,Gv") {
+        @Override
+        void run(Executor x, Insn i) {
+            int size = i.opSize;
+            x.writeMem(i.eaSeg, x.ea(), size, swapBytes(x.getReg(i.reg, size), size));
+            x.done();
+        }
+    };
+
+    static long swapBytes(long v, int size) {
+        switch (size) {
+            case 2: return Short.reverseBytes((short) v) & 0xFFFF;
+            case 4: return Integer.reverseBytes((int) v) & 0xFFFF_FFFFL;
+            default: return Long.reverseBytes(v);
+        }
+    }
+
+    /**
+     * MOVNTI My,Gy (0F C3, SSE2; SDM Vol. 2B MOVNTI): a store of a 32-bit register (64-bit with REX.W) with a
+     * non-temporal hint, which changes nothing here (there is no cache to bypass). Memory destinations only.
+     */
+    private static final Op MOVNTI = new Op("MOVNTI My,Gy") {
+        @Override
+        void run(Executor x, Insn i) {
+            int size = i.opSize == 8 ? 8 : 4;
+            x.writeMem(i.eaSeg, x.ea(), size, x.getReg(i.reg, size));
             x.done();
         }
     };

@@ -138,7 +138,6 @@ final class SseOps {
             case 0x7E: return p == 1 ? MOVD_FROM_XMM : p == 2 ? MOVQ_LOAD : null;
             case 0x7F: return p == 1 ? MOVDQA_STORE : p == 2 ? MOVDQU_STORE : null;
             case 0xC2: return new FloatArith(name("CMP", p), FloatArith.CMP, dbl, scalar);
-            case 0xC3: return p == 0 && mem ? MOVNTI : p == 0 ? OpTable.UNDEFINED : null;
             case 0xC4: return p == 1 ? new Insert("PINSRW xmm, r32/m16, imm8", 2) : null;
             case 0xC5: return p == 1 ? (mem ? OpTable.UNDEFINED : new Extract("PEXTRW r32, xmm, imm8", 2, false))
                     : null;
@@ -944,16 +943,6 @@ final class SseOps {
             long v = o.xmm[2 * i.rm];
             o.mmxTransition();
             o.setMm(i.reg, v);
-            x.done();
-        }
-    };
-
-    /** MOVNTI m32/m64, r32/r64 (0F C3, SSE2): a general-purpose store; the non-temporal hint changes nothing here. */
-    static final Op MOVNTI = new Op("MOVNTI m, r") {
-        @Override
-        void run(Executor x, Insn i) {
-            int size = i.opSize == 8 ? 8 : 4;
-            x.writeMem(i.eaSeg, x.ea(), size, x.getReg(i.reg, size));
             x.done();
         }
     };

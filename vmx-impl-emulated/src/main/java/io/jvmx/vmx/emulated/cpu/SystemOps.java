@@ -3,7 +3,6 @@ package io.jvmx.vmx.emulated.cpu;
 import static io.jvmx.vmx.emulated.cpu.Alu.mask;
 import static io.jvmx.vmx.emulated.cpu.Alu.signExtend;
 import static io.jvmx.vmx.emulated.cpu.Executor.RAX;
-import static io.jvmx.vmx.emulated.cpu.Executor.RBX;
 import static io.jvmx.vmx.emulated.cpu.Executor.RCX;
 import static io.jvmx.vmx.emulated.cpu.Executor.RDX;
 import static io.jvmx.vmx.emulated.cpu.Executor.RSP;
@@ -143,35 +142,15 @@ final class SystemOps {
                 }
                 vmxInstruction(op == 0x78 ? ExitReason.VMREAD : ExitReason.VMWRITE);
                 return;
-            case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
-            case 0x88: case 0x89: case 0x8A: case 0x8B: case 0x8C: case 0x8D: case 0x8E: case 0x8F:
-                x.jcc(op & 0xF, x.i.imm);
-                return;
             case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
             case 0x98: case 0x99: case 0x9A: case 0x9B: case 0x9C: case 0x9D: case 0x9E: case 0x9F:
                 x.storeE(1, x.cond(op & 0xF) ? 1 : 0);
                 x.done();
                 return;
-            case 0xA0: pushSreg(CpuState.FS); return;
-            case 0xA1: x.popSreg(CpuState.FS); return;
-            case 0xA8: pushSreg(CpuState.GS); return;
-            case 0xA9: x.popSreg(CpuState.GS); return;
             case 0xA2:
                 hooks.cpuid(x.i.len);
                 throw new IllegalStateException("CPUID returned from NonRootHooks.cpuid: the interpreter has no native "
                         + "CPUID; in VMX non-root operation CPUID always causes a VM exit (SDM Vol. 3C, 26.1.2)");
-            case 0xA3: bitOp(0, false); return;
-            case 0xAB: bitOp(1, false); return;
-            case 0xB3: bitOp(2, false); return;
-            case 0xBB: bitOp(3, false); return;
-            case 0xBA: {
-                int o = x.regOp();
-                if (o < 4 || (x.i.lock && (o == 4 || x.i.mod == 3))) {
-                    throw ud();
-                }
-                bitOpDecoded(o - 4, true);
-                return;
-            }
             case 0xA4: case 0xA5: case 0xAC: case 0xAD: {
                 int count = (op & 1) == 0 ? (int) x.i.imm & 0xFF : (int) s.gpr[RCX] & 0xFF;
                 long d = x.readEW(x.i.opSize);
@@ -193,167 +172,17 @@ final class SystemOps {
                 x.done();
                 return;
             }
-            case 0xB0: case 0xB1: cmpxchg(op == 0xB0 ? 1 : x.i.opSize); return;
             case 0xB2: case 0xB4: case 0xB5:
                 if (x.i.mod == 3) {
                     throw ud();
                 }
                 x.loadFarPointer(op == 0xB2 ? CpuState.SS : op == 0xB4 ? CpuState.FS : CpuState.GS);
                 return;
-            case 0xB6: case 0xB7: {
-                long v = x.readE(op == 0xB6 ? 1 : 2);
-                x.setReg(x.i.reg, x.i.opSize, v);
-                x.done();
-                return;
-            }
-            case 0xBE: case 0xBF: {
-                int sz = op == 0xBE ? 1 : 2;
-                long v = signExtend(x.readE(sz), sz);
-                x.setReg(x.i.reg, x.i.opSize, v & mask(x.i.opSize));
-                x.done();
-                return;
-            }
-            case 0xB8: {
-                if (x.i.rep != 0xF3) {
-                    throw ud(); // JMPE
-                }
-                long v = x.readE(x.i.opSize);
-                x.setReg(x.i.reg, x.i.opSize, Long.bitCount(v));
-                s.setRflags((s.rflags() & ~Alu.STATUS) | (v == 0 ? Alu.ZF : 0));
-                x.done();
-                return;
-            }
-            case 0xBC: case 0xBD: bitScan(op == 0xBC); return;
-            case 0xC0: case 0xC1: xadd(op == 0xC0 ? 1 : x.i.opSize); return;
             case 0xC7: group9(); return;
-            case 0xC8: case 0xC9: case 0xCA: case 0xCB: case 0xCC: case 0xCD: case 0xCE: case 0xCF: {
-                int r = (op & 7) | ((x.i.rex & 1) << 3);
-                long v = x.getReg(r, x.i.opSize);
-                long b = x.i.opSize == 8 ? Long.reverseBytes(v)
-                        : x.i.opSize == 4 ? Integer.reverseBytes((int) v) & 0xFFFF_FFFFL : 0; // 16-bit: undefined, 0
-                x.setReg(r, x.i.opSize, b);
-                x.done();
-                return;
-            }
             default:
                 // MMX, SSE, AVX and the other unimplemented parts of the map
                 throw ud();
         }
-    }
-
-    private void pushSreg(int sg) {
-        int size = x.stackOpSize();
-        x.push(s.seg[sg].selector & 0xFFFF, size);
-        x.done();
-    }
-
-    // ============================================================================================ bit operations
-
-    private void bitOp(int kind, boolean immediate) {
-        if (x.i.lock && x.i.mod == 3) {
-            throw ud();
-        }
-        bitOpDecoded(kind, immediate);
-    }
-
-    /** BT, BTS, BTR, BTC (SDM Vol. 2A BT: a register bit offset addresses memory beyond the operand). */
-    private void bitOpDecoded(int kind, boolean immediate) {
-        int size = x.i.opSize;
-        int bits = size * 8;
-        long v;
-        int bit;
-        if (immediate) {
-            bit = (int) x.i.imm & (bits - 1);
-            v = kind == 0 ? x.readE(size) : x.readEW(size);
-        } else {
-            long off = signExtend(x.getReg(x.i.reg, size), size);
-            bit = (int) (off & (bits - 1));
-            if (x.i.mod == 3) {
-                v = x.getReg(x.i.rm, size);
-            } else {
-                long addr = (x.ea() + (off >> Integer.numberOfTrailingZeros(bits)) * size) & x.addrMask();
-                if (kind == 0) {
-                    v = x.readMem(x.i.eaSeg, addr, size);
-                } else {
-                    x.rmwLin = x.lin(x.i.eaSeg, addr, size, true);
-                    v = m.read(x.rmwLin, size, x.dataPriv);
-                }
-            }
-        }
-        long cf = (v >>> bit) & 1;
-        if (kind != 0) {
-            long r;
-            switch (kind) {
-                case 1: r = v | (1L << bit); break;
-                case 2: r = v & ~(1L << bit); break;
-                default: r = v ^ (1L << bit); break;
-            }
-            x.writeEW(size, r);
-        }
-        s.setRflags((s.rflags() & ~Alu.CF) | cf);
-        x.done();
-    }
-
-    /**
-     * BSF/BSR, and LZCNT (F3 0F BD, SDM Vol. 2A). TZCNT belongs to BMI1, which is not implemented: F3 0F BC executes
-     * as BSF, as on processors without BMI1.
-     */
-    private void bitScan(boolean forward) {
-        int size = x.i.opSize;
-        long v = x.readE(size);
-        if (x.i.rep == 0xF3 && !forward) {
-            int bits = size * 8;
-            int n = v == 0 ? bits
-                    : forward ? Long.numberOfTrailingZeros(v) : Long.numberOfLeadingZeros(v) - (64 - bits);
-            x.setReg(x.i.reg, size, n);
-            s.setRflags((s.rflags() & ~(Alu.CF | Alu.ZF)) | (v == 0 ? Alu.CF : 0) | (n == 0 ? Alu.ZF : 0));
-            x.done();
-            return;
-        }
-        if (v == 0) {
-            s.setRflags(s.rflags() | (Alu.ZF)); // destination unchanged
-        } else {
-            x.setReg(x.i.reg, size, forward ? Long.numberOfTrailingZeros(v) : 63 - Long.numberOfLeadingZeros(v));
-            s.setRflags(s.rflags() & (~Alu.ZF));
-        }
-        x.done();
-    }
-
-    private void xadd(int size) {
-        if (x.i.lock && x.i.mod == 3) {
-            throw ud();
-        }
-        long d = x.readEW(size);
-        long src = x.getReg(x.i.reg, size);
-        long r = alu.arith(Alu.ADD, d, src, size, s);
-        if (x.i.mod == 3) {
-            x.setReg(x.i.reg, size, d);
-            x.setReg(x.i.rm, size, r);
-        } else {
-            x.writeEW(size, r);
-            x.setReg(x.i.reg, size, d);
-        }
-        alu.commit(s);
-        x.done();
-    }
-
-    private void cmpxchg(int size) {
-        if (x.i.lock && x.i.mod == 3) {
-            throw ud();
-        }
-        long d = x.readEW(size);
-        long acc = x.getReg(RAX, size);
-        alu.arith(Alu.CMP, acc, d, size, s);
-        if (acc == d) {
-            x.writeEW(size, x.getReg(x.i.reg, size));
-        } else {
-            if (x.i.mod != 3) {
-                x.writeEW(size, d); // the destination is written back when the comparison fails
-            }
-            x.setReg(RAX, size, d);
-        }
-        alu.commit(s);
-        x.done();
     }
 
     // ============================================================================================ group 9
@@ -380,9 +209,6 @@ final class SystemOps {
             throw ud();
         }
         switch (o) {
-            case 1:
-                cmpxchg8b16b();
-                return;
             case 6:
                 if (x.i.rep == 0xF2 || (x.i.opPrefix && x.i.rep != 0)) {
                     throw ud();
@@ -398,42 +224,6 @@ final class SystemOps {
             default:
                 throw ud();
         }
-    }
-
-    private void cmpxchg8b16b() {
-        boolean wide = x.i.opSize == 8;
-        long off = x.ea();
-        if (wide) {
-            if ((off & 15) != 0) {
-                throw gp0();
-            }
-            long l0 = x.lin(x.i.eaSeg, off, 16, true);
-            long lo = m.read(l0, 8, x.dataPriv);
-            long hi = m.read(l0 + 8, 8, x.dataPriv);
-            boolean eq = lo == s.gpr[RAX] && hi == s.gpr[RDX];
-            long wlo = eq ? s.gpr[RBX] : lo;
-            long whi = eq ? s.gpr[RCX] : hi;
-            x.stage(l0, 8, wlo, x.dataPriv);
-            x.stage(l0 + 8, 8, whi, x.dataPriv);
-            x.commitStaged();
-            if (!eq) {
-                s.gpr[RAX] = lo;
-                s.gpr[RDX] = hi;
-            }
-            s.setRflags(eq ? s.rflags() | Alu.ZF : s.rflags() & ~Alu.ZF);
-        } else {
-            long l0 = x.lin(x.i.eaSeg, off, 8, true);
-            long v = m.read(l0, 8, x.dataPriv);
-            long cmp = (x.getReg(RDX, 4) << 32) | x.getReg(RAX, 4);
-            boolean eq = v == cmp;
-            m.write(l0, 8, eq ? (x.getReg(RCX, 4) << 32) | x.getReg(RBX, 4) : v, x.dataPriv);
-            if (!eq) {
-                x.setReg(RAX, 4, v);
-                x.setReg(RDX, 4, v >>> 32);
-            }
-            s.setRflags(eq ? s.rflags() | Alu.ZF : s.rflags() & ~Alu.ZF);
-        }
-        x.done();
     }
 
     // ============================================================================================ group 15
@@ -488,21 +278,6 @@ final class SystemOps {
                 throw ud();
             }
             vmxInstruction(op3 == 0x80 ? ExitReason.INVEPT : ExitReason.INVVPID);
-            return;
-        }
-        if ((op3 == 0xF0 || op3 == 0xF1) && x.i.rep == 0) {
-            // MOVBE (SDM Vol. 2B)
-            if (x.i.mod == 3) {
-                throw ud();
-            }
-            int size = x.i.opSize;
-            if (op3 == 0xF0) {
-                long v = x.readMem(x.i.eaSeg, x.ea(), size);
-                x.setReg(x.i.reg, size, swapBytes(v, size));
-            } else {
-                x.writeMem(x.i.eaSeg, x.ea(), size, swapBytes(x.getReg(x.i.reg, size), size));
-            }
-            x.done();
             return;
         }
         throw ud();
@@ -560,14 +335,6 @@ final class SystemOps {
         s.instructionDisplacement = operand && x.i.mod != 3 ? x.displacement() : 0;
         hooks.unconditional(reason.number(), x.i.len);
         throw ud();
-    }
-
-    static long swapBytes(long v, int size) {
-        switch (size) {
-            case 2: return Short.reverseBytes((short) v) & 0xFFFF;
-            case 4: return Integer.reverseBytes((int) v) & 0xFFFF_FFFFL;
-            default: return Long.reverseBytes(v);
-        }
     }
 
     // ============================================================================================ groups 6 and 7

@@ -10,18 +10,29 @@
  * successors, so a block goes from one to the next without lookups. Anything that may change the mode or what the
  * next boundary decides ends the block (Insn.endsBlock).
  *
- * <p>The x87 FPU: X87Ops (the forms, the register stack, exceptions and #MF), X87Images (FNSTENV/FLDENV,
- * FNSAVE/FRSTOR), ExtendedPrecision (the 80-bit arithmetic, correctly rounded) and X87Transcendentals
- * (the transcendental functions), on the state in X87State.
- *
  * <p>Flags are lazy (CpuState): the common arithmetic records its operands and result; RFLAGS is computed when read;
  * conditions are evaluated from the description. Read RFLAGS with {@code rflags()}, write it with
  * {@code setRflags()}, and use {@code rflagsControl()} for IF/DF/TF/AC/... without computing the status flags.
  *
+ * <p>The general-purpose instructions live in groups, one file each: ArithmeticOps (ADD..CMP, INC/DEC, TEST, ADCX/ADOX),
+ * MoveOps (MOV and its relatives, PUSH/POP of registers and immediates, MOVBE, MOVNTI), BranchOps (near Jcc, JMP,
+ * CALL, RET), ShiftOps (SHL/SHR/SAR), BitOps (BT*, BSF/BSR, TZCNT/LZCNT/POPCNT, BSWAP), StackOps (the other stack
+ * instructions, ENTER/LEAVE), StringOps (MOVS..OUTS with REP), ExchangeOps (XCHG, XADD, CMPXCHG*), BcdOps (DAA..AAD,
+ * SALC), VexGprOps (BMI1/BMI2) and Crc32Ops; what is left of the one-byte map (rotates, MUL/DIV, far transfers, I/O,
+ * flags...) is in Executor, the system instructions are in SystemOps. LOCK's #UD rule is OpTable's, decided once for
+ * every instruction: only the general-purpose read-modify-write forms the SDM's LOCK page lists may be locked, so
+ * LOCK in front of any x87, MMX, SSE or XSAVE instruction is #UD before its op runs.
+ *
+ * <p>The x87 FPU: X87Ops (the forms, the register stack, exceptions and #MF), X87Images (FNSTENV/FLDENV,
+ * FNSAVE/FRSTOR), ExtendedPrecision (the 80-bit arithmetic, correctly rounded) and X87Transcendentals
+ * (the transcendental functions), on the state in X87State.
+ *
  * <p>MMX, SSE-SSE4.2 and the XSAVE feature set: SseOps, MmxOps and XsaveOps choose the ops; SimdOperands holds their
  * checks (#UD, #NM, #MF, #XM), operands and scratch; PackedInteger and PackedShuffle the packed-integer operations
  * shared by the MMX and SSE forms; SimdFloat the floating-point arithmetic under MXCSR. XsaveOps also has FXSAVE and
- * FXRSTOR: their image is the XSAVE area's legacy region, which LegacyRegion alone encodes, for both families.
+ * FXRSTOR: their image is the XSAVE area's legacy region, which LegacyRegion alone encodes, for both families. The
+ * SSE4.2 instructions that work on general-purpose registers are the general-purpose groups' (CRC32 in Crc32Ops,
+ * POPCNT in BitOps), as is SSE2's MOVNTI (MoveOps).
  *
  * <p>Memory goes through Mmu: a TLB of 4-KiB pieces tagged with linear page and PCID (global entries serve every PCID),
  * invalidated as SDM Vol. 3A 4.10.4 says; its fast path is one tag compare and one rights bit, and everything that
@@ -35,12 +46,11 @@
  * checks the SDM lists before that exit. Virtual-8086 mode is not implemented: entering it stops the processor with an
  * error (Segmentation.VIRTUAL_8086_UNSUPPORTED).
  *
- * <p>Adding an instruction: write its Op in the file of its group (ArithmeticOps, MoveOps, BranchOps, ShiftOps,
- * X87Ops, SseOps, MmxOps, XsaveOps, or a new one for a new group), return it from the group's {@code select} for its
- * encodings, let OpTable ask that group, make CPUID say it exists (vmx.ProcessorModel), and add its forms to the
- * differential tests
- * (src/test/.../differential), which run it on this machine's processor too. Faults are thrown as CpuFault before
- * any state changes; an Op completes with {@code x.done()} or {@code x.finish(target)}. Nothing on the execution
- * path allocates.
+ * <p>Adding an instruction: write its Op in the file of its group (or a new one for a new group), return it from the
+ * group's {@code select} for its encodings, let OpTable ask that group, make CPUID say it exists (vmx.ProcessorModel),
+ * and add its forms to the differential tests (src/test/.../differential), which run it on this machine's processor
+ * too, in 64-bit mode, in 32-bit code and, through the 32-bit run, as 16-bit code. Faults are thrown as CpuFault
+ * before any state changes; an Op completes with {@code x.done()} or {@code x.finish(target)}. Nothing on the
+ * execution path allocates.
  */
 package io.jvmx.vmx.emulated.cpu;

@@ -8,8 +8,9 @@ import io.jvmx.vmx.emulated.cpu.X86Interpreter;
 /**
  * What the software processor is, as CPUID reports it (SDM Vol. 2A, CPUID). Every feature flag stands for something
  * the interpreter implements; nothing is advertised that does not exist: no local APIC, no MTRRs, no AVX. The x87
- * FPU (FPU) with FXSAVE/FXRSTOR (FXSR), MMX, SSE through SSE4.2 and the XSAVE feature set (XSAVE, XSAVEOPT, XSAVEC,
- * XGETBV with ECX = 1) for the x87 and SSE state components exist.
+ * FPU (FPU) with FXSAVE/FXRSTOR (FXSR), MMX, SSE through SSE4.2 (CRC32 and POPCNT included) and the XSAVE feature
+ * set (XSAVE, XSAVEOPT, XSAVEC, XGETBV with ECX = 1) for the x87 and SSE state components exist, and so do the
+ * VEX-encoded general-purpose instructions of BMI1 and BMI2 (no other VEX instruction), ADX, LZCNT and MOVBE.
  *
  * <p>Vendor string "JvmxSoftCPU!" (12 characters): this is not an Intel part, so it does not claim to be one.
  * Family 6, model 0x0F, stepping 1. MAXPHYADDR and the CR4/EFER bits come from the interpreter.
@@ -42,8 +43,8 @@ final class ProcessorModel {
             EDX81_LM = 1 << 29;
     static final int ECX81_LAHF = 1, ECX81_LZCNT = 1 << 5;
     // ---- leaf 7 sub-leaf 0 ------------------------------------------------------------------------------------------
-    static final int EBX7_FSGSBASE = 1, EBX7_SMEP = 1 << 7, EBX7_INVPCID = 1 << 10, EBX7_RDSEED = 1 << 18,
-            EBX7_SMAP = 1 << 20;
+    static final int EBX7_FSGSBASE = 1, EBX7_BMI1 = 1 << 3, EBX7_SMEP = 1 << 7, EBX7_BMI2 = 1 << 8,
+            EBX7_INVPCID = 1 << 10, EBX7_RDSEED = 1 << 18, EBX7_ADX = 1 << 19, EBX7_SMAP = 1 << 20;
     static final int ECX7_UMIP = 1 << 2;
 
     /** Leaf 1 EDX: the instruction-set and system features the interpreter implements. */
@@ -53,7 +54,8 @@ final class ProcessorModel {
     /** Leaf 1 ECX without OSXSAVE (which mirrors CR4.OSXSAVE). */
     static final int LEAF1_ECX = ECX1_MONITOR | ECX1_VMX | ECX1_CX16 | ECX1_PCID | ECX1_MOVBE | ECX1_POPCNT
             | ECX1_XSAVE | ECX1_RDRAND | ECX1_SSE3 | ECX1_SSSE3 | ECX1_SSE41 | ECX1_SSE42;
-    static final int LEAF7_EBX = EBX7_FSGSBASE | EBX7_SMEP | EBX7_INVPCID | EBX7_RDSEED | EBX7_SMAP;
+    static final int LEAF7_EBX = EBX7_FSGSBASE | EBX7_BMI1 | EBX7_SMEP | EBX7_BMI2 | EBX7_INVPCID | EBX7_RDSEED
+            | EBX7_ADX | EBX7_SMAP;
     static final int LEAF7_ECX = ECX7_UMIP;
     static final int EXT1_EDX = EDX81_SYSCALL | EDX81_NX | EDX81_PAGE1GB | EDX81_RDTSCP | EDX81_LM;
     static final int EXT1_ECX = ECX81_LAHF | ECX81_LZCNT;

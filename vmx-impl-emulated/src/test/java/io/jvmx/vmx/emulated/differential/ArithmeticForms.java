@@ -26,6 +26,7 @@ final class ArithmeticForms {
         divide(forms);
         exchangeAndAdd(forms);
         compareExchange(forms);
+        compareExchangeWide(forms);
         adx(forms);
     }
 
@@ -419,6 +420,38 @@ final class ArithmeticForms {
                     return (memory ? e.modrm(src, m) : e.modrm(src, dst)).bytes();
                 }));
             }
+        }
+    }
+
+    /**
+     * CMPXCHG8B m64 (0F C7 /1): compares EDX:EAX with m64; equal: m64 := ECX:EBX, ZF := 1; else EDX:EAX := m64,
+     * ZF := 0. CMPXCHG16B m128 (REX.W 0F C7 /1) the same with RDX:RAX, RCX:RBX and a 16-byte aligned operand (else
+     * #GP(0), which the guest tests check). CF PF AF SF OF unchanged (SDM Vol. 2A, CMPXCHG8B/CMPXCHG16B). Equal in
+     * half of the cases.
+     */
+    private static void compareExchangeWide(List<InstructionForm> forms) {
+        for (int size : new int[] {8, 16}) {
+            int half = size / 2;
+            String name = size == 8 ? "CMPXCHG8B m64 (0F C7 /1), memory" : "CMPXCHG16B m128 (REX.W + 0F C7 /1), memory";
+            forms.add(of(name, b -> {
+                b.reserve(0);
+                b.reserve(1);
+                b.reserve(2);
+                b.reserve(3);
+                Mem m = b.memAt(0x100 + size * b.random.nextInt((NativeCpu.DATA_PAGE_BYTES - 0x200) / size), size);
+                long low = b.value(half), high = b.value(half);
+                b.setData(b.memoryOffset(), half, low);
+                b.setData(b.memoryOffset() + half, half, high);
+                if (b.random.nextBoolean()) {
+                    b.set(new Reg(0, half, false), low);
+                    b.set(new Reg(2, half, false), high);
+                }
+                Encoder e = new Encoder();
+                if (size == 16) {
+                    e.rexW();
+                }
+                return e.opcode(0x0F, 0xC7).modrm(1, m).bytes();
+            }));
         }
     }
 

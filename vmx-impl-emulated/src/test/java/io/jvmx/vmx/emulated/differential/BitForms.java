@@ -19,6 +19,7 @@ final class BitForms {
 
     static void addTo(List<InstructionForm> forms) {
         bitTest(forms);
+        bitTestFar(forms);
         bitScan(forms);
         counts(forms);
         byteSwap(forms);
@@ -69,6 +70,40 @@ final class BitForms {
                         return e.imm(bit, 1).bytes();
                     }));
                 }
+            }
+        }
+    }
+
+    /**
+     * BT, BTS, BTR, BTC with a register bit offset into memory anywhere in the offset's range (SDM Vol. 2A BT, Table
+     * 3-2: the operand read is the one at the address plus (offset SAR log2(size in bits)) operand sizes): the base
+     * register is set so that the operand holding the bit lies in the data page however far the offset reaches,
+     * which tests the signed division of the offset.
+     */
+    private static void bitTestFar(List<InstructionForm> forms) {
+        String[] names = {"BT", "BTS", "BTR", "BTC"};
+        int[] opcodes = {0xA3, 0xAB, 0xB3, 0xBB};
+        for (int i = 0; i < names.length; i++) {
+            int opcode = opcodes[i];
+            for (int size : WIDE_SIZES) {
+                forms.add(of(names[i] + " " + rm(size) + ", " + r(size) + " (" + sdm(size, "0F " + hex(opcode)
+                        + " /r") + "), memory, any bit offset", b -> {
+                    Reg offset = b.reg(size);
+                    long bitOffset = b.random.nextBoolean() ? b.random.nextLong() : b.value(size);
+                    b.set(offset, bitOffset);
+                    long signed = b.get(offset) << (64 - 8 * size) >> (64 - 8 * size);
+                    int target = 0x100 + size * b.random.nextInt((NativeCpu.DATA_PAGE_BYTES - 0x200) / size);
+                    long operandAddress = b.dataAddress + target - (signed >> Long.numberOfTrailingZeros(8 * size))
+                            * size;
+                    Reg base = b.reg(8);
+                    int disp = b.random.nextInt(256) - 128;
+                    b.setFull(base.number(), b.pointer(operandAddress - disp));
+                    b.note(String.format("bit offset %d reaches data+%#x", signed, target));
+                    b.setData(target, size, b.value(size));
+                    b.undefinedFlags(Flags.OF | Flags.SF | Flags.AF | Flags.PF);
+                    return b.encoder(size).operandSize(size).opcode(0x0F, opcode)
+                            .modrm(offset, new Mem(base.number(), Mem.NONE, 1, disp, 1)).bytes();
+                }));
             }
         }
     }

@@ -2,6 +2,7 @@ package io.jvmx.vmx.emulated.differential;
 
 import io.jvmx.vmx.emulated.differential.Encoder.Mem;
 import io.jvmx.vmx.emulated.differential.Encoder.Reg;
+import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,21 +10,25 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 /**
- * Builds one {@link TestCase} for a form's generator: every register and the data page start random, the flags start
- * as a random choice of CF PF AF ZF SF OF DF; the generator picks its operand registers and memory operand here, puts
- * operand values (edge values half of the time) into them, says which flags and results the SDM leaves undefined,
- * and encodes the instruction.
+ * Builds one {@link TestCase} for a form's generator: every register, the data page and the stack page start random,
+ * RSP points into the middle of the stack page, the flags start as a random choice of CF PF AF ZF SF OF DF; the
+ * generator picks its operand registers and memory operand here, puts operand values (edge values half of the time)
+ * into them, says which flags and results the SDM leaves undefined and where a branch may land, and encodes the
+ * instruction.
  *
- * <p>Registers: RSP is never an operand (both executors need their stack). Byte forms use either the legacy byte
- * registers (AL..BL and AH..BH, no REX prefix anywhere in the instruction) or, with a REX prefix, the low bytes of all
- * registers (SPL excluded), chosen at random per case so that both decodings are exercised (SDM Vol. 1, 3.7.2.1):
- * see {@link #byteOperands()}. A case without REX uses only registers 0-7 for all its operands and pointers.
+ * <p>Registers: RSP is not an operand unless a generator sets it up itself (it is the stack pointer of the case).
+ * Byte forms use either the legacy byte registers (AL..BL and AH..BH, no REX prefix anywhere in the instruction) or,
+ * with a REX prefix, the low bytes of all registers (SPL excluded), chosen at random per case so that both decodings
+ * are exercised (SDM Vol. 1, 3.7.2.1): see {@link #byteOperands()}. A case without REX uses only registers 0-7 for
+ * all its operands and pointers; so does every compatibility-mode case, where REX does not exist.
  */
 final class CaseBuilder {
     private static final int RSP = MachineState.RSP;
 
     final Random random;
     final MachineState input;
+    final Layout layout;
+    final Mode mode;
     final long dataAddress;
     /** This case encodes byte registers without REX (AH..BH possible) rather than with an empty REX (SPL..DIL). */
     private boolean legacyByteRegisters;
@@ -31,7 +36,9 @@ final class CaseBuilder {
     private long definedFlags = Flags.OBSERVED;
     private int undefinedRegisters;
     private int undefinedDataFrom, undefinedDataTo;
+    private int undefinedStackFrom, undefinedStackTo;
     private int approximateXmm;
+    private final List<Integer> landingSites = new ArrayList<>();
     /** Registers that must not be chosen again: RSP, pointers, implicit operands, operands already chosen. */
     private int reserved = 1 << RSP;
     private final List<Reg> operandRegisters = new ArrayList<>();
@@ -44,23 +51,40 @@ final class CaseBuilder {
     private boolean x87SetsPointers;
     private boolean x87LastBit;
     private int legacyRegion = -1;
+    /** The base of the segment memory operands use (an FS or GS override in 64-bit mode), subtracted from pointers. */
+    private long segmentBase;
 
-    CaseBuilder(Random random, long dataAddress) {
+    /** A case of a form in {@code mode}; a 16-bit form's case is its 32-bit oracle's (see {@link Mode#oracle}). */
+    CaseBuilder(Random random, Layout layout, Mode mode) {
         this.random = random;
-        this.dataAddress = dataAddress;
-        input = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+        this.layout = layout;
+        this.mode = mode.oracle();
+        this.dataAddress = layout.data();
+        input = new MachineState();
         for (int i = 0; i < MachineState.REGISTERS; i++) {
-            input.gpr[i] = i == RSP ? 0 : random.nextLong();
+            input.gpr[i] = random.nextLong();
         }
-        // java.util.Random is slow for a whole page: a SplittableRandom seeded from it fills the page
+        // java.util.Random is slow for whole pages: a SplittableRandom seeded from it fills them
         SplittableRandom fill = new SplittableRandom(random.nextLong());
-        for (int i = 0; i < input.data.length; i += 8) {
+        fill(fill, input.data);
+        fill(fill, input.stack);
+        input.gpr[RSP] = layout.stack() + 0x800 + 8 * (random.nextInt(65) - 32);
+        input.rflags = Flags.FIXED_1 | (random.nextLong() & NativeCpu.SETTABLE_FLAGS);
+        legacyByteRegisters = compatibility();
+    }
+
+    private static void fill(SplittableRandom fill, byte[] page) {
+        for (int i = 0; i < page.length; i += 8) {
             long v = fill.nextLong();
             for (int j = 0; j < 8; j++) {
-                input.data[i + j] = (byte) (v >>> (8 * j));
+                page[i + j] = (byte) (v >>> (8 * j));
             }
         }
-        input.rflags = Flags.FIXED_1 | (random.nextLong() & NativeCpu.SETTABLE_FLAGS);
+    }
+
+    /** The case runs in compatibility mode: registers 0-7, no REX, 32-bit addresses. */
+    boolean compatibility() {
+        return mode == Mode.COMPATIBILITY_32;
     }
 
     /**
@@ -72,31 +96,64 @@ final class CaseBuilder {
         if (reserved != 1 << RSP || !operandRegisters.isEmpty()) {
             throw new IllegalStateException("byteOperands() comes before any register is chosen");
         }
-        legacyByteRegisters = random.nextBoolean();
+        legacyByteRegisters = compatibility() || random.nextBoolean();
     }
 
     /**
-     * For 32-bit code: every register operand and pointer is one of registers 0-7 (no REX exists there), and byte
-     * registers are AL..BL, AH..BH. Called before any register is chosen.
+     * The case, or null if its landing sites do not fit around the instruction (each pad needs
+     * {@link NativeCpu#LANDING_PAD_BYTES} of its own, clear of the instruction and of the fall-through pad; a site at
+     * the fall-through is that pad).
      */
-    void legacyRegisters() {
-        if (reserved != 1 << RSP || !operandRegisters.isEmpty()) {
-            throw new IllegalStateException("legacyRegisters() comes before any register is chosen");
+    TestCase build(byte[] code) {
+        int start = NativeCpu.INSTRUCTION_OFFSET;
+        int fallThrough = start + code.length;
+        int pad = NativeCpu.LANDING_PAD_BYTES;
+        List<Integer> sites = new ArrayList<>();
+        for (int site : landingSites) {
+            if (site == fallThrough || sites.contains(site)) {
+                continue;
+            }
+            if (site < 0 || site + pad > NativeCpu.PAGE || (site + pad > start && site < fallThrough + pad)) {
+                return null;
+            }
+            for (int other : sites) {
+                if (Math.abs(other - site) < pad) {
+                    return null;
+                }
+            }
+            sites.add(site);
         }
-        legacyByteRegisters = true;
+        return new TestCase(mode, code, operands.toString(), input, sites.stream().mapToInt(Integer::intValue).toArray(),
+                definedFlags, undefinedRegisters, undefinedDataFrom, undefinedDataTo, undefinedStackFrom, undefinedStackTo,
+                memOffset, legacyRegion, approximateXmm, new TestCase.X87Check(undefinedX87Status, intelOnlyX87Status,
+                intelOnlyFlags, intelOnlyX87State, x87SetsPointers, x87LastBit));
     }
 
-    TestCase build(byte[] code) {
-        return new TestCase(code, operands.toString(), input, definedFlags, undefinedRegisters, undefinedDataFrom,
-                undefinedDataTo, memOffset, legacyRegion, approximateXmm, new TestCase.X87Check(undefinedX87Status,
-                intelOnlyX87Status, intelOnlyFlags, intelOnlyX87State, x87SetsPointers, x87LastBit));
+    // ---- control transfers ------------------------------------------------------------------------------------------
+
+    /** A code-page offset a branch of this case may go to (checked, with the instruction's length, by build). */
+    void landingSite(int offset) {
+        landingSites.add(offset);
+    }
+
+    /** The linear address of code-page offset {@code offset}. */
+    long codeAddress(int offset) {
+        return layout.code() + offset;
+    }
+
+    /**
+     * A branch target near the instruction: a code-page offset from {@code below} bytes before the instruction to
+     * {@code above} bytes after its start, which build accepts if it is clear of the instruction and its pads.
+     */
+    int targetNear(int below, int above) {
+        return NativeCpu.INSTRUCTION_OFFSET - below + random.nextInt(below + above + 1);
     }
 
     // ---- registers --------------------------------------------------------------------------------------------------
 
     /** A new encoder; for a byte form in REX mode it carries the empty REX that selects SPL..DIL. */
     Encoder encoder(int operandSize) {
-        Encoder e = new Encoder();
+        Encoder e = new Encoder(compatibility());
         if (operandSize == 1 && !legacyByteRegisters) {
             e.rex();
         }
@@ -116,7 +173,7 @@ final class CaseBuilder {
                 }
             }
         } else {
-            for (int n = 0; n < (legacyByteRegisters ? 8 : 16); n++) {
+            for (int n = 0; n < (legacyByteRegisters || compatibility() ? 8 : 16); n++) {
                 if ((reserved & 1 << n) == 0 && (size != 1 || n != RSP)) {
                     candidates.add(new Reg(n, size, false));
                 }
@@ -171,6 +228,51 @@ final class CaseBuilder {
         input.gpr[number] = value;
     }
 
+    /**
+     * A register value that points at {@code linear}: all of it in 64-bit mode; in 32-bit code only its low half
+     * counts (addresses are 32 bits), so the upper half is random.
+     */
+    long pointer(long linear) {
+        return compatibility() ? random.nextLong() & 0xFFFF_FFFF_0000_0000L | linear & 0xFFFF_FFFFL : linear;
+    }
+
+    /** Takes {@code number} out of the later choices and sets all of it. */
+    void fixedFull(int number, long value) {
+        reserve(number);
+        input.gpr[number] = value;
+    }
+
+    // ---- the stack --------------------------------------------------------------------------------------------------
+
+    /** RSP: somewhere in the middle of the stack page (see the constructor), which generators may move. */
+    long rsp() {
+        return input.gpr[RSP];
+    }
+
+    void setRsp(long value) {
+        input.gpr[RSP] = value;
+    }
+
+    /** The stack-page offset of a linear address in the stack page. */
+    int stackOffset(long linear) {
+        return (int) (linear - layout.stack());
+    }
+
+    /** Writes {@code value} ({@code size} bytes, little-endian) at stack-page offset {@code offset}. */
+    void setStack(int offset, int size, long value) {
+        for (int i = 0; i < size; i++) {
+            input.stack[offset + i] = (byte) (value >>> (8 * i));
+        }
+    }
+
+    long getStack(int offset, int size) {
+        long v = 0;
+        for (int i = size - 1; i >= 0; i--) {
+            v = v << 8 | (input.stack[offset + i] & 0xFF);
+        }
+        return v;
+    }
+
     // ---- memory -----------------------------------------------------------------------------------------------------
 
     /**
@@ -196,12 +298,24 @@ final class CaseBuilder {
         }
         int dispBytes = new int[] {0, 1, 4}[random.nextInt(3)];
         long disp = dispBytes == 0 ? 0 : dispBytes == 1 ? random.nextInt(256) - 128 : random.nextInt(0x2000) - 0x1000;
-        input.gpr[base] = dataAddress + offset - disp - indexValue * scale;
+        input.gpr[base] = pointer(dataAddress + offset - disp - indexValue * scale - segmentBase);
         Mem m = new Mem(base, index, scale, disp, dispBytes);
         note(String.format("%s [%s%s%s] (data+%#x)", sizeName(size), MachineState.registerName(base),
                 index == Mem.NONE ? "" : "+" + MachineState.registerName(index) + "*" + scale,
                 dispBytes == 0 ? "" : signedHex(disp), offset));
         return m;
+    }
+
+    /**
+     * From now on memory operands address the data page through a segment with this base (the FS or GS base of
+     * 64-bit mode, which an override prefix brings in): pointers are set to the offsets from it.
+     */
+    void segmentBase(long base) {
+        segmentBase = base;
+    }
+
+    long segmentBase() {
+        return segmentBase;
     }
 
     static String signedHex(long v) {
@@ -211,7 +325,7 @@ final class CaseBuilder {
     /** A register number for a pointer: not RSP, not an operand; below 8 when the case has AH..BH (no REX). */
     private int freeNumber() {
         List<Integer> candidates = new ArrayList<>();
-        int limit = legacyByteRegisters ? 8 : 16;
+        int limit = legacyByteRegisters || compatibility() ? 8 : 16;
         for (int n = 0; n < limit; n++) {
             int number = n;
             if ((reserved & 1 << n) == 0 && operandRegisters.stream().noneMatch(r -> r.number() == number)) {
@@ -223,7 +337,7 @@ final class CaseBuilder {
         return n;
     }
 
-    /** Data-page offset of the memory operand chosen last, or -1. */
+    /** The data-page offset of the memory operand chosen last. */
     int memoryOffset() {
         return memOffset;
     }
@@ -311,6 +425,12 @@ final class CaseBuilder {
     void undefinedMemoryResult(int size) {
         undefinedDataFrom = memOffset;
         undefinedDataTo = memOffset + size;
+    }
+
+    /** Bytes [from, to) of the stack page are undefined after the instruction. */
+    void undefinedStack(int from, int to) {
+        undefinedStackFrom = from;
+        undefinedStackTo = to;
     }
 
     /** x87 status-word bits (condition codes) the SDM leaves undefined after this instruction. */

@@ -2,6 +2,7 @@ package io.jvmx.vmx.emulated.differential;
 
 import io.jvmx.vmx.emulated.differential.Encoder.Reg;
 import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
+import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,9 +18,9 @@ import java.util.Random;
  * (return value, scratch registers, XMM registers, MXCSR flags), the flags.
  *
  * <p>The image is copied to the start of the data page (which is executable on both sides) and the buffer (struct
- * io of the source) follows at {@link #BUFFER}; RDI points to it (System V ABI). The stack is each side's own, 16-byte
- * aligned before the call on both (the native stub pushes seven registers after the call that entered it; the
- * guest's RSP is the middle of its stack page).
+ * io of the source) follows at {@link #BUFFER}; RDI points to it (System V ABI). The stack is the case's stack page,
+ * RSP 16-byte aligned before the call as the ABI wants; what the code spills there (below RSP too: the red zone) is
+ * compared with the rest of the page. It returns to the fall-through landing site.
  */
 final class CompiledKernelForms {
     private CompiledKernelForms() {
@@ -32,7 +33,7 @@ final class CompiledKernelForms {
 
     static void addTo(List<InstructionForm> forms) {
         forms.add(new InstructionForm("CALL r/m64 (FF /2) into gcc's SSE4.2 code of simd-kernels.c, register",
-                Feature.SSE42, false, CompiledKernelForms::generate, 5));
+                Mode.LONG_64, Feature.SSE42, false, CompiledKernelForms::generate, 5));
     }
 
     private static byte[] generate(CaseBuilder b) {
@@ -68,6 +69,7 @@ final class CompiledKernelForms {
         b.fixed(7, 8);
         b.setFull(0, b.dataAddress);
         b.setFull(7, b.dataAddress + BUFFER);
+        b.setRsp(b.rsp() & ~15L); // aligned for gcc's code: 16 bytes before the CALL (System V ABI, 3.2.2)
         b.note("rax = simd-kernels.bin at data+0, rdi = data+" + Integer.toHexString(BUFFER));
         return new Encoder().opcode(0xFF).modrm(2, target).bytes();
     }

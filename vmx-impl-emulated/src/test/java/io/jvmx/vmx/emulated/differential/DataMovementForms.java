@@ -31,6 +31,9 @@ final class DataMovementForms {
         convert(forms);
         loadEffectiveAddress(forms);
         moveBigEndian(forms);
+        moveNonTemporal(forms);
+        moveOffset(forms);
+        crc32(forms);
         flagInstructions(forms);
     }
 
@@ -336,6 +339,112 @@ final class DataMovementForms {
                 b.set(src, b.value(size));
                 return new Encoder().operandSize(size).opcode(0x0F, 0x38, 0xF1).modrm(src, m).bytes();
             }));
+        }
+    }
+
+    /**
+     * MOVNTI m32, r32 (0F C3 /r) and m64, r64 (REX.W): a store with a non-temporal hint (SDM Vol. 2B MOVNTI).
+     * CPUID.01H:EDX.SSE2[bit 26].
+     */
+    private static void moveNonTemporal(List<InstructionForm> forms) {
+        for (int size : new int[] {4, 8}) {
+            forms.add(of("MOVNTI " + m(size) + ", " + r(size) + " (" + sdm(size, "0F C3 /r") + "), memory",
+                    Feature.SSE2, b -> {
+                Mem m = b.mem(size);
+                Reg src = b.reg(size);
+                b.set(src, b.value(size));
+                return b.encoder(size).operandSize(size).opcode(0x0F, 0xC3).modrm(src, m).bytes();
+            }));
+        }
+    }
+
+    /**
+     * MOV AL/rAX, moffs (A0, A1) and moffs, AL/rAX (A2, A3): the operand's offset is an immediate of the address
+     * size, 64 bits in 64-bit mode (32 with 67H), 32 in 32-bit code; DS unless overridden (SDM Vol. 2B MOV, and Vol.
+     * 2A, 2.2.1.4 "Direct Memory-Offset MOVs").
+     */
+    private static void moveOffset(List<InstructionForm> forms) {
+        for (int size : SIZES) {
+            for (boolean load : BOTH) {
+                int opcode = (load ? 0xA0 : 0xA2) + (size == 1 ? 0 : 1);
+                String acc = accumulator(size);
+                String text = load ? acc + ", moffs" + 8 * size : "moffs" + 8 * size + ", " + acc;
+                for (String variant : new String[] {"", "67", "FS"}) {
+                    String name = "MOV " + text + " (" + (variant.equals("67") ? "67 " : variant.equals("FS")
+                            ? "64 " : "") + sdm(size, hex(opcode)) + ")" + (variant.equals("67") ? ", 32-bit offset"
+                            : variant.equals("FS") ? ", FS override" : "");
+                    InstructionForm.Generator g = b -> {
+                        b.byteOperands();
+                        b.set(b.fixed(0, size), b.value(size));
+                        int offset = 0x100 + b.random.nextInt(0xE00);
+                        b.memAt(offset, size);
+                        b.setMem(size, b.value(size));
+                        long base = variant.equals("FS") ? b.layout.fsBase() : 0;
+                        long address = b.dataAddress + offset - base;
+                        Encoder e = b.encoder(size);
+                        if (variant.equals("67")) {
+                            e.prefix(0x67);
+                        } else if (variant.equals("FS")) {
+                            e.prefix(0x64);
+                        }
+                        return e.operandSize(size).opcode(opcode).imm(address, variant.equals("67") ? 4 : 8).bytes();
+                    };
+                    forms.add(variant.equals("67") ? new InstructionForm(name, InstructionForm.Mode.LONG_64,
+                            null, true, g) : of(name, g));
+                }
+                if (size < 8) {
+                    forms.add(InstructionForm.compatibility("MOV " + text + " (" + (size == 2 ? "66 " : "")
+                            + hex(opcode) + "), 32-bit offset", b -> {
+                        b.set(b.fixed(0, size), b.value(size));
+                        int offset = 0x100 + b.random.nextInt(0xE00);
+                        b.memAt(offset, size);
+                        b.setMem(size, b.value(size));
+                        return b.encoder(size).operandSize(size).opcode(opcode).imm(b.dataAddress + offset, 4)
+                                .bytes();
+                    }));
+                }
+            }
+        }
+    }
+
+    /**
+     * CRC32 (F2 0F 38 F0 /r: r32, r/m8; F2 REX.W 0F 38 F0 /r: r64, r/m8; F2 0F 38 F1 /r: r32, r/m16 with 66, r/m32,
+     * and r64, r/m64 with REX.W): CRC-32C of the source accumulated into the destination; no flags change (SDM Vol.
+     * 2A, CRC32). CPUID.01H:ECX.SSE4_2[bit 20].
+     */
+    private static void crc32(List<InstructionForm> forms) {
+        int[][] sizes = {{4, 1}, {8, 1}, {4, 2}, {4, 4}, {8, 8}};
+        for (int[] p : sizes) {
+            int dstSize = p[0], srcSize = p[1];
+            int opcode = srcSize == 1 ? 0xF0 : 0xF1;
+            String code = (srcSize == 2 ? "66 " : "") + "F2 " + (dstSize == 8 ? "REX.W " : "") + "0F 38 " + hex(opcode)
+                    + " /r";
+            for (boolean memory : BOTH) {
+                forms.add(of(name("CRC32", r(dstSize), rm(srcSize), code, memory), Feature.SSE42, b -> {
+                    if (srcSize == 1 && dstSize == 4) {
+                        b.byteOperands();
+                    }
+                    Mem m = memory ? b.mem(srcSize) : null;
+                    Reg dst = b.reg(dstSize);
+                    b.set(dst, b.value(dstSize));
+                    Encoder e = b.encoder(srcSize);
+                    if (srcSize == 2) {
+                        e.prefix(0x66);
+                    }
+                    e.prefix(0xF2);
+                    if (dstSize == 8) {
+                        e.rexW();
+                    }
+                    e.opcode(0x0F, 0x38, opcode);
+                    if (memory) {
+                        b.setMem(srcSize, b.value(srcSize));
+                        return e.modrm(dst, m).bytes();
+                    }
+                    Reg src = b.reg(srcSize);
+                    b.set(src, b.value(srcSize));
+                    return e.modrm(dst, src).bytes();
+                }));
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 package io.jvmx.vmx.emulated.differential;
 
+import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
+
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -7,10 +9,11 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Runs the cases of one form on both processors and compares: every register (RSP: its change), the data page, the
- * flags — those the SDM defines for the case, or all observed flags when undefined results are compared too (see
- * {@link DifferentialTest}) — and for cases with an x87/SSE state that state and the exception the instruction
- * raised. A form stops at its first mismatch, which is kept for the report.
+ * Runs the cases of one form on both processors and compares: every register (in compatibility mode the low 32 bits
+ * of RAX..RDI, the only ones there), RIP (the landing site reached), the segment selectors, the data page, the stack
+ * page, the flags — those the SDM defines for the case, or all observed flags when undefined results are compared
+ * too (see {@link DifferentialTest}) — and for cases with an x87/SSE state that state and the exception the
+ * instruction raised. A form stops at its first mismatch, which is kept for the report.
  */
 final class DifferentialRunner {
     /**
@@ -24,9 +27,15 @@ final class DifferentialRunner {
     }
 
     private static final int MAX_REJECTED_IN_A_ROW = 10_000;
+    /**
+     * {@code -Djvmx.differential.trace=true}: every case is printed before it runs natively, so that a case that
+     * crashes the JVM (a fault natively is a signal) can be found from the last line before the crash.
+     */
+    private static final boolean TRACE = Boolean.getBoolean("jvmx.differential.trace");
 
     private final NativeCpu nativeCpu;
     private final InterpreterCpu interpreter;
+    private final Layout layout;
     private final boolean compareUndefined;
     /** The native processor is an Intel one: what the SDM defines and this AMD does otherwise is compared too. */
     private final boolean intel;
@@ -37,6 +46,7 @@ final class DifferentialRunner {
                        long seed, int casesPerForm) {
         this.nativeCpu = nativeCpu;
         this.interpreter = interpreter;
+        this.layout = Layout.of(nativeCpu);
         this.compareUndefined = compareUndefined;
         this.intel = intel;
         this.seed = seed;
@@ -53,11 +63,16 @@ final class DifferentialRunner {
         String firstLastBit = null;
         int cases = casesPerForm * form.caseFactor();
         for (int i = 0; i < cases; i++) {
-            TestCase c = generate(form, random);
-            MachineState expected = nativeCpu.execute(c.code(), c.input());
-            InterpreterCpu.Outcome actual = interpreter.execute(c.code(), c.input());
+            TestCase c = generate(form, random, layout);
+            if (TRACE) {
+                System.err.printf("%s case %d: %s [%s] rsp=stack+%#x%n", form.name(), i + 1, hex(c.code()),
+                        c.operands(), c.input().gpr[MachineState.RSP] - layout.stack());
+                System.err.flush();
+            }
+            MachineState expected = nativeCpu.execute(c.mode(), c.code(), c.landingSites(), c.input());
+            InterpreterCpu.Outcome actual = runInterpreter(form.mode(), c);
             lastBitOnly = false;
-            String difference = compare(c, expected, actual);
+            String difference = compare(form.mode(), c, expected, actual);
             if (difference != null) {
                 return new FormResult(form, i + 1, describe(form, i + 1, c, expected, actual, difference),
                         lastBitCases, firstLastBit);
@@ -73,7 +88,6 @@ final class DifferentialRunner {
         return new FormResult(form, cases, null, lastBitCases, firstLastBit);
     }
 
-
     /**
      * With {@code -Djvmx.differential.lastBitLog=file}, every last-bit difference is appended to the file, one line
      * each: the form, the control word, ST(0) and ST(1) before, and ST(0), ST(1) and the status word after, natively
@@ -86,7 +100,7 @@ final class DifferentialRunner {
         }
         byte[] in = c.input().fxsave;
         String line = String.format("%s|%04x|%s|%s|%s|%n", form.name(), FxsaveImage.get16(in, FxsaveImage.FCW),
-                registers(in), registers(expected.fxsave), registers(actual.fxsave));
+                x87Registers(in), x87Registers(expected.fxsave), x87Registers(actual.fxsave));
         try {
             java.nio.file.Files.writeString(java.nio.file.Path.of(file), line, java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.APPEND);
@@ -95,42 +109,72 @@ final class DifferentialRunner {
         }
     }
 
-    private static String registers(byte[] image) {
-        return String.format("%04x:%016x %04x:%016x %04x", FxsaveImage.exponent(image, 0), FxsaveImage.significand(image, 0),
-                FxsaveImage.exponent(image, 1), FxsaveImage.significand(image, 1), FxsaveImage.get16(image, FxsaveImage.FSW));
+    private static String x87Registers(byte[] image) {
+        return String.format("%04x:%016x %04x:%016x %04x", FxsaveImage.exponent(image, 0),
+                FxsaveImage.significand(image, 0), FxsaveImage.exponent(image, 1), FxsaveImage.significand(image, 1),
+                FxsaveImage.get16(image, FxsaveImage.FSW));
     }
 
-    private TestCase generate(InstructionForm form, Random random) {
+    /**
+     * The guest run of case {@code c} in {@code mode}: the case's instruction, or for 16-bit code its
+     * size-toggled twin, placed so that it ends where the native one ends (see {@link SixteenBitForms}).
+     */
+    private InterpreterCpu.Outcome runInterpreter(Mode mode, TestCase c) {
+        if (!mode.sixteenBit()) {
+            return interpreter.execute(mode, c.code(), c.landingSites(), c.input());
+        }
+        byte[] code = SixteenBitForms.toggleSizes(c.code());
+        int offset = NativeCpu.INSTRUCTION_OFFSET + c.code().length - code.length;
+        return interpreter.execute(mode, code, c.landingSites(), c.input(), offset);
+    }
+
+    /** A case of {@code form}: generated until the generator and the landing-site check accept one. */
+    static TestCase generate(InstructionForm form, Random random, Layout layout) {
         for (int attempt = 0; attempt < MAX_REJECTED_IN_A_ROW; attempt++) {
-            CaseBuilder b = new CaseBuilder(random, nativeCpu.dataAddress());
+            CaseBuilder b = new CaseBuilder(random, layout, form.mode());
             byte[] code = form.generator().generate(b);
-            if (code != null) {
-                return b.build(code);
+            TestCase c = code == null ? null : b.build(code);
+            if (c != null && form.mode().sixteenBit() && SixteenBitForms.toggleSizes(code).length > 15) {
+                c = null; // its 16-bit twin would be too long to be an instruction
+            }
+            if (c != null) {
+                return c;
             }
         }
         throw new IllegalStateException(form.name() + ": the generator rejected " + MAX_REJECTED_IN_A_ROW
                 + " cases in a row");
     }
 
+    /** Register {@code i} as the case's mode has it: all 64 bits, or the low 32 of RAX..RDI in 32-bit code. */
+    private static long register(TestCase c, MachineState s, int i) {
+        return c.mode() == Mode.LONG_64 ? s.gpr[i] : s.gpr[i] & 0xFFFF_FFFFL;
+    }
+
+    private static int registers(TestCase c) {
+        return c.mode() == Mode.LONG_64 ? MachineState.REGISTERS : 8;
+    }
+
     /** Null if the interpreter agrees with the native result on everything compared; else what differs. */
-    private String compare(TestCase c, MachineState expected, InterpreterCpu.Outcome outcome) {
-        if (!outcome.halted()) {
+    private String compare(Mode mode, TestCase c, MachineState expected, InterpreterCpu.Outcome outcome) {
+        if (!outcome.landed()) {
             return "the interpreter did not complete the instruction: " + outcome.failure();
         }
         MachineState actual = outcome.state();
         List<String> differences = new ArrayList<>();
-        boolean compat = c.input().compat;
-        for (int i = 0; i < MachineState.REGISTERS; i++) {
+        for (int i = 0; i < registers(c); i++) {
             boolean undefined = (c.undefinedRegisters() & 1 << i) != 0 && !compareUndefined;
-            if (compat && i != MachineState.RSP) {
-                // 32-bit code: bits 63:32 and R8-R15 are not the case's (see MachineState#compat)
-                if (i < 8 && !undefined && (int) expected.gpr[i] != (int) actual.gpr[i]) {
-                    differences.add(MachineState.registerName(i));
-                }
-                continue;
+            if (!undefined && register(c, expected, i) != register(c, actual, i)) {
+                differences.add(MachineState.registerName(i));
             }
-            if (!undefined && expected.gpr[i] != actual.gpr[i]) {
-                differences.add(i == MachineState.RSP ? "the change of rsp" : MachineState.registerName(i));
+        }
+        if (expected.rip != actual.rip) {
+            differences.add("rip");
+        }
+        for (int k = 0; k < 6; k++) {
+            // 16-bit code has its own CS; real-address mode its own selectors, which are not descriptors' there
+            boolean compared = mode == Mode.REAL_ADDRESS ? false : mode == Mode.CODE_16 ? k != 1 : true;
+            if (compared && expected.selectors[k] != actual.selectors[k]) {
+                differences.add(MachineState.SEGMENTS[k]);
             }
         }
         long compared = compareUndefined ? Flags.OBSERVED : c.definedFlags();
@@ -141,11 +185,15 @@ final class DifferentialRunner {
         if (flags != 0) {
             differences.add("flags " + Flags.names(flags));
         }
-        for (int i = 0; i < expected.data.length; i++) {
-            if (expected.data[i] != actual.data[i] && !skipped(c, i)) {
-                differences.add("memory");
-                break;
-            }
+        if (differsOutside(c, expected.data, actual.data)) {
+            differences.add("memory");
+        }
+        int stackSkipFrom = compareUndefined ? 0 : c.undefinedStackFrom();
+        int stackSkipTo = compareUndefined ? 0 : c.undefinedStackTo();
+        int stackLength = expected.stack.length;
+        if (!Arrays.equals(expected.stack, 0, stackSkipFrom, actual.stack, 0, stackSkipFrom)
+                || !Arrays.equals(expected.stack, stackSkipTo, stackLength, actual.stack, stackSkipTo, stackLength)) {
+            differences.add("stack");
         }
         if (c.input().fxsave != null) {
             compareState(c, expected.fxsave, actual.fxsave, differences);
@@ -165,9 +213,27 @@ final class DifferentialRunner {
     }
 
     /**
-     * Data-page byte {@code i} is not compared: the SDM leaves it undefined for this case, or it is the MXCSR_MASK of
-     * an FXSAVE image or XSAVE legacy region (the implementation's own value, see {@link TestCase#legacyRegion}).
+     * Whether the data pages differ in a byte that is compared: not one the SDM leaves undefined for this case, nor
+     * the MXCSR_MASK of an FXSAVE image or XSAVE legacy region (the implementation's own value, see
+     * {@link TestCase#legacyRegion}).
      */
+    private boolean differsOutside(TestCase c, byte[] expected, byte[] actual) {
+        int skipFrom = compareUndefined ? 0 : c.undefinedDataFrom();
+        int skipTo = compareUndefined ? 0 : c.undefinedDataTo();
+        int length = expected.length;
+        if (c.legacyRegion() < 0) {
+            return !Arrays.equals(expected, 0, skipFrom, actual, 0, skipFrom)
+                    || !Arrays.equals(expected, skipTo, length, actual, skipTo, length);
+        }
+        for (int i = 0; i < length; i++) {
+            if (expected[i] != actual[i] && !skipped(c, i)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Data-page byte {@code i} is not compared (see {@link #differsOutside}). */
     private boolean skipped(TestCase c, int i) {
         if (!compareUndefined && i >= c.undefinedDataFrom() && i < c.undefinedDataTo()) {
             return true;
@@ -197,7 +263,7 @@ final class DifferentialRunner {
                 FxsaveImage.MXCSR_MASK)) {
             differences.add("MXCSR");
         }
-        int registers = c.input().compat ? 8 : 16;
+        int registers = c.mode() == Mode.LONG_64 ? 16 : 8;
         for (int r = 0; r < registers; r++) {
             long el = FxsaveImage.xmm(e, 2 * r), eh = FxsaveImage.xmm(e, 2 * r + 1);
             long al = FxsaveImage.xmm(a, 2 * r), ah = FxsaveImage.xmm(a, 2 * r + 1);
@@ -291,22 +357,24 @@ final class DifferentialRunner {
                             InterpreterCpu.Outcome outcome, String difference) {
         StringBuilder sb = new StringBuilder();
         sb.append(form.name()).append('\n');
-        sb.append(String.format("  case %d (seed %d): bytes %s  [%s]%n", caseNumber, seed, hex(c.code()),
-                c.operands()));
+        sb.append(String.format("  case %d (seed %d): bytes %s  [%s]%s%n", caseNumber, seed, hex(c.code()),
+                c.operands(), c.landingSites().length == 0 ? ""
+                        : "  landing sites " + Arrays.toString(Arrays.stream(c.landingSites())
+                                .map(site -> site - NativeCpu.INSTRUCTION_OFFSET).toArray()) + " from the instruction"));
         MachineState in = c.input();
-        sb.append("  input:       ").append(registers(in, null, null, true)).append("  flags ")
+        sb.append("  input:       ").append(registers(c, in, null, null, true)).append("  flags ")
                 .append(Flags.names(in.rflags));
         if (c.memoryOffset() >= 0) {
             sb.append(String.format("  data+%#x: %s", c.memoryOffset(), hex(Arrays.copyOfRange(in.data,
                     c.memoryOffset(), Math.min(c.memoryOffset() + 8, in.data.length)))));
         }
         sb.append('\n');
-        MachineState actual = outcome.halted() ? outcome.state() : null;
-        sb.append("  native:      ").append(registers(in, expected, actual, false)).append("  flags ")
-                .append(Flags.names(expected.rflags)).append('\n');
+        MachineState actual = outcome.landed() ? outcome.state() : null;
+        sb.append("  native:      ").append(registers(c, in, expected, actual, false)).append("  flags ")
+                .append(Flags.names(expected.rflags)).append(where(expected)).append('\n');
         if (actual != null) {
-            sb.append("  interpreter: ").append(registers(in, actual, expected, false)).append("  flags ")
-                    .append(Flags.names(actual.rflags)).append('\n');
+            sb.append("  interpreter: ").append(registers(c, in, actual, expected, false)).append("  flags ")
+                    .append(Flags.names(actual.rflags)).append(where(actual)).append('\n');
         }
         sb.append("  differs:     ").append(difference);
         long compared = compareUndefined ? Flags.OBSERVED : c.definedFlags();
@@ -318,14 +386,8 @@ final class DifferentialRunner {
             describeState(sb, c, expected.fxsave, actual == null ? null : actual.fxsave);
         }
         if (actual != null) {
-            int shown = 0;
-            for (int i = 0; i < in.data.length && shown < 8; i++) {
-                if (expected.data[i] != actual.data[i] && !skipped(c, i)) {
-                    sb.append(String.format("  data+%#05x:  input %02x, native %02x, interpreter %02x%n", i,
-                            in.data[i] & 0xFF, expected.data[i] & 0xFF, actual.data[i] & 0xFF));
-                    shown++;
-                }
-            }
+            pageDifferences(sb, "data", in.data, expected.data, actual.data, c);
+            pageDifferences(sb, "stack", in.stack, expected.stack, actual.stack, null);
         }
         return sb.toString();
     }
@@ -360,21 +422,39 @@ final class DifferentialRunner {
         }
     }
 
+    /** RIP from the instruction, and the selectors. */
+    private String where(MachineState s) {
+        StringBuilder sb = new StringBuilder(String.format("  rip %s",
+                s.rip < 0 ? "-" : String.format("%+d", s.rip - layout.instruction())));
+        for (int k = 0; k < 6; k++) {
+            sb.append(' ').append(MachineState.SEGMENTS[k]).append('=').append(Integer.toHexString(s.selectors[k]));
+        }
+        return sb.toString();
+    }
+
+    /** The first bytes of a page that differ ({@code c}: of the data page, not those that are not compared). */
+    private void pageDifferences(StringBuilder sb, String page, byte[] in, byte[] expected, byte[] actual,
+                                 TestCase c) {
+        int shown = 0;
+        for (int i = 0; i < in.length && shown < 8; i++) {
+            if (expected[i] != actual[i] && (c == null || !skipped(c, i))) {
+                sb.append(String.format("  %s+%#05x:  input %02x, native %02x, interpreter %02x%n", page, i,
+                        in[i] & 0xFF, expected[i] & 0xFF, actual[i] & 0xFF));
+                shown++;
+            }
+        }
+    }
+
     /**
      * All registers of {@code state} ({@code all}), or those that {@code state} changed or that differ from
      * {@code other}.
      */
-    private static String registers(MachineState in, MachineState state, MachineState other, boolean all) {
+    private static String registers(TestCase c, MachineState in, MachineState state, MachineState other,
+                                    boolean all) {
         StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < MachineState.REGISTERS; i++) {
-            if (i == MachineState.RSP) {
-                if (!all && (state.gpr[i] != 0 || (other != null && other.gpr[i] != 0))) {
-                    sb.append(String.format("rsp%+d ", state.gpr[i]));
-                }
-                continue;
-            }
-            long v = all ? in.gpr[i] : state.gpr[i];
-            if (all || v != in.gpr[i] || (other != null && other.gpr[i] != v)) {
+        for (int i = 0; i < registers(c); i++) {
+            long v = register(c, all ? in : state, i);
+            if (all || v != register(c, in, i) || (other != null && register(c, other, i) != v)) {
                 sb.append(String.format("%s=%x ", MachineState.registerName(i), v));
             }
         }

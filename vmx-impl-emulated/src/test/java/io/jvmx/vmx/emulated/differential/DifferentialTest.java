@@ -19,8 +19,8 @@ import org.junit.Test;
 
 /**
  * The software processor against the processor of this machine: every form of the {@link FormTable}, each with
- * seeded random operands and flags, executed natively ({@link NativeCpu}) and as a 64-bit guest
- * ({@link InterpreterCpu}). The native result is the oracle; the test passes when exactly the forms of
+ * seeded random operands and flags, executed natively ({@link NativeCpu}) and as a guest ({@link InterpreterCpu}),
+ * in 64-bit mode or compatibility mode at CPL 3. The native result is the oracle; the test passes when exactly the forms of
  * {@link KnownGaps} differ.
  *
  * <p>x87, MMX and SSE forms set and compare the x87 and SSE state too, as an FXSAVE image that both processors load
@@ -56,8 +56,7 @@ public class DifferentialTest {
         Pattern selection = only == null || only.isBlank() ? null : Pattern.compile(only);
 
         try (NativeCpu nativeCpu = NativeCpu.open();
-             InterpreterCpu interpreter = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress())) {
+             InterpreterCpu interpreter = new InterpreterCpu(Layout.of(nativeCpu))) {
             HostCpu host = HostCpu.of(nativeCpu);
             HostCpu model = HostCpu.of(interpreter);
             // Undefined flags and results differ between vendors (and models). They are compared only against an
@@ -83,8 +82,18 @@ public class DifferentialTest {
                     skipped.put(form.name(), "this processor's CPUID does not report " + form.required());
                     continue;
                 }
+                if (form.required() == HostCpu.Feature.FSGSBASE && !nativeCpu.userFsGsBase()) {
+                    skipped.put(form.name(), "the kernel did not enable FSGSBASE for user code");
+                    continue;
+                }
                 if (form.needsLowData() && !nativeCpu.dataBelow4GiB()) {
                     skipped.put(form.name(), "the data page could not be mapped below 4 GiB");
+                    continue;
+                }
+                if (form.mode().oracle() == InstructionForm.Mode.COMPATIBILITY_32
+                        && !nativeCpu.compatibilityModeAvailable()) {
+                    skipped.put(form.name(), "compatibility mode cannot run here (no 32-bit user code segment 23H, "
+                            + "or no pages below 4 GiB)");
                     continue;
                 }
                 FormResult r = runner.run(form);

@@ -20,15 +20,15 @@ import org.junit.Test;
  * ({@link ArithmeticForms#faults}) rejects it. Runs on any platform: nothing executes natively.
  */
 public class DivideErrorTest {
-    /** Where the guest's code and data pages are: any addresses do, since nothing here runs natively. */
-    private static final long CODE = 0x40_0000, DATA = 0x40_2000;
-    private static final int INSTRUCTION_OFFSET = 0x100;
+    /** Where the guest's pages are: any addresses do, since nothing here runs natively. */
+    private static final Layout LAYOUT = new Layout(0x40_0000, 0x40_2000, 0x40_4000, 0, 0);
+    private static final long DATA = LAYOUT.data();
 
     private static InterpreterCpu interpreter;
 
     @BeforeClass
     public static void open() {
-        interpreter = new InterpreterCpu(CODE, INSTRUCTION_OFFSET, DATA);
+        interpreter = new InterpreterCpu(LAYOUT);
     }
 
     @AfterClass
@@ -38,11 +38,13 @@ public class DivideErrorTest {
 
     private static MachineState input(long seed) {
         Random r = new Random(seed);
-        MachineState s = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+        MachineState s = new MachineState();
         for (int i = 0; i < MachineState.REGISTERS; i++) {
-            s.gpr[i] = i == MachineState.RSP ? 0 : r.nextLong();
+            s.gpr[i] = r.nextLong();
         }
+        s.gpr[MachineState.RSP] = LAYOUT.stack() + 0x800;
         r.nextBytes(s.data);
+        r.nextBytes(s.stack);
         s.rflags = Flags.FIXED_1 | Flags.CF | Flags.ZF | Flags.OF;
         return s;
     }
@@ -51,16 +53,17 @@ public class DivideErrorTest {
                                           boolean signed) {
         assertTrue("the differential tests' filter must reject this case",
                 ArithmeticForms.faults(high, low, divisor, size, signed));
-        InterpreterCpu.Outcome outcome = interpreter.execute(code, in);
+        InterpreterCpu.Outcome outcome = interpreter.execute(InstructionForm.Mode.LONG_64, code, new int[0], in);
         assertEquals(outcome.failure(), Exceptions.DE, outcome.exceptionVector());
         assertTrue("a fault reports the instruction's address", outcome.atInstruction());
         MachineState out = outcome.state();
         for (int i = 0; i < MachineState.REGISTERS; i++) {
-            assertEquals(MachineState.registerName(i) + " unchanged", i == MachineState.RSP ? 0 : in.gpr[i],
-                    out.gpr[i]);
+            assertEquals(MachineState.registerName(i) + " unchanged", in.gpr[i], out.gpr[i]);
         }
-        assertEquals("flags unchanged", in.rflags & Flags.OBSERVED, out.rflags & Flags.OBSERVED);
+        assertEquals("flags unchanged (IF: set in every user process)", (in.rflags | Flags.IF) & Flags.OBSERVED,
+                out.rflags & Flags.OBSERVED);
         assertArrayEquals("memory unchanged", in.data, out.data);
+        assertArrayEquals("stack unchanged", in.stack, out.stack);
     }
 
     /** F6 /6 with ModRM F3: DIV BL, BL = 0. */

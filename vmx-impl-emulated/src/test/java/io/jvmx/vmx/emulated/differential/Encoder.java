@@ -3,9 +3,11 @@ package io.jvmx.vmx.emulated.differential;
 import java.io.ByteArrayOutputStream;
 
 /**
- * Encodes one 64-bit-mode instruction (SDM Vol. 2A, chapter 2): legacy prefixes, REX or a 3-byte VEX prefix, opcode,
- * ModRM, SIB, displacement, immediate. The generators choose registers and addressing; this class only lays out the
- * bytes, so every form in the tables is written as its SDM opcode line.
+ * Encodes one instruction (SDM Vol. 2A, chapter 2): legacy prefixes, REX or a 3-byte VEX prefix, opcode, ModRM, SIB,
+ * displacement, immediate; for 64-bit mode, or for 32-bit code (compatibility mode), where there is no REX (an
+ * operand that would need one is an error) and ModRM 00 101 is an absolute disp32, not RIP-relative. The generators
+ * choose registers and addressing; this class only lays out the bytes, so every form in the tables is written as its
+ * SDM opcode line.
  */
 final class Encoder {
     /** A register operand: its number (0-15, SDM order) and, for byte registers, whether it is AH/CH/DH/BH. */
@@ -42,12 +44,24 @@ final class Encoder {
         static final int RIP = 16;
     }
 
+    /** 32-bit code: no REX, no RIP-relative addressing. */
+    private final boolean code32;
     private final ByteArrayOutputStream legacy = new ByteArrayOutputStream();
     private final ByteArrayOutputStream opcode = new ByteArrayOutputStream();
     private final ByteArrayOutputStream tail = new ByteArrayOutputStream();
     private boolean rexW, rexR, rexX, rexB, forceRex, highByteUsed;
     private boolean vex;
     private int vexMap, vexPp, vexVvvv, vexL;
+
+    /** An encoder for 64-bit mode. */
+    Encoder() {
+        this(false);
+    }
+
+    /** An encoder for 64-bit mode, or for 32-bit code if {@code code32}. */
+    Encoder(boolean code32) {
+        this.code32 = code32;
+    }
 
     /** A legacy prefix (66, 67, F2, F3 ...), in the order given, before REX. */
     Encoder prefix(int b) {
@@ -129,6 +143,9 @@ final class Encoder {
         rexR |= regField >= 8;
         int reg = (regField & 7) << 3;
         if (m.base() == Mem.RIP) {
+            if (code32) {
+                throw new IllegalStateException("no RIP-relative addressing in 32-bit code");
+            }
             // mod 00, r/m 101: RIP + disp32 in 64-bit mode (2.2.1.6)
             tail.write(reg | 0b101);
             disp(m.disp(), 4);
@@ -188,6 +205,9 @@ final class Encoder {
         ByteArrayOutputStream out = new ByteArrayOutputStream(16);
         out.writeBytes(legacy.toByteArray());
         if (vex) {
+            if (code32 && (rexR || rexX || rexB || vexVvvv >= 8)) {
+                throw new IllegalStateException("32-bit code has registers 0-7 only");
+            }
             out.write(0xC4);
             out.write((rexR ? 0 : 0x80) | (rexX ? 0 : 0x40) | (rexB ? 0 : 0x20) | vexMap);
             out.write((rexW ? 0x80 : 0) | (~vexVvvv & 0xF) << 3 | vexL << 2 | vexPp);
@@ -195,6 +215,9 @@ final class Encoder {
             boolean rex = rexW || rexR || rexX || rexB || forceRex;
             if (rex && highByteUsed) {
                 throw new IllegalStateException("AH/CH/DH/BH cannot be encoded with a REX prefix");
+            }
+            if (rex && code32) {
+                throw new IllegalStateException("32-bit code has no REX prefix (40-4F are INC and DEC there)");
             }
             if (rex) {
                 out.write(0x40 | (rexW ? 8 : 0) | (rexR ? 4 : 0) | (rexX ? 2 : 0) | (rexB ? 1 : 0));

@@ -31,32 +31,56 @@ public class EncodingTest {
     private static final int CASES_PER_FORM = 3;
     private static final Pattern LINE = Pattern.compile("^\\s*([0-9a-f]+):\\t([0-9a-f ]+?)\\s*(?:\\t(.*))?$");
 
+    /** An MMX or XMM register operand in a form's name ("mm", "mm/m64", "xmm1", "xmm2/m128"). */
+    private static final Pattern MMX_OR_XMM_OPERAND = Pattern.compile("\\bx?mm\\d*\\b");
+
     private record Sample(InstructionForm form, byte[] code, int offset) {
     }
+
+    /** Where the cases' pages would be: objdump only decodes the bytes, so any addresses do. */
+    private static final Layout LAYOUT = new Layout(0x4000_0000L, 0x4000_2000L, 0x4000_4000L, 0x7000_0000L, 0);
 
     @Test
     public void objdumpDecodesEveryFormAsNamed() throws IOException, InterruptedException {
         Assume.assumeTrue("GNU objdump is not installed", objdumpAvailable());
+        List<String> wrong = new ArrayList<>();
+        for (InstructionForm.Mode mode : InstructionForm.Mode.NATIVE) {
+            wrong.addAll(check(mode));
+        }
+        assertTrue(wrong.size() + " encodings are not what their forms say:\n" + String.join("\n", wrong),
+                wrong.isEmpty());
+    }
+
+    /** The forms of one mode, disassembled together as that mode's code. */
+    private static List<String> check(InstructionForm.Mode mode) throws IOException, InterruptedException {
         List<Sample> samples = new ArrayList<>();
         ByteArrayOutputStream blob = new ByteArrayOutputStream();
         for (InstructionForm form : FormTable.all()) {
+            if (form.mode() != mode) {
+                continue;
+            }
             Random random = new Random(form.name().hashCode());
             for (int i = 0; i < CASES_PER_FORM; i++) {
-                byte[] code = null;
-                while (code == null) {
-                    code = form.generator().generate(new CaseBuilder(random, 0x4000_0000L));
-                }
-                samples.add(new Sample(form, code, blob.size()));
-                blob.writeBytes(code);
+                TestCase c = DifferentialRunner.generate(form, random, LAYOUT);
+                samples.add(new Sample(form, c.code(), blob.size()));
+                blob.writeBytes(c.code());
             }
+        }
+        if (samples.isEmpty()) {
+            return List.of();
         }
         Path file = Files.createTempFile("jvmx-forms", ".bin");
         try {
             Files.write(file, blob.toByteArray());
-            Map<Integer, String> decoded = disassemble(file);
+            Map<Integer, String> decoded = disassemble(file, mode == InstructionForm.Mode.LONG_64 ? "i386:x86-64"
+                    : "i386");
             List<String> wrong = new ArrayList<>();
             for (Sample s : samples) {
                 String text = decoded.get(s.offset());
+                if (text != null && text.matches("rex(\\.\\w+)?") && decoded.containsKey(s.offset() + 1)) {
+                    // a REX that a later legacy prefix cancels: objdump shows it as an instruction of its own
+                    text = text + " " + decoded.get(s.offset() + 1);
+                }
                 String problem = text == null ? "objdump did not decode an instruction at its start"
                         : check(s.form().name(), text);
                 if (problem == null && !decoded.containsKey(s.offset() + s.code().length)
@@ -68,8 +92,7 @@ public class EncodingTest {
                             + problem);
                 }
             }
-            assertTrue(wrong.size() + " encodings are not what their forms say:\n" + String.join("\n", wrong),
-                    wrong.isEmpty());
+            return wrong;
         } finally {
             Files.deleteIfExists(file);
         }
@@ -81,9 +104,12 @@ public class EncodingTest {
             // the x87 aliases the processor executes and the opcode tables leave blank (X87Ops): objdump does not
             // know them; that it calls exactly these two bytes undefined still shows they are the encodings meant
             boolean alias = formName.matches("(FSTP1|FCOM2|FCOMP3|FXCH4|FCOMP5|FXCH7|FSTP8|FSTP9) .*");
-            return alias && disassembly.trim().equals("(bad)") ? null : "objdump cannot decode it";
+            // SALC: an opcode the SDM leaves reserved, so objdump does not know it; processors execute it
+            boolean reserved = formName.startsWith("SALC (D6)");
+            return alias && disassembly.trim().equals("(bad)") || reserved ? null : "objdump cannot decode it";
         }
-        String[] words = formName.split(" ");
+        // a segment override ("FS: ADD ...") or LOCK comes first in the name and in the bytes
+        String[] words = formName.replaceFirst("^[CDEFGS]S: ", "").replaceFirst("^LOCK ", "").split(" ");
         String expected = words[0].toLowerCase(Locale.ROOT);
         List<String> tokens = new ArrayList<>(List.of(disassembly.trim().split("\\s+")));
         String repeat = switch (expected) {
@@ -102,7 +128,8 @@ public class EncodingTest {
         if (!simd && expected.matches("(movs|cmps|stos|lods|scas)[bwdq]")) {
             expected = expected.substring(0, 4); // objdump names the size in the operands
         }
-        while (!tokens.isEmpty() && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|addr32")) {
+        while (!tokens.isEmpty()
+                && tokens.get(0).matches("rex(\\.\\w+)?|rep|repz|repnz|data16|data32|addr16|addr32|[cdefgs]s|lock|xacquire|xrelease")) {
             tokens.remove(0);
         }
         String mnemonic = tokens.isEmpty() ? "" : tokens.get(0);
@@ -118,7 +145,14 @@ public class EncodingTest {
         if (simd && expected.startsWith("pcmpestr") && mnemonic.equals(expected + "q")) {
             mnemonic = expected; // objdump's name for the REX.W form (64-bit lengths in RAX and RDX)
         }
-        if (!mnemonic.equals(expected)) {
+        if (expected.equals("nop") && disassembly.trim().matches("xchg\\s+ax,ax")) {
+            return null; // 66 90: the SDM's two-byte NOP, named by objdump after what it encodes
+        }
+        // the x87, MMX, SSE and XSAVE mnemonics must match exactly: there a size letter is part of the name (MOVQ is
+        // not MOV, FLDS not FLD)
+        boolean exact = expected.startsWith("f") || MMX_OR_XMM_OPERAND.matcher(formName).find()
+                || formName.matches("((LD|ST)MXCSR|XSAVE|XRSTOR|MOVNTI)\\w* .*");
+        if (exact ? !mnemonic.equals(expected) : !sameMnemonic(mnemonic, expected)) {
             return "the mnemonic should be " + expected;
         }
         boolean memoryOperand = disassembly.contains("[");
@@ -131,9 +165,24 @@ public class EncodingTest {
         return null;
     }
 
+    /**
+     * The SDM's mnemonic and objdump's are the same but for an operand-size suffix one of them may add (PUSHFQ /
+     * pushf, PUSH with 66H / pushw, ENTER with 66H / enterw).
+     */
+    private static boolean sameMnemonic(String objdump, String sdm) {
+        if (objdump.equals(sdm)) {
+            return true;
+        }
+        String longer = objdump.length() > sdm.length() ? objdump : sdm;
+        String shorter = longer == objdump ? sdm : objdump;
+        return longer.length() == shorter.length() + 1 && longer.startsWith(shorter)
+                && "wdq".indexOf(longer.charAt(longer.length() - 1)) >= 0;
+    }
+
     /** Offset of each decoded instruction -> its text (continuation lines of long instructions have none). */
-    private static Map<Integer, String> disassemble(Path file) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("objdump", "-D", "-b", "binary", "-m", "i386:x86-64", "-M", "intel",
+    private static Map<Integer, String> disassemble(Path file, String machine) throws IOException,
+            InterruptedException {
+        Process p = new ProcessBuilder("objdump", "-D", "-b", "binary", "-m", machine, "-M", "intel",
                 file.toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {

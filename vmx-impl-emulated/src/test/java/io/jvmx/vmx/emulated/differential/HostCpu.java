@@ -20,7 +20,7 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
         MMX(0x1, 0, Register.EDX, 23),
         /** CPUID.01H:EDX.SSE[bit 25]. */
         SSE(0x1, 0, Register.EDX, 25),
-        /** CPUID.01H:EDX.SSE2[bit 26]. */
+        /** CPUID.01H:EDX.SSE2[bit 26]: the SSE2 vector instructions, and MOVNTI. */
         SSE2(0x1, 0, Register.EDX, 26),
         /** CPUID.01H:ECX.SSE3[bit 0]: the SSE3 instructions, and the x87 FISTTP. */
         SSE3(0x1, 0, Register.ECX, 0),
@@ -28,7 +28,7 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
         SSSE3(0x1, 0, Register.ECX, 9),
         /** CPUID.01H:ECX.SSE4_1[bit 19]. */
         SSE41(0x1, 0, Register.ECX, 19),
-        /** CPUID.01H:ECX.SSE4_2[bit 20]. */
+        /** CPUID.01H:ECX.SSE4_2[bit 20]: the SSE4.2 vector instructions, and CRC32. */
         SSE42(0x1, 0, Register.ECX, 20),
         /** CPUID.01H:ECX.XSAVE[bit 26]. */
         XSAVE(0x1, 0, Register.ECX, 26),
@@ -44,10 +44,14 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
         LAHF_SAHF(0x8000_0001, 0, Register.ECX, 0),
         /** CPUID.80000001H:ECX.LZCNT[bit 5] (AMD: ABM). */
         LZCNT(0x8000_0001, 0, Register.ECX, 5),
+        /** CPUID.(EAX=07H, ECX=0):EBX.FSGSBASE[bit 0]: RDFSBASE RDGSBASE WRFSBASE WRGSBASE (with CR4.FSGSBASE). */
+        FSGSBASE(0x7, 0, Register.EBX, 0),
         /** CPUID.(EAX=07H, ECX=0):EBX.BMI1[bit 3]: ANDN BEXTR BLSI BLSMSK BLSR TZCNT. */
         BMI1(0x7, 0, Register.EBX, 3),
         /** CPUID.(EAX=07H, ECX=0):EBX.BMI2[bit 8]: BZHI MULX PDEP PEXT RORX SARX SHLX SHRX. */
         BMI2(0x7, 0, Register.EBX, 8),
+        /** CPUID.(EAX=07H, ECX=0):EBX.CLFLUSHOPT[bit 23]. */
+        CLFLUSHOPT(0x7, 0, Register.EBX, 23),
         /** CPUID.(EAX=07H, ECX=0):EBX.ADX[bit 19]: ADCX ADOX. */
         ADX(0x7, 0, Register.EBX, 19);
 

@@ -4,19 +4,22 @@ import io.jvmx.vmx.api.spi.GeneralRegisters;
 
 /**
  * What one execution reads and writes: the 16 general-purpose registers in the SDM's numbering (0 = RAX ... 15 = R15,
- * as {@link GeneralRegisters}), RFLAGS, the contents of the data page (see {@link NativeCpu#DATA_PAGE_BYTES}), and for
- * x87, MMX and SSE cases the x87 and SSE state as an FXSAVE image (see {@link FxsaveImage}).
- *
- * <p>RSP (index 4) is the stack pointer of whoever runs the case, never an operand: in an input it is ignored, in a
- * result it holds the change of RSP the instruction made (which must be 0 for every form tested).
+ * as {@link GeneralRegisters}; RSP, 4, points into the stack page), RFLAGS, the data page and the stack page, and for
+ * x87, MMX and SSE cases the x87 and SSE state as an FXSAVE image (see {@link FxsaveImage}); and, as results only,
+ * RIP (the landing site the instruction went to, -1 if none was reached), the six segment selectors (ES CS SS DS FS
+ * GS) and the exception a SIMD instruction raised.
  */
 final class MachineState {
     static final int REGISTERS = 16;
     static final int RSP = GeneralRegisters.RSP;
+    static final String[] SEGMENTS = {"es", "cs", "ss", "ds", "fs", "gs"};
 
     final long[] gpr = new long[REGISTERS];
     long rflags;
-    final byte[] data;
+    long rip;
+    final int[] selectors = new int[6];
+    final byte[] data = new byte[NativeCpu.DATA_PAGE_BYTES];
+    final byte[] stack = new byte[NativeCpu.STACK_PAGE_BYTES];
     /**
      * The x87 and SSE state (an FXSAVE64 image), or null when the case does not involve them: it then starts from
      * FNINIT's state with MXCSR 1F80H natively, from whatever the previous case left in the guest, and its result is
@@ -25,16 +28,6 @@ final class MachineState {
     byte[] fxsave;
     /** In a result: the vector of the exception the instruction raised (then skipped), or -1. */
     int exception = -1;
-    /**
-     * The case runs as 32-bit code (compatibility mode, SDM Vol. 1, 3.2.1; a SIMD case): registers 0-7 and XMM0-7
-     * only, 32-bit addresses (the pages must lie below 4 GiB). Bits 63:32 of the general-purpose registers and
-     * R8-R15 are left undefined by the mode switches (Vol. 1, 3.4.1.1), so they are not compared.
-     */
-    boolean compat;
-
-    MachineState(int dataBytes) {
-        data = new byte[dataBytes];
-    }
 
     static String registerName(int index) {
         return GeneralRegisters.name(index);

@@ -5,6 +5,7 @@ import static io.jvmx.vmx.emulated.differential.FormNames.BOTH;
 import io.jvmx.vmx.emulated.differential.Encoder.Mem;
 import io.jvmx.vmx.emulated.differential.Encoder.Reg;
 import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
+import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
 import io.jvmx.vmx.emulated.differential.SimdValues.Kind;
 
 import java.util.List;
@@ -186,7 +187,8 @@ final class SimdForms {
                 // the floating-point forms get ten times the cases: thousands by default (specials, every rounding
                 // mode, DAZ, FZ, masked and unmasked exceptions); their 32-bit variants, decoded alike, fewer
                 int factor = s.kind == Kind.INT || compat ? 1 : 10;
-                out.add(new InstructionForm(name, s.feature, compat, b -> generate(s, memory, compat, b), factor));
+                out.add(new InstructionForm(name, compat ? Mode.COMPATIBILITY_32 : Mode.LONG_64, s.feature, compat,
+                        b -> generate(s, memory, compat, b), factor));
             }
         }
     }
@@ -553,10 +555,7 @@ final class SimdForms {
     private static byte[] generate(Spec s, boolean memory, boolean compat, CaseBuilder b) {
         Random r = b.random;
         MachineState in = b.input;
-        if (compat) {
-            b.legacyRegisters();
-            in.compat = true;
-        }
+        // 32-bit code: a compatibility-mode case, whose CaseBuilder chooses registers 0-7 and no REX
         int xmmCount = compat ? 8 : 16;
         int mxcsr = SimdValues.mxcsr(r);
         if (!compat && r.nextInt(3) == 0) {
@@ -584,7 +583,7 @@ final class SimdForms {
             b.fixed(7, 8);
             b.setFull(7, b.dataAddress + 0x100 + r.nextInt(NativeCpu.DATA_PAGE_BYTES - 0x200));
         }
-        Encoder e = new Encoder();
+        Encoder e = new Encoder(compat);
         if (s.prefix != NP) {
             e.prefix(s.prefix);
         }

@@ -63,6 +63,14 @@ final class StringForms {
         forms.add(form(Op.LODS, 8, Prefix.NONE, true));
         forms.add(form(Op.CMPS, 1, Prefix.REPE, true));
         forms.add(form(Op.SCAS, 2, Prefix.REPNE, true));
+        // segment overrides apply to the source (DS:rSI) only, never to ES:rDI (SDM Vol. 1, 3.7.5 and 7.3.9.1): FS
+        // and GS with their bases in 64-bit mode, CS and SS in 32-bit code
+        sourceOverride(forms, form(Op.MOVS, 1, Prefix.REP, false), "FS");
+        sourceOverride(forms, form(Op.MOVS, 8, Prefix.NONE, false), "GS");
+        sourceOverride(forms, form(Op.CMPS, 2, Prefix.REPE, false), "FS");
+        sourceOverride(forms, form(Op.LODS, 4, Prefix.NONE, false), "GS");
+        sourceOverride(forms, form(Op.MOVS, 4, Prefix.REP, false).inCompatibilityMode(), "CS");
+        sourceOverride(forms, form(Op.LODS, 1, Prefix.NONE, false).inCompatibilityMode(), "SS");
         // long REP MOVS / STOS: the interpreter copies whole page ranges at once for these, so counts up to the
         // size of the data page, and for MOVS destinations that often overlap the source by a few bytes either way
         // (the processor re-reads bytes earlier iterations wrote: REP MOVSB with RDI = RSI + 1 replicates a byte)
@@ -137,7 +145,21 @@ final class StringForms {
             }
             return e.operandSize(size).opcode(opcode).bytes();
         };
-        return new InstructionForm(name, null, address32, g);
+        return new InstructionForm(name, InstructionForm.Mode.LONG_64, null, address32, g);
+    }
+
+    /** {@code f} with a segment override in front: rSI is set relative to that segment's base. */
+    private static void sourceOverride(List<InstructionForm> forms, InstructionForm f, String segment) {
+        int prefix = switch (segment) { case "FS" -> 0x64; case "GS" -> 0x65; case "CS" -> 0x2E; default -> 0x36; };
+        forms.add(new InstructionForm(segment + ": " + f.name(), f.mode(), f.required(), f.needsLowData(), b -> {
+            byte[] code = f.generator().generate(b);
+            long base = segment.equals("FS") ? b.layout.fsBase() : segment.equals("GS") ? b.layout.gsBase() : 0;
+            b.input.gpr[RSI] -= base;
+            byte[] prefixed = new byte[code.length + 1];
+            prefixed[0] = (byte) prefix;
+            System.arraycopy(code, 0, prefixed, 1, code.length);
+            return prefixed;
+        }));
     }
 
     /**

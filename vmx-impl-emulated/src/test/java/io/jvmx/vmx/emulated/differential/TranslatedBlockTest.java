@@ -6,6 +6,7 @@ import static org.junit.Assert.fail;
 
 import io.jvmx.vmx.emulated.differential.Encoder.Mem;
 import io.jvmx.vmx.emulated.differential.Encoder.Reg;
+import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
 
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
@@ -30,6 +31,7 @@ import org.junit.Test;
  * <p>{@code -Djvmx.translation.loops=N} runs more cases (default {@value #DEFAULT_LOOPS}).
  */
 public class TranslatedBlockTest {
+    private static final int[] NO_SITES = new int[0];
     static final int DEFAULT_LOOPS = 40;
     /** More than the processor's translation threshold (Executor.HOT_BLOCK: 500 arrivals by a jump). */
     static final int MIN_ITERATIONS = 700;
@@ -44,18 +46,17 @@ public class TranslatedBlockTest {
         long seed = Long.getLong("jvmx.translation.seed", 20_261_130L);
         Random rnd = new Random(seed);
         try (NativeCpu nativeCpu = NativeCpu.open();
-             InterpreterCpu interpreted = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress(), false);
-             InterpreterCpu translated = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress(), true)) {
+             InterpreterCpu interpreted = new InterpreterCpu(Layout.of(nativeCpu), false);
+             InterpreterCpu translated = new InterpreterCpu(Layout.of(nativeCpu), true)) {
             long retiredTotal = 0;
             for (int c = 0; c < loops; c++) {
                 List<String> listing = new ArrayList<>();
                 byte[] code = loop(rnd, listing);
-                MachineState in = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+                MachineState in = new MachineState();
                 for (int r = 0; r < MachineState.REGISTERS; r++) {
                     in.gpr[r] = rnd.nextInt(4) == 0 ? rnd.nextInt(16) - 8 : rnd.nextLong();
                 }
+                in.gpr[MachineState.RSP] = nativeCpu.stackAddress() + NativeCpu.STACK_PAGE_BYTES / 2;
                 in.gpr[R14] = nativeCpu.dataAddress();
                 in.gpr[R15] = MIN_ITERATIONS + rnd.nextInt(600);
                 in.rflags = rnd.nextLong() & Flags.STATUS | Flags.FIXED_1;
@@ -63,10 +64,10 @@ public class TranslatedBlockTest {
                 String what = String.format("case %d (seed %d), %d iterations:%n  %s", c, seed, in.gpr[R15],
                         String.join("\n  ", listing));
 
-                InterpreterCpu.Outcome slow = interpreted.execute(code, in);
-                InterpreterCpu.Outcome fast = translated.execute(code, in);
-                assertTrue(what + "\ninterpreted: " + slow.failure(), slow.halted());
-                assertTrue(what + "\ntranslated: " + fast.failure(), fast.halted());
+                InterpreterCpu.Outcome slow = interpreted.execute(Mode.LONG_64, code, NO_SITES, in);
+                InterpreterCpu.Outcome fast = translated.execute(Mode.LONG_64, code, NO_SITES, in);
+                assertTrue(what + "\ninterpreted: " + slow.failure(), slow.landed());
+                assertTrue(what + "\ntranslated: " + fast.failure(), fast.landed());
                 for (int r = 0; r < MachineState.REGISTERS; r++) {
                     assertEquals(what + "\nregister " + MachineState.registerName(r) + ", translated vs interpreted",
                             slow.state().gpr[r], fast.state().gpr[r]);
@@ -78,7 +79,7 @@ public class TranslatedBlockTest {
                         fast.retired());
                 retiredTotal += fast.retired();
 
-                MachineState hw = nativeCpu.executeCode(code, in);
+                MachineState hw = nativeCpu.executeCode(Mode.LONG_64, code, NO_SITES, in);
                 for (int r = 0; r < MachineState.REGISTERS; r++) {
                     if (r != MachineState.RSP) {
                         assertEquals(what + "\nregister " + MachineState.registerName(r) + ", interpreted vs native",
@@ -132,10 +133,8 @@ public class TranslatedBlockTest {
         Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
         Random rnd = new Random(77);
         try (NativeCpu nativeCpu = NativeCpu.open();
-             InterpreterCpu interpreted = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress(), false);
-             InterpreterCpu translated = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress(), true)) {
+             InterpreterCpu interpreted = new InterpreterCpu(Layout.of(nativeCpu), false);
+             InterpreterCpu translated = new InterpreterCpu(Layout.of(nativeCpu), true)) {
             int expired = 0;
             for (int c = 0; c < 30; c++) {
                 List<String> listing = new ArrayList<>();
@@ -145,8 +144,8 @@ public class TranslatedBlockTest {
                 long ticks = 200 + rnd.nextInt(3000); // 32 TSC ticks (instructions) per tick
                 interpreted.preemptionTimer(ticks);
                 translated.preemptionTimer(ticks);
-                InterpreterCpu.Outcome slow = interpreted.execute(code, in);
-                InterpreterCpu.Outcome fast = translated.execute(code, in);
+                InterpreterCpu.Outcome slow = interpreted.execute(Mode.LONG_64, code, NO_SITES, in);
+                InterpreterCpu.Outcome fast = translated.execute(Mode.LONG_64, code, NO_SITES, in);
                 String what = "timer " + ticks + ", case " + c + ":\n  " + String.join("\n  ", listing);
                 assertSameOutcome(what, slow, fast);
                 if (slow.failure() != null && slow.failure().contains("VMX_PREEMPTION_TIMER_EXPIRED")) {
@@ -186,19 +185,18 @@ public class TranslatedBlockTest {
         b.writeBytes(new byte[] {0x75, (byte) back});                            // 27: JNZ top
         byte[] code = b.toByteArray();
         try (NativeCpu nativeCpu = NativeCpu.open();
-             InterpreterCpu interpreted = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress(), false);
-             InterpreterCpu translated = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress(), true)) {
-            MachineState in = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+             InterpreterCpu interpreted = new InterpreterCpu(Layout.of(nativeCpu), false);
+             InterpreterCpu translated = new InterpreterCpu(Layout.of(nativeCpu), true)) {
+            MachineState in = new MachineState();
+            in.gpr[MachineState.RSP] = nativeCpu.stackAddress() + NativeCpu.STACK_PAGE_BYTES / 2;
             in.gpr[R15] = 1500;
             in.rflags = Flags.FIXED_1;
             // 1500 iterations: R15 = 1500 .. 512 add 1 (the one at 512 then rewrites), R15 = 511 .. 1 add 1000
             long expected = 989 + 511 * 1000L;
-            MachineState hw = nativeCpu.executeCode(code, in);
+            MachineState hw = nativeCpu.executeCode(Mode.LONG_64, code, NO_SITES, in);
             assertEquals("natively", expected, hw.gpr[0]);
-            InterpreterCpu.Outcome slow = interpreted.execute(code, in);
-            InterpreterCpu.Outcome fast = translated.execute(code, in);
+            InterpreterCpu.Outcome slow = interpreted.execute(Mode.LONG_64, code, NO_SITES, in);
+            InterpreterCpu.Outcome fast = translated.execute(Mode.LONG_64, code, NO_SITES, in);
             assertEquals("interpreted", expected, slow.state().gpr[0]);
             assertSameOutcome("self-modifying loop", slow, fast);
             assertTrue("the loop was not translated before it rewrote itself", translated.translatedBlocks() > 0);
@@ -206,10 +204,10 @@ public class TranslatedBlockTest {
     }
 
     /**
-     * A page fault in a translated loop that reads on past the data page and the pages InterpreterCpu maps after it,
-     * into the first page that is not mapped: the translated run must report the same #PF at the same instruction
-     * with the same registers, flags and retired count as the interpreted one (faults in translated code are
-     * precise).
+     * A page fault in a translated loop that reads from the start of the code page on, through the data page after it,
+     * into the first page that is not mapped (the guest maps the harness's pages, not the spare ones after the data
+     * page): the translated run must report the same #PF at the same instruction with the same registers, flags and
+     * retired count as the interpreted one (faults in translated code are precise).
      * <pre>
      *   top:  49 8B 04 1E   MOV RAX, [R14 + RBX]
      *         48 01 C1      ADD RCX, RAX
@@ -224,36 +222,36 @@ public class TranslatedBlockTest {
         byte[] code = {0x49, (byte) 0x8B, 0x04, 0x1E, 0x48, 0x01, (byte) 0xC1, 0x48, (byte) 0x83, (byte) 0xC3, 0x08,
                 0x41, (byte) 0xFF, (byte) 0xCF, 0x75, (byte) 0xF0};
         try (NativeCpu nativeCpu = NativeCpu.open();
-             InterpreterCpu interpreted = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress(), false);
-             InterpreterCpu translated = new InterpreterCpu(nativeCpu.codeAddress(), nativeCpu.instructionOffset(),
-                     nativeCpu.dataAddress(), true)) {
+             InterpreterCpu interpreted = new InterpreterCpu(Layout.of(nativeCpu), false);
+             InterpreterCpu translated = new InterpreterCpu(Layout.of(nativeCpu), true)) {
             MachineState in = randomInput(new Random(5), nativeCpu);
-            in.gpr[3] = 0;        // RBX: offset into the data page
+            long start = nativeCpu.codeAddress() - nativeCpu.dataAddress();
+            in.gpr[3] = start;    // RBX: offset from the data page, here of the code page before it
             in.gpr[R15] = 4000;   // it faults long before: a few pages on
-            InterpreterCpu.Outcome slow = interpreted.execute(code, in);
-            InterpreterCpu.Outcome fast = translated.execute(code, in);
+            InterpreterCpu.Outcome slow = interpreted.execute(Mode.LONG_64, code, NO_SITES, in);
+            InterpreterCpu.Outcome fast = translated.execute(Mode.LONG_64, code, NO_SITES, in);
             assertTrue(String.valueOf(slow.failure()), slow.failure() != null && slow.failure().contains("#PF"));
             long at = slow.state().gpr[3];
             assertTrue("the faulting read is at a page boundary past the data page, in an iteration after the "
-                    + "translation threshold: RBX = " + at, at % 4096 == 0 && at / 8 > 600);
+                    + "translation threshold: RBX = " + at, at % 4096 == 0 && at > 0 && (at - start) / 8 > 600);
             assertSameOutcome("fault in a translated loop", slow, fast);
             assertTrue("the loop was not translated before it faulted", translated.translatedBlocks() > 0);
         }
     }
 
     private static MachineState randomInput(Random rnd, NativeCpu nativeCpu) {
-        MachineState in = new MachineState(NativeCpu.DATA_PAGE_BYTES);
+        MachineState in = new MachineState();
         for (int r = 0; r < MachineState.REGISTERS; r++) {
             in.gpr[r] = rnd.nextLong();
         }
+        in.gpr[MachineState.RSP] = nativeCpu.stackAddress() + NativeCpu.STACK_PAGE_BYTES / 2;
         in.gpr[R14] = nativeCpu.dataAddress();
         in.rflags = rnd.nextLong() & Flags.STATUS | Flags.FIXED_1;
         rnd.nextBytes(in.data);
         return in;
     }
 
-    /** The same exit (or HLT) at the same place, with the same registers, flags, data and retired count. */
+    /** The same exit (or landing) at the same place, with the same registers, flags, data and retired count. */
     private static void assertSameOutcome(String what, InterpreterCpu.Outcome slow, InterpreterCpu.Outcome fast) {
         assertEquals(what + ": how the run ended", slow.failure(), fast.failure());
         for (int r = 0; r < MachineState.REGISTERS; r++) {

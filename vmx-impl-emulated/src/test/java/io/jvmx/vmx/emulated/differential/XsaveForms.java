@@ -2,6 +2,7 @@ package io.jvmx.vmx.emulated.differential;
 
 import io.jvmx.vmx.emulated.differential.Encoder.Mem;
 import io.jvmx.vmx.emulated.differential.HostCpu.Feature;
+import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
 
 import java.util.List;
 import java.util.Random;
@@ -28,11 +29,14 @@ final class XsaveForms {
         forms.add(InstructionForm.of("LDMXCSR m32 (NP 0F AE /2), memory", Feature.SSE, b -> mxcsr(b, 2)));
         forms.add(InstructionForm.of("STMXCSR m32 (NP 0F AE /3), memory", Feature.SSE, b -> mxcsr(b, 3)));
         // 32-bit code: the x87 pointers' 32-bit format, XMM0-7 only (Vol. 1, 13.5.1 and 13.5.2)
-        forms.add(new InstructionForm("XSAVE mem (NP 0F AE /4), 32-bit code, memory", Feature.XSAVE, true,
+        forms.add(new InstructionForm("XSAVE mem (NP 0F AE /4), 32-bit code, memory", Mode.COMPATIBILITY_32,
+                Feature.XSAVE, true,
                 b -> save(compat(b), false, new int[] {0x0F, 0xAE}, 4)));
-        forms.add(new InstructionForm("XSAVEC mem (NP 0F C7 /4), 32-bit code, memory", Feature.XSAVEC, true,
+        forms.add(new InstructionForm("XSAVEC mem (NP 0F C7 /4), 32-bit code, memory", Mode.COMPATIBILITY_32,
+                Feature.XSAVEC, true,
                 b -> save(compat(b), false, new int[] {0x0F, 0xC7}, 4)));
-        forms.add(new InstructionForm("XRSTOR mem (NP 0F AE /5), 32-bit code, memory", Feature.XSAVEC, true,
+        forms.add(new InstructionForm("XRSTOR mem (NP 0F AE /5), 32-bit code, memory", Mode.COMPATIBILITY_32,
+                Feature.XSAVEC, true,
                 b -> restore(compat(b), false)));
         for (boolean w : FormNames.BOTH) {
             String suffix = w ? "64" : "";
@@ -48,9 +52,11 @@ final class XsaveForms {
         }
     }
 
+    /** A case of a 32-bit-code form (compatibility mode: its CaseBuilder chooses registers 0-7, no REX). */
     private static CaseBuilder compat(CaseBuilder b) {
-        b.legacyRegisters();
-        b.input.compat = true;
+        if (!b.compatibility()) {
+            throw new IllegalStateException("a 32-bit-code form runs in compatibility mode");
+        }
         return b;
     }
 
@@ -102,7 +108,7 @@ final class XsaveForms {
         mask(b);
         Mem m = area(b);
         b.legacyRegionAt(b.memoryOffset());
-        Encoder e = new Encoder();
+        Encoder e = new Encoder(b.compatibility());
         if (w) {
             e.rexW();
         }
@@ -145,7 +151,7 @@ final class XsaveForms {
         for (int k = 528; k < 576; k += 8) {
             b.setData(at + k, 8, 0);
         }
-        Encoder e = new Encoder();
+        Encoder e = new Encoder(b.compatibility());
         if (w) {
             e.rexW();
         }
