@@ -102,6 +102,45 @@ public class InstructionExceptionTest {
     }
 
     /**
+     * LOCK in front of an x87, MMX, SSE or XSAVE instruction, or of the SSE4.2/SSE2/ADX instructions on
+     * general-purpose registers (CRC32, MOVNTI, ADCX): #UD (SDM Vol. 2A LOCK: only the listed read-modify-write
+     * instructions may be locked), decided by OpTable before any op runs, so a locked store writes nothing. The
+     * memory operands are valid (aligned, in the data page) for the unlocked instructions.
+     */
+    @Test
+    public void lockOnFloatingPointAndSimdInstructionsIsInvalidOpcode() {
+        MachineState in = input(14);
+        in.gpr[RBX] = LAYOUT.data() + 0x100;
+        int[][] cases = {
+                {0xF0, 0xD9, 0x1B},                   // LOCK FSTP dword [RBX]
+                {0xF0, 0xDD, 0x03},                   // LOCK FLD qword [RBX]
+                {0xF0, 0xD8, 0xC1},                   // LOCK FADD ST(0), ST(1)
+                {0xF0, 0x9B},                         // LOCK FWAIT
+                {0xF0, 0x0F, 0x7F, 0x03},             // LOCK MOVQ [RBX], MM0
+                {0xF0, 0x0F, 0xFC, 0xC1},             // LOCK PADDB MM0, MM1
+                {0xF0, 0x0F, 0x77},                   // LOCK EMMS
+                {0xF0, 0x0F, 0x58, 0x03},             // LOCK ADDPS XMM0, [RBX]
+                {0xF0, 0x0F, 0x11, 0x03},             // LOCK MOVUPS [RBX], XMM0
+                {0xF0, 0x66, 0x0F, 0x7F, 0x03},       // LOCK MOVDQA [RBX], XMM0
+                {0xF0, 0xF3, 0x0F, 0x11, 0x03},       // LOCK MOVSS [RBX], XMM0
+                {0xF0, 0x66, 0x0F, 0x38, 0x00, 0xC1}, // LOCK PSHUFB XMM0, XMM1
+                {0xF0, 0x66, 0x0F, 0x3A, 0x0F, 0xC1, 0x01}, // LOCK PALIGNR XMM0, XMM1, 1
+                {0xF0, 0x0F, 0xAE, 0x03},             // LOCK FXSAVE [RBX]
+                {0xF0, 0x0F, 0xAE, 0x13},             // LOCK LDMXCSR [RBX]
+                {0xF0, 0x0F, 0xAE, 0x23},             // LOCK XSAVE [RBX]
+                {0xF0, 0x0F, 0xC7, 0x23},             // LOCK XSAVEC [RBX]
+                {0xF0, 0xF2, 0x0F, 0x38, 0xF1, 0x03}, // LOCK CRC32 EAX, dword [RBX]
+                {0xF0, 0x0F, 0xC3, 0x03},             // LOCK MOVNTI [RBX], EAX
+                {0xF0, 0x66, 0x0F, 0x38, 0xF6, 0x03}, // LOCK ADCX EAX, [RBX]
+                {0xF0, 0xF3, 0x0F, 0xB8, 0x03}};      // LOCK POPCNT EAX, [RBX]
+        for (Mode mode : Mode.NATIVE) {
+            for (int[] c : cases) {
+                assertFault(mode, Exceptions.UD, bytes(c), in);
+            }
+        }
+    }
+
+    /**
      * The #UD conditions of the VEX-encoded GPR instructions (SDM Vol. 2A, 2.5.1 Table 2-29 and 2.3.2): VEX.L = 1;
      * 66H, F2H, F3H, LOCK or REX before VEX; the reserved group-17 encodings and a RORX with VEX.vvvv other than
      * 1111b; reserved maps; and every AVX instruction (this processor has none).
