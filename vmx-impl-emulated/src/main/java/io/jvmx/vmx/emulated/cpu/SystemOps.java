@@ -262,7 +262,7 @@ final class SystemOps {
             x.done();
             return;
         }
-        throw ud(); // FXSAVE, FXRSTOR are X87Ops'; LDMXCSR, STMXCSR and XSAVE* are XsaveOps'
+        throw ud(); // FXSAVE, FXRSTOR, LDMXCSR, STMXCSR and XSAVE* are XsaveOps'
     }
 
     // ============================================================================================ 0F 38
