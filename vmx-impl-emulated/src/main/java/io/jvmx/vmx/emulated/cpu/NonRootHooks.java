@@ -61,6 +61,13 @@ public interface NonRootHooks {
      */
     long readShadowedCr(int cr, long actual);
 
+    /**
+     * The bits of CR0 or CR4 that VMX operation fixes to 1 (IA32_VMX_CR0_FIXED0 / CR4_FIXED0, SDM Vol. 3C 24.8;
+     * CR0.PE and CR0.PG are free under "unrestricted guest", 26.3.1.1): MOV to CR0/CR4 that would clear one the
+     * guest owns is #GP(0).
+     */
+    long crFixedOnes(int cr);
+
     /** CLTS: exits if CR0.TS is owned by the host and the read shadow has TS = 1 (SDM 26.1.3). */
     void clts(int length);
 

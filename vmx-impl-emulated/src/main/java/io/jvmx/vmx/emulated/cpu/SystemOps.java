@@ -798,6 +798,10 @@ final class SystemOps {
         long owned = ownedMask(0);
         long old = s.cr0;
         long nv = (((v & ~owned) | (old & owned)) & CR0_DEFINED) | Cr0.ET;
+        long fixed = hooks.crFixedOnes(0) & ~owned;
+        if ((nv & fixed) != fixed) {
+            throw gp0(); // clearing a bit VMX operation fixes to 1 (SDM Vol. 3C 24.8)
+        }
         if ((nv & Cr0.PG) != 0 && (nv & Cr0.PE) == 0) {
             throw gp0();
         }
@@ -832,7 +836,8 @@ final class SystemOps {
     private static final long CR4_TRANSLATION = Cr4.PSE | Cr4.PAE | Cr4.PGE | Cr4.PCIDE | Cr4.SMEP | Cr4.SMAP;
 
     /**
-     * MOV to CR4 after the hook (SDM Vol. 2B MOV CR): #GP(0) for an unimplemented bit, for clearing PAE in IA-32e mode,
+     * MOV to CR4 after the hook (SDM Vol. 2B MOV CR): #GP(0) for an unimplemented bit, for clearing a bit VMX operation
+     * fixes to 1 that the guest owns, for clearing PAE in IA-32e mode,
      * and for setting PCIDE outside IA-32e mode or while CR3[11:0] is not 000H (4.10.1). A change of CR4.DE changes
      * what DR7's R/W = 10 means (I/O breakpoints, SDM Vol. 3B 18.2.4).
      */
@@ -843,6 +848,10 @@ final class SystemOps {
         }
         long old = s.cr4;
         long nv = (v & ~owned) | (old & owned);
+        long fixed = hooks.crFixedOnes(4) & ~owned;
+        if ((nv & fixed) != fixed) {
+            throw gp0(); // clearing CR4.VMXE in VMX operation (SDM Vol. 3C 24.8)
+        }
         if (s.longModeActive() && (nv & Cr4.PAE) == 0) {
             throw gp0();
         }

@@ -432,6 +432,16 @@ final class NonRootMonitor implements NonRootHooks {
     }
 
     @Override
+    public long crFixedOnes(int cr) {
+        return switch (cr) {
+            case 0 -> VmxCapabilities.CR0_FIXED0
+                    & (secondary(SecondaryProcessorBasedControls.UNRESTRICTED_GUEST) ? ~(Cr0.PE | Cr0.PG) : -1L);
+            case 4 -> VmxCapabilities.CR4_FIXED0;
+            default -> 0;
+        };
+    }
+
+    @Override
     public void clts(int length) {
         if ((cr0Mask & Cr0.TS) != 0 && (cr0Shadow & Cr0.TS) != 0) {
             instructionExit(ExitReason.CR_ACCESS, crQualification(0, CrAccessQualification.AccessType.CLTS, 0), length);

@@ -58,11 +58,6 @@ public class FuzzTest {
             "virtual-8086 mode is not implemented (IRET with VM = 1 in the popped EFLAGS at CPL 0, SDM Vol. 2A "
                     + "IRET, is where random code enters it); it belongs to the system instructions "
                     + "(Segmentation.iret, Segmentation.VIRTUAL_8086_UNSUPPORTED)",
-            "violates IA32_VMX_CR",
-            "MOV to CR0 or CR4 in VMX non-root operation lets the guest clear a bit that IA32_VMX_CR0_FIXED0 or "
-                    + "IA32_VMX_CR4_FIXED0 fixes to 1 (CR0.NE, CR4.VMXE; SDM Vol. 3C, 24.8: #GP(0) instead, unless "
-                    + "the guest/host mask owns the bit); the next VM entry then fails its CR0/CR4 check. "
-                    + "SystemOps.writeCr0/writeCr4, the system instructions'",
             "BS must be 1 when RFLAGS.TF = 1 and events are blocked",
             "a VM exit while blocking by STI or MOV SS is in effect and RFLAGS.TF = 1 saves pending debug "
                     + "exceptions without BS (SDM Vol. 3C, 28.3.4: the single-step trap is pending), which the next "

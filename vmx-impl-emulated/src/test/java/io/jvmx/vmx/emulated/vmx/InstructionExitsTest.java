@@ -5,6 +5,7 @@ import static io.jvmx.vmx.emulated.vmx.VmxFixture.code;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
+import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.controls.PinBasedControls;
 import io.jvmx.vmx.api.controls.PrimaryProcessorBasedControls;
@@ -452,5 +453,34 @@ public class InstructionExitsTest {
         assertEquals(0x10, fx.read(EXIT_QUALIFICATION));
         assertEquals((2 << 7) | (CpuState.DS << 15) | (1 << 22) | (0 << 23) | (1 << 28),
                 fx.read(VM_EXIT_INSTRUCTION_INFORMATION) & 0xFFFF_8783L);
+    }
+
+    /**
+     * SDM Vol. 3C 24.8: in VMX operation CR0.NE (and PE, PG without "unrestricted guest") and CR4.VMXE are fixed to 1
+     * (IA32_VMX_CR0_FIXED0, CR4_FIXED0): MOV to CR0/CR4 that would clear one the guest owns is #GP(0). A host-owned
+     * bit (guest/host mask 1) is the VMM's: a write that matches the read shadow neither exits nor changes it (26.3).
+     */
+    @Test(timeout = 10_000)
+    public void movToCrCannotClearABitVmxFixesToOne() {
+        set(EXCEPTION_BITMAP, 1 << 13);
+        set(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, PrimaryProcessorBasedControls.HLT_EXITING);
+        // mov rax, cr0 / and eax, ~NE / mov cr0, rax / mov rax, cr4 / and eax, ~VMXE / mov cr4, rax / hlt
+        runLongMode(0, "0f 20 c0  25 df ff ff ff  0f 22 c0  0f 20 e0  25 ff df ff ff  0f 22 e0  f4");
+        assertException(13, ENTRY + 8);
+        assertEquals(0, fx.read32(VM_EXIT_INTERRUPTION_ERROR_CODE));
+        fx.write(GUEST_RIP, ENTRY + 11);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertException(13, ENTRY + 19);
+
+        long cr0 = fx.read(GUEST_CR0);
+        fx.write(CR0_GUEST_HOST_MASK, Cr0.NE);
+        fx.write(CR0_READ_SHADOW, cr0 & ~Cr0.NE);
+        fx.write(CR4_GUEST_HOST_MASK, Cr4.VMXE);
+        fx.write(CR4_READ_SHADOW, fx.read(GUEST_CR4) & ~Cr4.VMXE);
+        fx.write(GUEST_RIP, ENTRY);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertExit(ExitReason.HLT, ENTRY + 22, 1);
+        assertEquals("NE stays 1 under the host's mask", Cr0.NE, fx.read(GUEST_CR0) & Cr0.NE);
+        assertEquals("VMXE stays 1 under the host's mask", Cr4.VMXE, fx.read(GUEST_CR4) & Cr4.VMXE);
     }
 }
