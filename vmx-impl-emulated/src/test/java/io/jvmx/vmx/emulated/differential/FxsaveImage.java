@@ -5,8 +5,10 @@ import java.util.Arrays;
 /**
  * The x87 and SSE state of a case as a 64-bit FXSAVE image (FXSAVE64/FXRSTOR64, SDM Vol. 2A FXSAVE, Table 3-56): the
  * one way a case's x87, MMX and SSE state goes in and out, on both processors. Each loads the case's image with
- * FXRSTOR64 right before the instruction (natively in the stub's prologue, see {@link NativeCpu}; in the guest as
- * instructions before it, see {@link InterpreterCpu}) and stores its result with FXSAVE64 right after it. The image
+ * FXRSTOR64 before the instruction (natively in the stub's prologue, see {@link NativeCpu}; in the guest at its entry
+ * in the state page, followed by a JMP to the instruction, see {@link InterpreterCpu}) and stores its result with
+ * FXSAVE64 where the instruction lands (natively in the epilogue, in the guest at the start of each landing pad);
+ * in compatibility mode the guest uses the 32-bit FXRSTOR and FXSAVE, XMM0-7 only. The image
  * holds FCW, FSW, the abridged tag word, FOP and the pointers, ST(0)-ST(7) (the MMX registers MM0-MM7 are the
  * significands of R0-R7, Vol. 1, 9.5), MXCSR and XMM0-15.
  */
