@@ -1,7 +1,7 @@
 package io.jvmx.devices.doorbell;
 
 import io.jvmx.handlers.testkit.FakeVCpu;
-import io.jvmx.handlers.testkit.PendingEvent;
+import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.exit.IoQualification;

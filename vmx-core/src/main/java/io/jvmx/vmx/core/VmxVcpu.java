@@ -13,7 +13,8 @@ import io.jvmx.vmx.api.controls.VmEntryControls;
 import io.jvmx.vmx.api.controls.VmExitControls;
 import io.jvmx.vmx.api.ept.Ept;
 import io.jvmx.vmx.api.error.VmxInstructionException;
-import io.jvmx.vmx.api.exit.InterruptionInfo;
+import io.jvmx.vmx.api.event.EventQueue;
+import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.exit.VmExitInfo;
 import io.jvmx.vmx.api.handler.VCpu;
@@ -38,7 +39,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -71,9 +71,6 @@ public final class VmxVcpu implements VCpu {
     /** CPUID.(EAX=0DH,ECX=1):EAX bit 3: XSAVES/XRSTORS and IA32_XSS. */
     private static final int CPUID_D1_EAX_XSAVES = 1 << 3;
 
-    private record PendingEvent(int vector, InterruptionType type, int errorCode) {
-    }
-
     private final VmxPerCpuState perCpu;
     private final VmxProcessor processor;
     private final Vmcs vmcs;
@@ -91,7 +88,7 @@ public final class VmxVcpu implements VCpu {
     private final boolean xssSupported;
     private final long hostXcr0;
     private final long hostXss;
-    private final ConcurrentLinkedQueue<PendingEvent> pending = new ConcurrentLinkedQueue<>();
+    private final EventQueue pending = new EventQueue();
     private final Map<Class<?>, Object> attachments = new ConcurrentHashMap<>();
 
     private long guestXcr0 = Xcr0.X87; // SDM Vol. 1, 13.3: XCR0 is 1 after RESET
@@ -659,16 +656,6 @@ public final class VmxVcpu implements VCpu {
 
     @Override
     public void queueEvent(int vector, InterruptionType type, int errorCode) {
-        if (vector < 0 || vector > 255) {
-            throw new IllegalArgumentException("interrupt vector must be 0-255: " + vector);
-        }
-        Objects.requireNonNull(type, "type");
-        if (type == InterruptionType.RESERVED_1 || type == InterruptionType.OTHER_EVENT) {
-            throw new IllegalArgumentException("cannot inject an event of type " + type + " (SDM 27.6.1)");
-        }
-        if (type == InterruptionType.HARDWARE_EXCEPTION && vector > 31) {
-            throw new IllegalArgumentException("hardware exceptions have vectors 0-31, not " + vector);
-        }
         pending.add(new PendingEvent(vector, type, errorCode));
     }
 
@@ -677,55 +664,10 @@ public final class VmxVcpu implements VCpu {
         return pending.size();
     }
 
-    /**
-     * x86_vcpu inject_pending_events: the first pending event is injected now if it is not an external interrupt or
-     * the guest can take interrupts (RFLAGS.IF = 1 and no blocking by STI or MOV SS, SDM 27.3.1.5 / 25.4.2);
-     * otherwise interrupt-window exiting is turned on so that the guest exits as soon as it can take it. Afterwards
-     * interrupt-window exiting stays on only if an external interrupt is still waiting.
-     */
+    /** The next deliverable pending event, by the rule of {@link EventQueue} (exceptions before interrupts). */
     @Override
     public boolean injectPendingEvent() {
-        PendingEvent e = pending.peek();
-        if (e == null) {
-            setInterruptWindowExiting(false);
-            return false;
-        }
-        if ((vmread(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION) & InterruptionInfo.VALID) != 0) {
-            // an event is already set up for this entry (a handler injected one): ours waits for the next
-            setInterruptWindowExiting(true);
-            return false;
-        }
-        if (e.type() == InterruptionType.EXTERNAL_INTERRUPT && !interruptsAllowed()) {
-            setInterruptWindowExiting(true);
-            return false;
-        }
-        inject(e);
-        pending.poll();
-        PendingEvent next = pending.peek();
-        setInterruptWindowExiting(next != null && next.type() == InterruptionType.EXTERNAL_INTERRUPT);
-        return true;
-    }
-
-    private boolean interruptsAllowed() {
-        return (vmread(VmcsField.GUEST_RFLAGS) & Rflags.IF) != 0
-                && (vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE) & BLOCKING_BY_STI_OR_MOV_SS) == 0;
-    }
-
-    /** SDM 25.8.3: VM-entry interruption-information, error code and instruction length. */
-    private void inject(PendingEvent e) {
-        // SDM 27.3.1.4: an error code is delivered exactly for the hardware exceptions that push one, and never when
-        // the guest is in real mode (unrestricted guest with CR0.PE = 0).
-        boolean deliverError = e.type() == InterruptionType.HARDWARE_EXCEPTION
-                && InterruptionInfo.exceptionHasErrorCode(e.vector())
-                && (vmread(VmcsField.GUEST_CR0) & Cr0.PE) != 0;
-        if (deliverError) {
-            vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, Math.max(0, e.errorCode()));
-        }
-        if (e.type().usesInstructionLength()) {
-            vmwrite(VmcsField.VM_ENTRY_INSTRUCTION_LENGTH, vmread(VmcsField.VM_EXIT_INSTRUCTION_LENGTH));
-        }
-        vmwrite(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION,
-                InterruptionInfo.injection(e.vector(), e.type(), deliverError).encode() & 0xFFFF_FFFFL);
+        return pending.injectNext(this);
     }
 
     @Override

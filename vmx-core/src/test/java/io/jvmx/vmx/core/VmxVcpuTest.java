@@ -210,6 +210,45 @@ public class VmxVcpuTest {
                 & PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
     }
 
+    /**
+     * An exception queued behind an interrupt that waits for RFLAGS.IF is injected at the next entry anyway: it
+     * belongs to the instruction the guest is on (SDM Vol. 3A 6.9). x86_vcpu looks only at the oldest event, so the
+     * exception would wait with the interrupt and the faulting instruction run again without it.
+     */
+    @Test
+    public void anExceptionIsNotHeldBehindAnInterruptThatWaits() {
+        Fixture x = new Fixture(null, 0);
+        assertEquals(0, f(x, VmcsField.GUEST_RFLAGS) & Rflags.IF);
+        x.vcpu.queueEvent(0x20, InterruptionType.EXTERNAL_INTERRUPT, -1);
+        x.vcpu.queueEvent(Exceptions.UD, InterruptionType.HARDWARE_EXCEPTION, -1);
+        x.cpu.script((c, r) -> c.exit(ExitReason.CPUID, 0, 2));
+        x.vcpu.run();
+        FakeVmxProcessor.Entry first = x.cpu.entries.get(0);
+        InterruptionInfo info = InterruptionInfo.decode(first.injected());
+        assertTrue(info.valid());
+        assertEquals(Exceptions.UD, info.vector());
+        assertEquals(InterruptionType.HARDWARE_EXCEPTION, info.type());
+        assertTrue("the interrupt still waits for its window",
+                (first.primaryControls() & PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING) != 0);
+        assertEquals(1, x.vcpu.pendingEventCount());
+    }
+
+    /** An NMI waits while blocked by MOV SS (SDM 27.3.1.5 rejects its injection) or by NMI (25.4.2); IF does not matter. */
+    @Test
+    public void anNmiWaitsForMovSsAndNmiBlockingButNotForIf() {
+        Fixture x = new Fixture(null, 0);
+        x.vcpu.queueEvent(Exceptions.NMI, InterruptionType.NMI, -1);
+        x.vcpu.vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, 2); // blocking by MOV SS
+        assertFalse(x.vcpu.injectPendingEvent());
+        x.vcpu.vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, 8); // blocking by NMI
+        assertFalse(x.vcpu.injectPendingEvent());
+        x.vcpu.vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, 1); // blocking by STI does not block NMIs
+        assertTrue(x.vcpu.injectPendingEvent());
+        InterruptionInfo info = InterruptionInfo.decode(f(x, VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION));
+        assertEquals(InterruptionType.NMI, info.type());
+        assertEquals(2, info.vector());
+    }
+
     @Test
     public void badEventsAreRejected() {
         Fixture x = new Fixture(null, 0);

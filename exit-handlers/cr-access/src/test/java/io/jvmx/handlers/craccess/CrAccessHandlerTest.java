@@ -1,7 +1,7 @@
 package io.jvmx.handlers.craccess;
 
 import io.jvmx.handlers.testkit.FakeVCpu;
-import io.jvmx.handlers.testkit.PendingEvent;
+import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.arch.Efer;

@@ -8,7 +8,7 @@ import static org.junit.Assert.assertTrue;
 
 import io.jvmx.handlers.exception.ExceptionReflectionHandler.Combination;
 import io.jvmx.handlers.testkit.FakeVCpu;
-import io.jvmx.handlers.testkit.PendingEvent;
+import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.InterruptionInfo;

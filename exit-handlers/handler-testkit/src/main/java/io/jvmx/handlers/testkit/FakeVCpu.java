@@ -9,6 +9,8 @@ import io.jvmx.vmx.api.controls.PinBasedControls;
 import io.jvmx.vmx.api.controls.PrimaryProcessorBasedControls;
 import io.jvmx.vmx.api.controls.VmEntryControls;
 import io.jvmx.vmx.api.error.VmInstructionError;
+import io.jvmx.vmx.api.event.EventQueue;
+import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.error.VmxInstructionException;
 import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.InterruptionInfo;
@@ -22,12 +24,9 @@ import io.jvmx.vmx.api.vmcs.VmcsField;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -49,10 +48,7 @@ import java.util.function.Supplier;
  *       additions (CR0 mask owns PE and PG, CR4 mask owns PAE; EFER.LMA and "IA-32e mode guest" follow CR0.PG and
  *       EFER.LME, SDM Vol. 3A 9.8.5). The read shadow holds exactly the value written.</li>
  *   <li>Events: {@link #queueEvent} queues; {@link #injectPendingEvent} writes the VM-entry interruption-information
- *       field (SDM 27.6): a queued exception first, else the first external interrupt if RFLAGS.IF = 1 and there is
- *       no STI/MOV-SS blocking (Table 25-3); then interrupt-window exiting is on exactly when an external interrupt is
- *       still queued. The error code is delivered only where the VM-entry checks allow it (SDM 27.2.1.3: hardware
- *       exception with an error-code vector and CR0.PE = 1).</li>
+ *       field by the same rule as the vCPU, {@link io.jvmx.vmx.api.event.EventQueue}'s (SDM 27.6).</li>
  *   <li>{@link #terminate} records the exit code; the console is a byte buffer.</li>
  * </ul>
  */
@@ -71,7 +67,7 @@ public final class FakeVCpu implements VCpu {
     private final int id;
     private final Map<VmcsField, Long> vmcs = new EnumMap<>(VmcsField.class);
     private final GeneralRegisters regs = new GeneralRegisters();
-    private final Deque<PendingEvent> pending = new ArrayDeque<>();
+    private final EventQueue pending = new EventQueue();
     private final Map<Class<?>, Object> attachments = new HashMap<>();
     private final Map<Long, CpuidResult> cpuidTable = new HashMap<>();
     private final Console console = new Console();
@@ -155,7 +151,7 @@ public final class FakeVCpu implements VCpu {
 
     /** Events queued and not yet injected, oldest first. */
     public List<PendingEvent> pendingEvents() {
-        return List.copyOf(pending);
+        return pending.snapshot();
     }
 
     /** The VM-entry interruption-information field, decoded. */
@@ -299,16 +295,7 @@ public final class FakeVCpu implements VCpu {
 
     @Override
     public void queueEvent(int vector, InterruptionType type, int errorCode) {
-        if (vector < 0 || vector > 255) {
-            throw new IllegalArgumentException("vector " + vector + " is not in 0..255");
-        }
-        if (type == InterruptionType.RESERVED_1 || type == InterruptionType.OTHER_EVENT) {
-            throw new IllegalArgumentException("cannot inject an event of type " + type + " (SDM 27.6.1)");
-        }
-        if (type == InterruptionType.HARDWARE_EXCEPTION && vector > 31) {
-            throw new IllegalArgumentException("hardware exceptions have vectors 0-31, not " + vector);
-        }
-        pending.addLast(new PendingEvent(vector, type, errorCode));
+        pending.add(new PendingEvent(vector, type, errorCode));
     }
 
     @Override
@@ -316,21 +303,10 @@ public final class FakeVCpu implements VCpu {
         return pending.size();
     }
 
+    /** The same rule as VmxVcpu's: {@link EventQueue}. */
     @Override
     public boolean injectPendingEvent() {
-        PendingEvent chosen = null;
-        // one event per VM entry: an event already in the field stays there
-        if (!entryInterruptionInfo().valid()) {
-            chosen = takeFirst(e -> e.type() != InterruptionType.EXTERNAL_INTERRUPT);
-            if (chosen == null && canTakeInterrupt()) {
-                chosen = takeFirst(e -> true);
-            }
-        }
-        if (chosen != null) {
-            writeInjection(chosen);
-        }
-        setInterruptWindowExiting(pending.stream().anyMatch(e -> e.type() == InterruptionType.EXTERNAL_INTERRUPT));
-        return chosen != null;
+        return pending.injectNext(this);
     }
 
     @Override
@@ -421,36 +397,6 @@ public final class FakeVCpu implements VCpu {
                 lma ? entry | VmEntryControls.IA32E_MODE_GUEST : entry & ~VmEntryControls.IA32E_MODE_GUEST);
     }
 
-    private boolean canTakeInterrupt() {
-        return (vmread(VmcsField.GUEST_RFLAGS) & Rflags.IF) != 0
-                && (vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE) & 3) == 0;
-    }
-
-    private PendingEvent takeFirst(java.util.function.Predicate<PendingEvent> which) {
-        for (Iterator<PendingEvent> it = pending.iterator(); it.hasNext(); ) {
-            PendingEvent e = it.next();
-            if (which.test(e)) {
-                it.remove();
-                return e;
-            }
-        }
-        return null;
-    }
-
-    private void writeInjection(PendingEvent e) {
-        boolean protectedMode = (vmread(VmcsField.GUEST_CR0) & Cr0.PE) != 0;
-        boolean deliver = e.type() == InterruptionType.HARDWARE_EXCEPTION && protectedMode
-                && InterruptionInfo.exceptionHasErrorCode(e.vector());
-        if (deliver) {
-            vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, Math.max(e.errorCode(), 0));
-        }
-        if (e.type().usesInstructionLength()) {
-            vmwrite(VmcsField.VM_ENTRY_INSTRUCTION_LENGTH, vmread(VmcsField.VM_EXIT_INSTRUCTION_LENGTH));
-        }
-        vmwrite(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION,
-                InterruptionInfo.injection(e.vector(), e.type(), deliver).encode() & 0xFFFF_FFFFL);
-    }
-
     private static int xsaveSize(long xcr0) {
         int size = 576; // legacy region (512) + XSAVE header (64)
         for (int[] c : XSAVE_COMPONENTS) {
@@ -475,7 +421,7 @@ public final class FakeVCpu implements VCpu {
     @Override
     public String toString() {
         List<String> events = new ArrayList<>();
-        pending.forEach(e -> events.add(e.toString()));
+        pending.snapshot().forEach(e -> events.add(e.toString()));
         return String.format("FakeVCpu[%d] rip=%#x rsp=%#x cr0=%#x cr4=%#x efer=%#x %s pending=%s", id, rip(),
                 vmread(VmcsField.GUEST_RSP), guestCr(0), guestCr(4), vmread(VmcsField.GUEST_IA32_EFER), regs, events);
     }

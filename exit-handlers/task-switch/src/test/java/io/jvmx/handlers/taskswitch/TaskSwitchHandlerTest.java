@@ -5,7 +5,7 @@ import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import io.jvmx.handlers.testkit.FakeVCpu;
-import io.jvmx.handlers.testkit.PendingEvent;
+import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.arch.Rflags;

@@ -1,7 +1,7 @@
 package io.jvmx.handlers.xsetbv;
 
 import io.jvmx.handlers.testkit.FakeVCpu;
-import io.jvmx.handlers.testkit.PendingEvent;
+import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.arch.Xcr0;
 import io.jvmx.vmx.api.exit.ExitReason;
