@@ -94,8 +94,9 @@ public final class VmxVcpu implements VCpu {
     private final ConcurrentLinkedQueue<PendingEvent> pending = new ConcurrentLinkedQueue<>();
     /** IA32_VMX_MISC[4:0]: the preemption timer ticks each time this TSC bit changes (SDM 26.7.4). */
     private final int preemptionTimerRate;
-    /** Exit deadlines (guest TSC) by owner; touched only on the vCPU's thread. */
+    /** Exit deadlines (guest TSC) by owner, and the earliest of them; touched only on the vCPU's thread. */
     private final Map<Class<?>, Long> exitDeadlines = new java.util.HashMap<>(4);
+    private long earliestExitDeadline = Long.MAX_VALUE;
     private InterruptController interruptController;
     private final Map<Class<?>, Object> attachments = new ConcurrentHashMap<>();
 
@@ -402,8 +403,8 @@ public final class VmxVcpu implements VCpu {
         if (interruptController != null) {
             offerControllerInterrupt();
         }
-        if (!exitDeadlines.isEmpty()) {
-            armExitDeadline();
+        if (earliestExitDeadline != Long.MAX_VALUE) {
+            armExitDeadline(earliestExitDeadline);
         }
         boolean launch = !launched;
         loadGuestXstate();
@@ -715,7 +716,7 @@ public final class VmxVcpu implements VCpu {
             setInterruptWindowExiting(true);
             return false;
         }
-        inject(e);
+        inject(e.vector(), e.type(), e.errorCode());
         pending.poll();
         PendingEvent next = pending.peek();
         setInterruptWindowExiting(next != null && next.type() == InterruptionType.EXTERNAL_INTERRUPT);
@@ -741,10 +742,11 @@ public final class VmxVcpu implements VCpu {
             return;
         }
         int vector = interruptController.acknowledgeInterrupt();
-        inject(new PendingEvent(vector, InterruptionType.EXTERNAL_INTERRUPT, -1));
-        if (!pending.isEmpty()) {
-            setInterruptWindowExiting(true);
-        }
+        inject(vector, InterruptionType.EXTERNAL_INTERRUPT, -1);
+        // the controller's next interrupt waits for an exit that changes its priorities (EOI, TPR) or adds one;
+        // only a queued external interrupt needs the window
+        PendingEvent next = pending.peek();
+        setInterruptWindowExiting(next != null && next.type() == InterruptionType.EXTERNAL_INTERRUPT);
     }
 
     private boolean interruptsAllowed() {
@@ -753,20 +755,20 @@ public final class VmxVcpu implements VCpu {
     }
 
     /** SDM 25.8.3: VM-entry interruption-information, error code and instruction length. */
-    private void inject(PendingEvent e) {
+    private void inject(int vector, InterruptionType type, int errorCode) {
         // SDM 27.3.1.4: an error code is delivered exactly for the hardware exceptions that push one, and never when
         // the guest is in real mode (unrestricted guest with CR0.PE = 0).
-        boolean deliverError = e.type() == InterruptionType.HARDWARE_EXCEPTION
-                && InterruptionInfo.exceptionHasErrorCode(e.vector())
+        boolean deliverError = type == InterruptionType.HARDWARE_EXCEPTION
+                && InterruptionInfo.exceptionHasErrorCode(vector)
                 && (vmread(VmcsField.GUEST_CR0) & Cr0.PE) != 0;
         if (deliverError) {
-            vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, Math.max(0, e.errorCode()));
+            vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, Math.max(0, errorCode));
         }
-        if (e.type().usesInstructionLength()) {
+        if (type.usesInstructionLength()) {
             vmwrite(VmcsField.VM_ENTRY_INSTRUCTION_LENGTH, vmread(VmcsField.VM_EXIT_INSTRUCTION_LENGTH));
         }
         vmwrite(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION,
-                InterruptionInfo.injection(e.vector(), e.type(), deliverError).encode() & 0xFFFF_FFFFL);
+                InterruptionInfo.injection(vector, type, deliverError).encode() & 0xFFFF_FFFFL);
     }
 
     @Override
@@ -867,11 +869,23 @@ public final class VmxVcpu implements VCpu {
     @Override
     public void setExitDeadline(Class<?> owner, long guestTsc) {
         exitDeadlines.put(Objects.requireNonNull(owner, "owner"), guestTsc);
+        earliestExitDeadline = earliest();
     }
 
     @Override
     public void clearExitDeadline(Class<?> owner) {
-        exitDeadlines.remove(owner);
+        if (exitDeadlines.remove(owner) != null) {
+            earliestExitDeadline = earliest();
+        }
+    }
+
+    /** Computed when a deadline changes (a device's exit), so that each VM entry only compares one field. */
+    private long earliest() {
+        long deadline = Long.MAX_VALUE;
+        for (long d : exitDeadlines.values()) {
+            deadline = Math.min(deadline, d);
+        }
+        return deadline;
     }
 
     /**
@@ -882,11 +896,7 @@ public final class VmxVcpu implements VCpu {
      * value", which the SDM requires to be 0 without it (26.2.1.2), so the preemption-timer handler's disarm clears
      * both.
      */
-    private void armExitDeadline() {
-        long deadline = Long.MAX_VALUE;
-        for (long d : exitDeadlines.values()) {
-            deadline = Math.min(deadline, d);
-        }
+    private void armExitDeadline(long deadline) {
         // the timer counts the processor's TSC, not the guest's: the deadline is moved by the TSC offset
         long hostNow = processor.rdmsr(Msr.IA32_TIME_STAMP_COUNTER);
         long hostDeadline = deadline - (guestTsc() - hostNow);
