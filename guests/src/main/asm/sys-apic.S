@@ -235,13 +235,9 @@ xapic_timer:
     mov eax, 0x40                   # one-shot, vector 40H
     call apic_write
     call reset_irqs
-    sti
-    mov ecx, R_TICR
     mov eax, 3000
-    call apic_write
     mov ebx, 1
-    call wait_irqs
-    cli
+    call run_timer
     mov eax, [rip + irq_count]
     CHECK64 "one-shot timer: one interrupt", 1
     mov eax, [rip + last_vector]
@@ -286,13 +282,9 @@ xapic_timer:
     mov eax, LVT_PERIODIC | 0x40
     call apic_write
     call reset_irqs
-    sti
-    mov ecx, R_TICR
     mov eax, 4000
-    call apic_write
     mov ebx, 3
-    call wait_irqs
-    cli
+    call run_timer
     mov ecx, R_TICR
     xor eax, eax
     call apic_write
@@ -312,17 +304,11 @@ xapic_timer:
     xor eax, eax                    # 000: divide by 2
     call apic_write
     call reset_irqs
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    call read_tsc
     mov [rip + start_tsc], rax
-    sti
-    mov ecx, R_TICR
     mov eax, 3000
-    call apic_write
     mov ebx, 1
-    call wait_irqs
-    cli
+    call run_timer
     mov rax, [rip + irq_tsc]
     sub rax, [rip + start_tsc]
     cmp rax, 6000
@@ -337,13 +323,9 @@ xapic_timer:
     mov eax, LVT_MASKED | 0x40
     call apic_write
     call reset_irqs
-    sti
-    mov ecx, R_TICR
     mov eax, 500
-    call apic_write
     mov ebx, 1
-    call wait_irqs
-    cli
+    call run_timer
     mov eax, [rip + irq_count]
     CHECK64 "masked LVT timer entry: no interrupt", 0
     mov ecx, R_IRR + 0x20
@@ -424,9 +406,7 @@ xapic_priorities:
 # HLT until the timer's interrupt: the TSC moves on to the expiry
 xapic_hlt:
     call reset_irqs
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    call read_tsc
     mov [rip + start_tsc], rax
     mov ecx, R_TICR
     mov eax, 50000
@@ -534,13 +514,9 @@ x2apic_timer:
     mov eax, 0x43
     call apic_write
     call reset_irqs
-    sti
-    mov ecx, R_TICR
     mov eax, 2500
-    call apic_write
     mov ebx, 1
-    call wait_irqs
-    cli
+    call run_timer
     mov eax, [rip + irq_count]
     CHECK64 "x2APIC one-shot timer: one interrupt", 1
     mov eax, [rip + last_vector]
@@ -551,13 +527,9 @@ x2apic_timer:
     mov eax, LVT_PERIODIC | 0x43
     call apic_write
     call reset_irqs
-    sti
-    mov ecx, R_TICR
     mov eax, 3000
-    call apic_write
     mov ebx, 4
-    call wait_irqs
-    cli
+    call run_timer
     mov ecx, R_TICR
     xor eax, eax
     call apic_write
@@ -601,9 +573,7 @@ tsc_deadline:
     call apic_read
     CHECK64 "TSC-deadline mode: writes of the initial count are ignored", 0
     call reset_irqs
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    call read_tsc
     add rax, 20000
     mov [rip + deadline], rax
     mov rdx, rax
@@ -659,9 +629,7 @@ tsc_deadline:
     CHECK64 "writing 0 disarms the deadline", 0
     # HLT until the deadline
     call reset_irqs
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    call read_tsc
     add rax, 100000
     mov [rip + deadline], rax
     mov rdx, rax
@@ -779,6 +747,24 @@ apic_write:
     pop rcx
     ret
 
+# run_timer: with interrupts enabled, starts the timer with initial count EAX and waits (wait_irqs) for EBX of them
+run_timer:
+    push rcx
+    sti
+    mov ecx, R_TICR
+    call apic_write
+    call wait_irqs
+    cli
+    pop rcx
+    ret
+
+# read_tsc: RAX = the TSC (RDTSC's EDX:EAX); RDX is lost
+read_tsc:
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    ret
+
 reset_irqs:
     mov dword ptr [rip + irq_count], 0
     mov dword ptr [rip + last_vector], 0
@@ -829,9 +815,7 @@ irq_common:
     push rbx
     mov ebx, [rsp + 32]
     mov [rip + last_vector], ebx
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    call read_tsc
     mov ecx, [rip + irq_count]
     and ecx, 3
     lea rdx, [rip + irq_tsc]
