@@ -16,6 +16,7 @@ import javax.inject.Inject;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -163,6 +164,21 @@ public abstract class JvmxTestSupport {
         T service = context.getService(ref);
         assertNotNull("service " + type.getName() + " went away", service);
         return service;
+    }
+
+    /**
+     * A guest console that writes into {@code console} under its lock: the vCPU thread writes while the test reads
+     * (read it in {@code synchronized (console)}).
+     */
+    protected static OutputStream synchronizedOn(ByteArrayOutputStream console) {
+        return new OutputStream() {
+            @Override
+            public void write(int b) {
+                synchronized (console) {
+                    console.write(b);
+                }
+            }
+        };
     }
 
     protected Bundle installedBundle(String symbolicName) {

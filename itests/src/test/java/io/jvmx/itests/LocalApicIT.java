@@ -99,14 +99,7 @@ public class LocalApicIT extends JvmxTestSupport {
         try {
             GuestImage image = guests.find("sys-apic").orElseThrow(() -> new AssertionError("no image sys-apic"));
             ByteArrayOutputStream console = new ByteArrayOutputStream();
-            OutputStream synced = new OutputStream() {
-                @Override
-                public void write(int b) {
-                    synchronized (console) {
-                        console.write(b);
-                    }
-                }
-            };
+            OutputStream synced = synchronizedOn(console);
             VCpuHandle handle = manager.launch(LaunchRequest.of(image.name(), image.bytes(), image.loadAddress(),
                     image.entry(), synced));
             assertTrue("the guest reached the end of its xAPIC checks; state " + handle.state(),
