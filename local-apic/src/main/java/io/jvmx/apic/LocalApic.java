@@ -168,7 +168,7 @@ public final class LocalApic implements InterruptController {
      * resets the APIC to its power-up state; entering x2APIC mode makes the ID the x2APIC ID and derives the logical ID
      * (11.12.5.1, 11.12.10.2).
      */
-    public void writeApicBase(long value, long tsc) throws ApicFault {
+    public void writeApicBase(long value) throws ApicFault {
         long reserved = physicalAddressReserved | 0x2FFL;
         if ((value & reserved) != 0) {
             throw new ApicFault(String.format("IA32_APIC_BASE %#x sets reserved bits %#x", value, value & reserved));
@@ -270,7 +270,7 @@ public final class LocalApic implements InterruptController {
             case VERSION, APR, PPR, TIMER_CURRENT_COUNT -> { } // read-only
             default -> {
                 if (offset >= LVT_TIMER && offset <= LVT_ERROR) {
-                    writeLvt((offset - LVT_TIMER) >> 4, value, tsc);
+                    writeLvt((offset - LVT_TIMER) >> 4, value);
                 } else if (!(offset >= ISR && offset < IRR + 0x80)) { // ISR, TMR, IRR are read-only
                     error(ESR_ILLEGAL_REGISTER_ADDRESS);
                 }
@@ -355,7 +355,7 @@ public final class LocalApic implements InterruptController {
             default -> {
                 if (offset >= LVT_TIMER && offset <= LVT_ERROR) {
                     int index = (offset - LVT_TIMER) >> 4;
-                    writeLvt(index, (int) reserved(msr, value, LVT_WRITABLE[index]), tsc);
+                    writeLvt(index, (int) reserved(msr, value, LVT_WRITABLE[index]));
                     return;
                 }
                 boolean readOnly = offset == ID || offset == VERSION || offset == PPR || offset == LDR
@@ -503,7 +503,7 @@ public final class LocalApic implements InterruptController {
         }
     }
 
-    private void writeLvt(int index, int value, long tsc) {
+    private void writeLvt(int index, int value) {
         int v = value & LVT_WRITABLE[index];
         if (!softwareEnabled()) {
             v |= LVT_MASKED; // the mask cannot be cleared while software-disabled (11.4.7.2)

@@ -29,7 +29,7 @@ public class LocalApicTest {
     }
 
     private static LocalApic x2(LocalApic a) throws ApicFault {
-        a.writeApicBase(a.apicBase() | BASE_EXTD, 0);
+        a.writeApicBase(a.apicBase() | BASE_EXTD);
         return a;
     }
 
@@ -321,17 +321,17 @@ public class LocalApicTest {
     @Test
     public void apicBaseTransitionsFollowTheStateDiagram() throws ApicFault {
         LocalApic a = apic();
-        assertThrows("EXTD without EN", ApicFault.class, () -> a.writeApicBase(DEFAULT_BASE | BASE_EXTD, 0));
-        assertThrows("reserved bit 9", ApicFault.class, () -> a.writeApicBase(a.apicBase() | 1 << 9, 0));
-        assertThrows("above MAXPHYADDR", ApicFault.class, () -> a.writeApicBase(a.apicBase() | 1L << 46, 0));
+        assertThrows("EXTD without EN", ApicFault.class, () -> a.writeApicBase(DEFAULT_BASE | BASE_EXTD));
+        assertThrows("reserved bit 9", ApicFault.class, () -> a.writeApicBase(a.apicBase() | 1 << 9));
+        assertThrows("above MAXPHYADDR", ApicFault.class, () -> a.writeApicBase(a.apicBase() | 1L << 46));
         x2(a);
         assertTrue(a.x2ApicMode());
-        assertThrows("x2APIC to xAPIC", ApicFault.class, () -> a.writeApicBase(DEFAULT_BASE | BASE_EN, 0));
-        a.writeApicBase(DEFAULT_BASE, 0);
+        assertThrows("x2APIC to xAPIC", ApicFault.class, () -> a.writeApicBase(DEFAULT_BASE | BASE_EN));
+        a.writeApicBase(DEFAULT_BASE);
         assertFalse(a.enabled());
         assertThrows("disabled to x2APIC", ApicFault.class,
-                () -> a.writeApicBase(DEFAULT_BASE | BASE_EN | BASE_EXTD, 0));
-        a.writeApicBase(0xFEC0_0000L | BASE_EN, 0);
+                () -> a.writeApicBase(DEFAULT_BASE | BASE_EN | BASE_EXTD));
+        a.writeApicBase(0xFEC0_0000L | BASE_EN);
         assertTrue(a.xApicMode());
         assertEquals("the page moved", 0xFEC0_0000L, a.baseAddress());
     }
@@ -341,9 +341,9 @@ public class LocalApicTest {
         LocalApic a = apic();
         a.writeMmio(TPR, 0x20, 0);
         selfIpi(a, 0x70);
-        a.writeApicBase(DEFAULT_BASE, 0);
+        a.writeApicBase(DEFAULT_BASE);
         assertEquals(-1, a.pendingInterrupt());
-        a.writeApicBase(DEFAULT_BASE | BASE_EN, 0);
+        a.writeApicBase(DEFAULT_BASE | BASE_EN);
         assertEquals(0xFF, a.readMmio(SVR, 0));
         assertEquals(0, a.readMmio(TPR, 0));
         assertFalse(a.requested(0x70));

@@ -131,7 +131,7 @@ public final class LocalApicDevice implements VmExitHandler, CpuidContribution {
                 if (read) {
                     value = apic.apicBase();
                 } else {
-                    apic.writeApicBase(value, now);
+                    apic.writeApicBase(value);
                 }
             } else if (msr == Msr.IA32_TSC_DEADLINE) {
                 if (read) {
