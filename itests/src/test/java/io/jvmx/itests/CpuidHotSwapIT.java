@@ -178,14 +178,7 @@ public class CpuidHotSwapIT extends JvmxTestSupport {
     private Run start(ReportCapture capture) {
         GuestImage image = guests.find("cpuid-loop").orElseThrow(() -> new AssertionError("no guest image cpuid-loop"));
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        OutputStream synced = new OutputStream() {
-            @Override
-            public void write(int b) {
-                synchronized (console) {
-                    console.write(b);
-                }
-            }
-        };
+        OutputStream synced = synchronizedOn(console);
         VCpuHandle handle = manager.launch(LaunchRequest.of(image.name(), image.bytes(), image.loadAddress(),
                 image.entry(), synced));
         capture.handle = handle;

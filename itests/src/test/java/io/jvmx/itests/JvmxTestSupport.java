@@ -16,6 +16,7 @@ import javax.inject.Inject;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -46,7 +47,8 @@ public abstract class JvmxTestSupport {
             "io.jvmx.vmx-api", "io.jvmx.vmx-vmcs", "io.jvmx.vmx-bitmaps", "io.jvmx.vmx-core",
             "io.jvmx.vmx-impl-emulated", "io.jvmx.handler-interrupt-window", "io.jvmx.handler-preemption-timer",
             "io.jvmx.handler-xsetbv", "io.jvmx.handler-cr-access", "io.jvmx.handler-cpuid", "io.jvmx.handler-msr",
-            "io.jvmx.handler-task-switch", "io.jvmx.handler-exception", "io.jvmx.devices", "io.jvmx.guests", "io.jvmx.shell");
+            "io.jvmx.handler-task-switch", "io.jvmx.handler-exception", "io.jvmx.local-apic", "io.jvmx.devices",
+            "io.jvmx.guests", "io.jvmx.shell");
 
     public static final long TIMEOUT_MS = 20_000;
 
@@ -162,6 +164,21 @@ public abstract class JvmxTestSupport {
         T service = context.getService(ref);
         assertNotNull("service " + type.getName() + " went away", service);
         return service;
+    }
+
+    /**
+     * A guest console that writes into {@code console} under its lock: the vCPU thread writes while the test reads
+     * (read it in {@code synchronized (console)}).
+     */
+    protected static OutputStream synchronizedOn(ByteArrayOutputStream console) {
+        return new OutputStream() {
+            @Override
+            public void write(int b) {
+                synchronized (console) {
+                    console.write(b);
+                }
+            }
+        };
     }
 
     protected Bundle installedBundle(String symbolicName) {

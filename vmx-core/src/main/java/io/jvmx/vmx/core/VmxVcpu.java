@@ -15,14 +15,17 @@ import io.jvmx.vmx.api.ept.Ept;
 import io.jvmx.vmx.api.error.VmxInstructionException;
 import io.jvmx.vmx.api.event.EventQueue;
 import io.jvmx.vmx.api.event.PendingEvent;
+import io.jvmx.vmx.api.exit.InterruptionInfo;
 import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.exit.VmExitInfo;
+import io.jvmx.vmx.api.handler.InterruptController;
 import io.jvmx.vmx.api.handler.VCpu;
 import io.jvmx.vmx.api.handler.VCpuState;
 import io.jvmx.vmx.api.memory.GuestPhysicalMemory;
 import io.jvmx.vmx.api.memory.PhysicalMemory;
 import io.jvmx.vmx.api.msr.EptVpidCap;
 import io.jvmx.vmx.api.msr.Msr;
+import io.jvmx.vmx.api.msr.VmxMisc;
 import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import io.jvmx.vmx.api.spi.HostContext;
@@ -89,6 +92,12 @@ public final class VmxVcpu implements VCpu {
     private final long hostXcr0;
     private final long hostXss;
     private final EventQueue pending = new EventQueue();
+    /** IA32_VMX_MISC[4:0]: the preemption timer ticks each time this TSC bit changes (SDM 26.7.4). */
+    private final int preemptionTimerRate;
+    /** Exit deadlines (guest TSC) by owner, and the earliest of them; touched only on the vCPU's thread. */
+    private final Map<Class<?>, Long> exitDeadlines = new java.util.HashMap<>(4);
+    private long earliestExitDeadline = Long.MAX_VALUE;
+    private InterruptController interruptController;
     private final Map<Class<?>, Object> attachments = new ConcurrentHashMap<>();
 
     private long guestXcr0 = Xcr0.X87; // SDM Vol. 1, 13.3: XCR0 is 1 after RESET
@@ -127,11 +136,14 @@ public final class VmxVcpu implements VCpu {
         this.hostXcr0 = xsave ? processor.xgetbv(0) : 0;
         this.xssSupported = xsave && (processor.cpuid(0xD, 1).eax() & CPUID_D1_EAX_XSAVES) != 0;
         this.hostXss = xssSupported ? processor.rdmsr(Msr.IA32_XSS) : 0;
+        this.preemptionTimerRate = VmxMisc.decode(processor.rdmsr(Msr.IA32_VMX_MISC)).preemptionTimerRate();
     }
 
     /**
      * Allocates the VMCS region (with the revision identifier) and the bitmaps: the I/O bitmap intercepts every port
-     * (jvmx has no pass-through hardware), the MSR bitmap intercepts writes to IA32_EFER only.
+     * (jvmx has no pass-through hardware); the MSR bitmap intercepts writes to IA32_EFER and every access to the local
+     * APIC's MSRs (IA32_APIC_BASE, IA32_TSC_DEADLINE, the x2APIC range 800H-8FFH), because the guest's local APIC is
+     * the VMM's device, not the processor's (SDM Vol. 3C 29.5: a VMM virtualizes them through the MSR bitmaps).
      *
      * @param memory     the guest's physical memory (what handlers and devices read and write)
      * @param dispatcher where exits go; null: every exit is returned by {@link #run}
@@ -158,6 +170,14 @@ public final class VmxVcpu implements VCpu {
             io = IoBitmap.allocate(mem, true);
             msr = MsrBitmap.allocate(mem, false);
             msr.setWriteIntercept(Msr.IA32_EFER, true);
+            for (int apicMsr = Msr.X2APIC_FIRST; apicMsr <= Msr.X2APIC_LAST; apicMsr++) {
+                msr.setReadIntercept(apicMsr, true);
+                msr.setWriteIntercept(apicMsr, true);
+            }
+            for (int apicMsr : new int[] {Msr.IA32_APIC_BASE, Msr.IA32_TSC_DEADLINE}) {
+                msr.setReadIntercept(apicMsr, true);
+                msr.setWriteIntercept(apicMsr, true);
+            }
             return new VmxVcpu(perCpu, id, memory, dispatcher, console, timeSlice, region, io, msr);
         } catch (RuntimeException | Error e) {
             mem.freeFrames(region, 1);
@@ -292,7 +312,8 @@ public final class VmxVcpu implements VCpu {
     /**
      * The execution, exit and entry controls of x86_vcpu's setup_vmcs_control, corrected (jvmx brief): external
      * interrupts exit (so that {@link VmxProcessor#kick} works), the preemption timer is actually armed when a slice
-     * is configured, and HLT does not exit.
+     * is configured, and HLT does not exit. MOV to and from CR8 exit: CR8 is the local APIC's TPR (SDM Vol. 3A 11.8.6),
+     * and the local APIC is the VMM's.
      */
     private void setupControls(long eptPointer) {
         boolean timer = timeSlice > 0;
@@ -305,10 +326,11 @@ public final class VmxVcpu implements VCpu {
         vmcs.setControl(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS,
                 Msr.IA32_VMX_TRUE_PROCBASED_CTLS,
                 PrimaryProcessorBasedControls.USE_IO_BITMAPS | PrimaryProcessorBasedControls.USE_MSR_BITMAPS
-                        | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS,
-                PrimaryProcessorBasedControls.CR3_LOAD_EXITING | PrimaryProcessorBasedControls.CR3_STORE_EXITING
+                        | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS
                         | PrimaryProcessorBasedControls.CR8_LOAD_EXITING
-                        | PrimaryProcessorBasedControls.CR8_STORE_EXITING | PrimaryProcessorBasedControls.HLT_EXITING
+                        | PrimaryProcessorBasedControls.CR8_STORE_EXITING,
+                PrimaryProcessorBasedControls.CR3_LOAD_EXITING | PrimaryProcessorBasedControls.CR3_STORE_EXITING
+                        | PrimaryProcessorBasedControls.HLT_EXITING
                         | PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
 
         int secondary = SecondaryProcessorBasedControls.ENABLE_EPT | SecondaryProcessorBasedControls.UNRESTRICTED_GUEST;
@@ -377,6 +399,12 @@ public final class VmxVcpu implements VCpu {
         }
         if (!pending.isEmpty()) {
             injectPendingEvent();
+        }
+        if (interruptController != null) {
+            offerControllerInterrupt();
+        }
+        if (earliestExitDeadline != Long.MAX_VALUE) {
+            armExitDeadline(earliestExitDeadline);
         }
         boolean launch = !launched;
         loadGuestXstate();
@@ -671,6 +699,31 @@ public final class VmxVcpu implements VCpu {
     }
 
     @Override
+    public void setInterruptController(InterruptController controller) {
+        interruptController = controller;
+    }
+
+    /**
+     * The controller's interrupt goes in if this entry injects nothing else and the guest can take it; otherwise the
+     * interrupt window brings the guest back as soon as it can (an event still queued is injected first).
+     */
+    private void offerControllerInterrupt() {
+        if (interruptController.pendingInterrupt() < 0) {
+            return;
+        }
+        if ((vmread(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION) & InterruptionInfo.VALID) != 0
+                || !EventQueue.canTakeExternalInterrupt(this)) {
+            setInterruptWindowExiting(true);
+            return;
+        }
+        int vector = interruptController.acknowledgeInterrupt();
+        EventQueue.inject(this, vector, InterruptionType.EXTERNAL_INTERRUPT, -1);
+        // the controller's next interrupt waits for an exit that changes its priorities (EOI, TPR) or adds one;
+        // only a queued external interrupt needs the window
+        setInterruptWindowExiting(pending.hasExternalInterrupt());
+    }
+
+    @Override
     public void setInterruptWindowExiting(boolean enable) {
         long ctl = vmread(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS);
         long next = enable ? ctl | PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING
@@ -756,6 +809,64 @@ public final class VmxVcpu implements VCpu {
     }
 
     // ================================================================== timer, memory, platform
+
+    @Override
+    public long guestTsc() {
+        long tsc = processor.rdmsr(Msr.IA32_TIME_STAMP_COUNTER);
+        boolean offsetting = (vmread(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS)
+                & PrimaryProcessorBasedControls.USE_TSC_OFFSETTING) != 0;
+        return offsetting ? tsc + vmread(VmcsField.TSC_OFFSET) : tsc;
+    }
+
+    @Override
+    public void setExitDeadline(Class<?> owner, long guestTsc) {
+        exitDeadlines.put(Objects.requireNonNull(owner, "owner"), guestTsc);
+        earliestExitDeadline = earliest();
+    }
+
+    @Override
+    public void clearExitDeadline(Class<?> owner) {
+        if (exitDeadlines.remove(owner) != null) {
+            earliestExitDeadline = earliest();
+        }
+    }
+
+    /** Computed when a deadline changes (a device's exit), so that each VM entry only compares one field. */
+    private long earliest() {
+        long deadline = Long.MAX_VALUE;
+        for (long d : exitDeadlines.values()) {
+            deadline = Math.min(deadline, d);
+        }
+        return deadline;
+    }
+
+    /**
+     * Lowers the VMX-preemption timer so that it expires at the first timer tick at or after the earliest deadline:
+     * the timer counts down each time TSC bit X (IA32_VMX_MISC[4:0]) changes, so from TSC t with value v it expires
+     * at ((t >> X) + v) << X (SDM 26.7.4). A deadline already passed gives 0: the exit comes before the first guest
+     * instruction. When the timer was off (no time slice), it is activated together with "save VMX-preemption timer
+     * value", which the SDM requires to be 0 without it (26.2.1.2), so the preemption-timer handler's disarm clears
+     * both.
+     */
+    private void armExitDeadline(long deadline) {
+        // the timer counts the processor's TSC, not the guest's: the deadline is moved by the TSC offset
+        long hostNow = processor.rdmsr(Msr.IA32_TIME_STAMP_COUNTER);
+        long hostDeadline = deadline - (guestTsc() - hostNow);
+        long ticks = 0;
+        if (hostDeadline > hostNow) {
+            long unit = 1L << preemptionTimerRate;
+            ticks = Math.min(0xFFFF_FFFFL, Math.floorDiv(hostDeadline + unit - 1, unit) - Math.floorDiv(hostNow, unit));
+        }
+        long pin = vmread(VmcsField.PIN_BASED_VM_EXECUTION_CONTROLS);
+        if ((pin & PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER) != 0) {
+            ticks = Math.min(ticks, vmread(VmcsField.VMX_PREEMPTION_TIMER_VALUE) & 0xFFFF_FFFFL);
+        } else {
+            vmwrite(VmcsField.PIN_BASED_VM_EXECUTION_CONTROLS, pin | PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER);
+            long exitCtl = vmread(VmcsField.PRIMARY_VM_EXIT_CONTROLS);
+            vmwrite(VmcsField.PRIMARY_VM_EXIT_CONTROLS, exitCtl | VmExitControls.SAVE_VMX_PREEMPTION_TIMER_VALUE);
+        }
+        vmwrite(VmcsField.VMX_PREEMPTION_TIMER_VALUE, ticks);
+    }
 
     @Override
     public long preemptionTimerSlice() {

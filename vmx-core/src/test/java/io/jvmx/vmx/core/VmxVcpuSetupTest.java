@@ -55,9 +55,11 @@ public class VmxVcpuSetupTest {
         // CR3-load/store exiting are default1 in IA32_VMX_PROCBASED_CTLS and 0 is allowed only by the TRUE MSR
         // (SDM Vol. 3D A.3.2): clearing them shows the TRUE MSR was used
         assertNoBits("primary", primary, PrimaryProcessorBasedControls.CR3_LOAD_EXITING
-                | PrimaryProcessorBasedControls.CR3_STORE_EXITING | PrimaryProcessorBasedControls.CR8_LOAD_EXITING
-                | PrimaryProcessorBasedControls.CR8_STORE_EXITING | PrimaryProcessorBasedControls.HLT_EXITING
+                | PrimaryProcessorBasedControls.CR3_STORE_EXITING | PrimaryProcessorBasedControls.HLT_EXITING
                 | PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
+        // CR8 is the local APIC's TPR (SDM Vol. 3A 11.8.6), and the guest's local APIC is the VMM's: MOV CR8 exits
+        assertBits("primary", primary, PrimaryProcessorBasedControls.CR8_LOAD_EXITING
+                | PrimaryProcessorBasedControls.CR8_STORE_EXITING);
 
         int secondary = (int) f(x, VmcsField.SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS);
         assertTrue(x.cpu.cap(Msr.IA32_VMX_PROCBASED_CTLS2).isValid(secondary));
@@ -84,6 +86,25 @@ public class VmxVcpuSetupTest {
         assertEquals(0, f(x, VmcsField.VM_EXIT_MSR_STORE_COUNT));
         assertEquals(0, f(x, VmcsField.VM_ENTRY_MSR_LOAD_COUNT));
         assertEquals(0, f(x, VmcsField.CR3_TARGET_COUNT));
+    }
+
+    /**
+     * The MSR bitmap (SDM 25.6.9): writes of IA32_EFER exit (the MSR handler checks them), and so does every access to
+     * the local APIC's MSRs, which the VMM's APIC device answers (SDM 29.5); the rest is the processor's own.
+     */
+    @Test
+    public void msrBitmapInterceptsEferWritesAndTheLocalApicsMsrs() {
+        Fixture x = new Fixture(null, 20_000);
+        assertTrue(x.vcpu.isMsrWriteIntercepted(Msr.IA32_EFER));
+        assertFalse(x.vcpu.isMsrReadIntercepted(Msr.IA32_EFER));
+        for (int msr : new int[] {Msr.IA32_APIC_BASE, Msr.IA32_TSC_DEADLINE, 0x800, 0x802, 0x80B, 0x830, 0x83F, 0x8FF}) {
+            assertTrue(String.format("RDMSR %#x exits", msr), x.vcpu.isMsrReadIntercepted(msr));
+            assertTrue(String.format("WRMSR %#x exits", msr), x.vcpu.isMsrWriteIntercepted(msr));
+        }
+        for (int msr : new int[] {Msr.IA32_PAT, Msr.IA32_MTRR_DEF_TYPE, Msr.IA32_MISC_ENABLE, 0x7FF, 0x900}) {
+            assertFalse(String.format("RDMSR %#x is the processor's", msr), x.vcpu.isMsrReadIntercepted(msr));
+            assertFalse(String.format("WRMSR %#x is the processor's", msr), x.vcpu.isMsrWriteIntercepted(msr));
+        }
     }
 
     @Test

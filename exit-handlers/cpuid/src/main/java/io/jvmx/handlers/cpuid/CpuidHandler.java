@@ -1,6 +1,7 @@
 package io.jvmx.handlers.cpuid;
 
 import io.jvmx.vmx.api.exit.VmExitInfo;
+import io.jvmx.vmx.api.handler.CpuidContribution;
 import io.jvmx.vmx.api.handler.ExitAction;
 import io.jvmx.vmx.api.handler.VCpu;
 import io.jvmx.vmx.api.handler.VmExitHandler;
@@ -8,7 +9,14 @@ import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,6 +35,8 @@ import java.util.Map;
  *       {@value #SIGNATURE} (default "RVMRVMRVMRVM", x86_vcpu's); leaf 4000_0001H: all zero.</li>
  *   <li>every other leaf: the processor's answer.</li>
  * </ul>
+ * Then every {@link CpuidContribution} service adjusts the answer, lowest ranking first: devices of the VMM that the
+ * guest discovers through CPUID (the local APIC) say so there, and only while they are registered.
  * CPUID writes EAX/EBX/ECX/EDX and clears the upper 32 bits of RAX/RBX/RCX/RDX in all modes (SDM Vol. 2A CPUID).
  * RIP advances by the VM-exit instruction length (2 for 0F A2, more with prefixes; SDM 28.2.5).
  */
@@ -55,6 +65,12 @@ public final class CpuidHandler implements VmExitHandler {
 
     private volatile CpuidResult hypervisorLeaf = hypervisorLeaf(DEFAULT_SIGNATURE);
 
+    private record Contribution(CpuidContribution service, int ranking) {
+    }
+
+    /** In ascending ranking order; replaced as a whole on each change, read without a lock. */
+    private volatile List<Contribution> contributions = List.of();
+
     public CpuidHandler() {
     }
 
@@ -72,6 +88,28 @@ public final class CpuidHandler implements VmExitHandler {
         hypervisorLeaf = hypervisorLeaf(signature);
     }
 
+    /** A device's CPUID contribution arrives (DS, or a test); {@code service.ranking} orders them (default 0). */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void addContribution(CpuidContribution contribution, Map<String, Object> properties) {
+        Object r = properties.get("service.ranking");
+        int ranking = r instanceof Integer i ? i : 0;
+        synchronized (this) {
+            List<Contribution> next = new ArrayList<>(contributions);
+            next.add(new Contribution(contribution, ranking));
+            next.sort(Comparator.comparingInt(Contribution::ranking));
+            contributions = List.copyOf(next);
+        }
+    }
+
+    public void removeContribution(CpuidContribution contribution) {
+        synchronized (this) {
+            List<Contribution> next = new ArrayList<>(contributions);
+            next.removeIf(c -> c.service() == contribution);
+            contributions = List.copyOf(next);
+        }
+    }
+
     static CpuidResult hypervisorLeaf(String signature) {
         if (signature.length() != 12 || !signature.chars().allMatch(c -> c < 0x80)) {
             throw new IllegalArgumentException(SIGNATURE + " must be exactly 12 ASCII characters (CPUID.4000_0000H "
@@ -86,6 +124,9 @@ public final class CpuidHandler implements VmExitHandler {
         int leaf = (int) vcpu.readGpr(GeneralRegisters.RAX);
         int subleaf = (int) vcpu.readGpr(GeneralRegisters.RCX);
         CpuidResult r = answer(vcpu, leaf, subleaf);
+        for (Contribution c : contributions) {
+            r = c.service().contribute(vcpu, leaf, subleaf, r);
+        }
         vcpu.writeGpr(GeneralRegisters.RAX, r.eax() & 0xFFFF_FFFFL);
         vcpu.writeGpr(GeneralRegisters.RBX, r.ebx() & 0xFFFF_FFFFL);
         vcpu.writeGpr(GeneralRegisters.RCX, r.ecx() & 0xFFFF_FFFFL);

@@ -3,6 +3,7 @@ package io.jvmx.handlers.cpuid;
 import io.jvmx.handlers.testkit.FakeVCpu;
 import io.jvmx.vmx.api.arch.Xcr0;
 import io.jvmx.vmx.api.exit.ExitReason;
+import io.jvmx.vmx.api.handler.CpuidContribution;
 import io.jvmx.vmx.api.handler.ExitAction;
 import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
@@ -31,6 +32,27 @@ public class CpuidHandlerTest {
         assertEquals(ExitAction.HANDLED, handler.handle(v, v.exit(ExitReason.CPUID, 0, 2)));
         return new CpuidResult((int) v.readGpr(GeneralRegisters.RAX), (int) v.readGpr(GeneralRegisters.RBX),
                 (int) v.readGpr(GeneralRegisters.RCX), (int) v.readGpr(GeneralRegisters.RDX));
+    }
+
+    /**
+     * Devices say through CPUID that they exist: every contribution sees the answer of the policy (and of the
+     * contributions ranked below it) and the highest ranking has the final word; one that goes away stops counting.
+     */
+    @Test
+    public void contributionsAdjustThePolicysAnswerInRankingOrder() throws Exception {
+        FakeVCpu v = new FakeVCpu().putHostCpuid(1, 0, new CpuidResult(0, 0, 0, 0));
+        CpuidContribution apic = (vcpu, leaf, sub, r) -> leaf == 1 ? r.withEdx(r.edx() | 1 << 9) : r;
+        CpuidContribution veto = (vcpu, leaf, sub, r) -> r.withEdx(r.edx() & ~(1 << 9)).withEbx(0x1234);
+        handler.addContribution(veto, java.util.Map.of("service.ranking", 10));
+        handler.addContribution(apic, java.util.Map.of());
+        CpuidResult r = cpuid(v, 1, 0);
+        assertEquals("ranking 10 runs last", 0, r.edx() & 1 << 9);
+        assertEquals(0x1234, r.ebx());
+        handler.removeContribution(veto);
+        r = cpuid(v, 1, 0);
+        assertEquals(1 << 9, r.edx() & 1 << 9);
+        assertEquals("the policy's leaf 1 still applies (hypervisor bit)", CpuidHandler.ECX1_HYPERVISOR,
+                r.ecx() & CpuidHandler.ECX1_HYPERVISOR);
     }
 
     /** Leaf 1 ECX bit 5 (VMX) is cleared: the guest has no VMX (SDM Vol. 2A Table 3-10). */

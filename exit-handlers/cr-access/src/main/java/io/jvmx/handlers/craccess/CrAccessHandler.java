@@ -28,9 +28,10 @@ import org.osgi.service.component.annotations.Component;
  *   <li>A write that leaves the guest in PAE paging (CR0.PG = 1, CR4.PAE = 1, EFER.LMA = 0) loads the four PDPTEs
  *       into GUEST_PDPTE0-3, as the instruction does (SDM Vol. 3A 4.4.1): with EPT, VM entry takes the PDPTEs from
  *       the VMCS (SDM 27.3.2.4). A PDPTE with a reserved bit set, or a PDPT outside guest RAM, is #GP(0).</li>
- *   <li>CR8 (TPR, 64-bit mode only) is kept per vCPU in an attachment. TPR_THRESHOLD is not touched: it only matters
- *       with "use TPR shadow" (SDM 25.6.8, 29.1.2), which jvmx does not use, and jvmx has no local APIC whose
- *       interrupt priority the TPR would mask.</li>
+ *   <li>CR8 (TPR, 64-bit mode only) is kept per vCPU in an attachment, for a vCPU without a local APIC: the
+ *       local-apic bundle ranks above this handler and answers CR8 itself, since CR8 is its TPR (SDM Vol. 3A
+ *       11.8.6). TPR_THRESHOLD is not touched: it only matters with "use TPR shadow" (SDM 25.6.8, 29.1.2), which
+ *       jvmx does not use.</li>
  *   <li>CR4.VMXE: nested VMX is not exposed (the CPUID handler clears CPUID.1:ECX.VMX), so setting VMXE is setting a
  *       bit the guest's processor does not have: #GP(0). The bit itself is host-owned (IA32_VMX_CR4_FIXED0).</li>
  * </ul>

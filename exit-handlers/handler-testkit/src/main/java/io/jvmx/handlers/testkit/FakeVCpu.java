@@ -16,6 +16,7 @@ import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.InterruptionInfo;
 import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.exit.VmExitInfo;
+import io.jvmx.vmx.api.handler.InterruptController;
 import io.jvmx.vmx.api.handler.VCpu;
 import io.jvmx.vmx.api.handler.VCpuState;
 import io.jvmx.vmx.api.spi.CpuidResult;
@@ -76,6 +77,9 @@ public final class FakeVCpu implements VCpu {
     private long guestXcr0 = Xcr0.X87;
     private long supportedXcr0 = Xcr0.X87 | Xcr0.SSE | Xcr0.AVX;
     private long preemptionTimerSlice;
+    private long guestTsc;
+    private InterruptController interruptController;
+    private final Map<Class<?>, Long> exitDeadlines = new HashMap<>();
     private Integer exitCode;
     private String terminationReason;
 
@@ -314,6 +318,43 @@ public final class FakeVCpu implements VCpu {
         long controls = vmread(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS);
         long bit = PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING;
         vmwrite(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, enable ? controls | bit : controls & ~bit);
+    }
+
+    @Override
+    public void setInterruptController(InterruptController controller) {
+        this.interruptController = controller;
+    }
+
+    /** The controller a device connected, or null. */
+    public InterruptController interruptController() {
+        return interruptController;
+    }
+
+    /** The guest TSC the next {@link #guestTsc} returns: tests move time by hand. */
+    public FakeVCpu setGuestTsc(long tsc) {
+        this.guestTsc = tsc;
+        return this;
+    }
+
+    @Override
+    public long guestTsc() {
+        return guestTsc;
+    }
+
+    @Override
+    public void setExitDeadline(Class<?> owner, long guestTsc) {
+        exitDeadlines.put(owner, guestTsc);
+    }
+
+    @Override
+    public void clearExitDeadline(Class<?> owner) {
+        exitDeadlines.remove(owner);
+    }
+
+    /** The exit deadline the owner asked for, if any. */
+    public java.util.OptionalLong exitDeadline(Class<?> owner) {
+        Long d = exitDeadlines.get(owner);
+        return d == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(d);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.jvmx.handlers.preemptiontimer;
 
 import io.jvmx.handlers.testkit.FakeVCpu;
 import io.jvmx.vmx.api.controls.PinBasedControls;
+import io.jvmx.vmx.api.controls.VmExitControls;
 import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.handler.ExitAction;
 import io.jvmx.vmx.api.vmcs.VmcsField;
@@ -62,6 +63,20 @@ public class PreemptionTimerHandlerTest {
         v.vmwrite(VmcsField.PIN_BASED_VM_EXECUTION_CONTROLS, pin(v) | PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER);
         assertEquals(ExitAction.HANDLED, handler.handle(v, v.exit(ExitReason.VMX_PREEMPTION_TIMER_EXPIRED, 0, 0)));
         assertEquals(0, pin(v) & PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER);
+    }
+
+    /**
+     * The vCPU activates the timer (and "save VMX-preemption timer value") for a device's exit deadline even without
+     * a slice; disarming clears both, since saving the value needs an active timer (SDM 26.2.1.2).
+     */
+    @Test
+    public void disarmingAlsoClearsSaveVmxPreemptionTimerValue() throws Exception {
+        FakeVCpu v = expired(0);
+        v.vmwrite(VmcsField.PIN_BASED_VM_EXECUTION_CONTROLS, pin(v) | PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER);
+        v.vmwrite(VmcsField.PRIMARY_VM_EXIT_CONTROLS, VmExitControls.SAVE_VMX_PREEMPTION_TIMER_VALUE
+                | VmExitControls.LOAD_IA32_EFER);
+        handler.handle(v, v.exit(ExitReason.VMX_PREEMPTION_TIMER_EXPIRED, 0, 0));
+        assertEquals(VmExitControls.LOAD_IA32_EFER, v.vmread(VmcsField.PRIMARY_VM_EXIT_CONTROLS));
     }
 
     /** The VMX-preemption timer-value field is 32 bits (SDM App. B.3.3): a longer slice is clamped, not truncated. */

@@ -63,12 +63,11 @@ public final class EventQueue {
             if (chosen == null && (blocking & (BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI)) == 0) {
                 chosen = take(e -> e.type() == InterruptionType.NMI);
             }
-            if (chosen == null && (blocking & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) == 0
-                    && (vcpu.vmread(VmcsField.GUEST_RFLAGS) & Rflags.IF) != 0) {
+            if (chosen == null && canTakeExternalInterrupt(vcpu)) {
                 chosen = take(e -> e.type() == InterruptionType.EXTERNAL_INTERRUPT);
             }
             if (chosen != null) {
-                write(vcpu, chosen);
+                inject(vcpu, chosen.vector(), chosen.type(), chosen.errorCode());
             }
         }
         // behind an event the VMM wrote itself, anything waiting gets the next interrupt window as its chance
@@ -78,6 +77,22 @@ public final class EventQueue {
         }
         vcpu.setInterruptWindowExiting(exitForMore);
         return chosen != null;
+    }
+
+    /** Whether an external interrupt is queued. */
+    public synchronized boolean hasExternalInterrupt() {
+        for (PendingEvent e : events) {
+            if (e.type() == InterruptionType.EXTERNAL_INTERRUPT) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** RFLAGS.IF = 1 and no blocking by STI or MOV SS (SDM 25.4.2, 27.3.1.5). */
+    public static boolean canTakeExternalInterrupt(VCpu vcpu) {
+        return (vcpu.vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE) & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) == 0
+                && (vcpu.vmread(VmcsField.GUEST_RFLAGS) & Rflags.IF) != 0;
     }
 
     private PendingEvent take(java.util.function.Predicate<PendingEvent> which) {
@@ -91,20 +106,23 @@ public final class EventQueue {
         return null;
     }
 
-    /** SDM 25.8.3: VM-entry interruption information, error code and instruction length. */
-    private static void write(VCpu vcpu, PendingEvent e) {
+    /**
+     * Writes an event into the VM-entry interruption information, error code and instruction length (SDM 25.8.3),
+     * for the next VM entry to deliver. The caller has checked that the guest can take it.
+     */
+    public static void inject(VCpu vcpu, int vector, InterruptionType type, int errorCode) {
         // SDM 27.3.1.4: an error code is delivered exactly for the hardware exceptions that push one, and never when
         // the guest is in real mode (unrestricted guest with CR0.PE = 0)
-        boolean deliverError = e.type() == InterruptionType.HARDWARE_EXCEPTION
-                && InterruptionInfo.exceptionHasErrorCode(e.vector())
+        boolean deliverError = type == InterruptionType.HARDWARE_EXCEPTION
+                && InterruptionInfo.exceptionHasErrorCode(vector)
                 && (vcpu.vmread(VmcsField.GUEST_CR0) & Cr0.PE) != 0;
         if (deliverError) {
-            vcpu.vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, Math.max(0, e.errorCode()));
+            vcpu.vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, Math.max(0, errorCode));
         }
-        if (e.type().usesInstructionLength()) {
+        if (type.usesInstructionLength()) {
             vcpu.vmwrite(VmcsField.VM_ENTRY_INSTRUCTION_LENGTH, vcpu.vmread(VmcsField.VM_EXIT_INSTRUCTION_LENGTH));
         }
         vcpu.vmwrite(VmcsField.VM_ENTRY_INTERRUPTION_INFORMATION,
-                InterruptionInfo.injection(e.vector(), e.type(), deliverError).encode() & 0xFFFF_FFFFL);
+                InterruptionInfo.injection(vector, type, deliverError).encode() & 0xFFFF_FFFFL);
     }
 }

@@ -84,6 +84,35 @@ public interface VCpu {
     /** Turns interrupt-window exiting on or off (SDM 25.6.2, Table 25-6 bit 2). */
     void setInterruptWindowExiting(boolean enable);
 
+    /**
+     * Connects the guest's interrupt controller (its local APIC), or disconnects it with null. Before every VM entry
+     * that injects nothing else, the vCPU asks it for an interrupt: if the guest can take one (RFLAGS.IF = 1, no
+     * blocking by STI or MOV SS) the controller acknowledges its highest one and the vCPU injects it as an external
+     * interrupt; if not, interrupt-window exiting is turned on so that the next entry after the window asks again
+     * (SDM Vol. 3C 27.6, 26.7.5). The acknowledgement happens at the moment of delivery, as INTA does.
+     */
+    void setInterruptController(InterruptController controller);
+
+    // ---- guest time ----
+
+    /**
+     * The guest's time-stamp counter now, as RDTSC in the guest would read it: the processor's TSC plus TSC_OFFSET
+     * when "use TSC offsetting" is 1 (SDM Vol. 3C 26.3, RDTSC).
+     */
+    long guestTsc();
+
+    /**
+     * Asks for a VM exit once the guest's TSC has reached {@code guestTsc}: before every VM entry the vCPU lowers the
+     * VMX-preemption timer (activating it if needed) so that it expires no earlier and as close as the timer's rate
+     * allows after that moment (SDM Vol. 3C 26.7.4), also while the guest is in the HLT state. The exit is a
+     * VMX_PREEMPTION_TIMER_EXPIRED; the owner's handler for that reason sees it. One deadline per owner (a device
+     * class); a new one replaces the old.
+     */
+    void setExitDeadline(Class<?> owner, long guestTsc);
+
+    /** Withdraws the owner's deadline. */
+    void clearExitDeadline(Class<?> owner);
+
     // ---- extended state (XCR0 / IA32_XSS switching) ----
 
     long guestXcr0();

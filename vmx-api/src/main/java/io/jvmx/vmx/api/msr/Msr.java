@@ -5,7 +5,25 @@ public final class Msr {
     private Msr() {
     }
 
+    public static final int IA32_TIME_STAMP_COUNTER = 0x10;
+    /** The local APIC's base address, enable and x2APIC-mode bits (SDM Vol. 3A 11.4.4, 11.12.1). */
+    public static final int IA32_APIC_BASE = 0x1B;
     public static final int IA32_FEATURE_CONTROL = 0x3A;
+    /** The MTRRs (SDM Vol. 3A 12.11): capabilities, default type, variable ranges (base/mask pairs), fixed ranges. */
+    public static final int IA32_MTRRCAP = 0xFE;
+    public static final int IA32_MTRR_PHYSBASE0 = 0x200;
+    public static final int IA32_MTRR_FIX64K_00000 = 0x250;
+    public static final int IA32_MTRR_FIX16K_80000 = 0x258;
+    public static final int IA32_MTRR_FIX16K_A0000 = 0x259;
+    public static final int IA32_MTRR_FIX4K_C0000 = 0x268;
+    public static final int IA32_MTRR_FIX4K_F8000 = 0x26F;
+    public static final int IA32_MTRR_DEF_TYPE = 0x2FF;
+    public static final int IA32_MISC_ENABLE = 0x1A0;
+    /** The local APIC timer's deadline in TSC-deadline mode (SDM Vol. 3A 11.5.4.1). */
+    public static final int IA32_TSC_DEADLINE = 0x6E0;
+    /** The x2APIC registers: MSR 800H + (xAPIC offset >> 4), up to 8FFH (SDM Vol. 3A 11.12.1.2). */
+    public static final int X2APIC_FIRST = 0x800;
+    public static final int X2APIC_LAST = 0x8FF;
     public static final int IA32_SYSENTER_CS = 0x174;
     public static final int IA32_SYSENTER_ESP = 0x175;
     public static final int IA32_SYSENTER_EIP = 0x176;

@@ -75,6 +75,8 @@ public final class CpuState {
     public long fmask;
     public long kernelGsBase;
     public long tscAux;
+    /** The MTRRs and IA32_MISC_ENABLE. */
+    public final ConfigurationMsrs configurationMsrs = new ConfigurationMsrs();
     public long xcr0 = 1;
     public long xss;
 

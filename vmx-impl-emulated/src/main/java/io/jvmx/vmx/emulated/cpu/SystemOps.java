@@ -969,7 +969,11 @@ final class SystemOps {
             case Msr.IA32_GS_BASE: return s.seg[CpuState.GS].base;
             case Msr.IA32_KERNEL_GS_BASE: return s.kernelGsBase;
             case Msr.IA32_TSC_AUX: return s.tscAux;
-            default: throw gp0();
+            default:
+                if (ConfigurationMsrs.has(msr)) {
+                    return s.configurationMsrs.read(msr);
+                }
+                throw gp0();
         }
     }
 
@@ -986,11 +990,8 @@ final class SystemOps {
                 s.debugctl = v;
                 return;
             case Msr.IA32_PAT:
-                for (int i = 0; i < 8; i++) {
-                    int t = (int) (v >>> (8 * i)) & 0xFF;
-                    if (t == 2 || t == 3 || t > 7) {
-                        throw gp0();
-                    }
+                if (!ConfigurationMsrs.validPat(v)) {
+                    throw gp0();
                 }
                 s.pat = v;
                 return;
@@ -1014,7 +1015,9 @@ final class SystemOps {
                 s.tscAux = v;
                 return;
             default:
-                throw gp0();
+                if (!ConfigurationMsrs.has(msr) || s.configurationMsrs.write(msr, v) != null) {
+                    throw gp0();
+                }
         }
     }
 

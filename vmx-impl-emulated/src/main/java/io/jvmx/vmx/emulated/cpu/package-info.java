@@ -46,6 +46,10 @@
  * checks the SDM lists before that exit. Virtual-8086 mode is not implemented: entering it stops the processor with an
  * error (Segmentation.VIRTUAL_8086_UNSUPPORTED).
  *
+ * <p>MSRs: RDMSR/WRMSR (SystemOps) reach the registers of CpuState and ConfigurationMsrs (the MTRRs and
+ * IA32_MISC_ENABLE), which the VMX layer's root-mode RDMSR/WRMSR share. There is no local APIC and so no
+ * IA32_APIC_BASE, x2APIC or TSC-deadline MSR: in VMX the guest's local APIC is the VMM's (the local-apic bundle).
+ *
  * <p>Adding an instruction: write its Op in the file of its group (or a new one for a new group), return it from the
  * group's {@code select} for its encodings, let OpTable ask that group, make CPUID say it exists (vmx.ProcessorModel),
  * and add its forms to the differential tests (src/test/.../differential), which run it on this machine's processor

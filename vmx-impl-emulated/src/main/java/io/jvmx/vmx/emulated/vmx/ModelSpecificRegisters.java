@@ -4,16 +4,19 @@ import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Efer;
 import io.jvmx.vmx.api.error.ProcessorFault;
 import io.jvmx.vmx.api.msr.Msr;
+import io.jvmx.vmx.emulated.cpu.ConfigurationMsrs;
 import io.jvmx.vmx.emulated.cpu.CpuState;
 
 /**
  * The MSRs of the software processor (SDM Vol. 4, Table 2-2, for the architectural MSRs this processor has), read
  * and written with RDMSR/WRMSR semantics at CPL 0: #GP(0) for an MSR that does not exist, a read-only MSR, a
- * reserved bit, a non-canonical base, or a locked IA32_FEATURE_CONTROL. Used by the VMM in root operation and by
+ * reserved bit, a non-canonical base, or a locked IA32_FEATURE_CONTROL. The MTRRs and IA32_MISC_ENABLE are the
+ * guest's own {@link ConfigurationMsrs}. The local APIC's MSRs (IA32_APIC_BASE, IA32_TSC_DEADLINE, x2APIC) do not exist:
+ * the guest's local APIC is the VMM's device, reached through MSR-bitmap exits. Used by the VMM in root operation and by
  * the VM-entry/VM-exit MSR-load and MSR-store areas (SDM 27.4, 28.4, 28.6).
  */
 final class ModelSpecificRegisters {
-    static final int IA32_TIME_STAMP_COUNTER = 0x10;
+    static final int IA32_TIME_STAMP_COUNTER = Msr.IA32_TIME_STAMP_COUNTER;
 
     /** IA32_FEATURE_CONTROL starts unlocked with VMX disabled, as firmware that leaves it to the OS. */
     private long featureControl;
@@ -76,6 +79,9 @@ final class ModelSpecificRegisters {
         }
         if (msr == Msr.IA32_TSC_AUX && ProcessorModel.RDTSCP) {
             return state.tscAux;
+        }
+        if (ConfigurationMsrs.has(msr)) {
+            return state.configurationMsrs.read(msr);
         }
         throw gp("RDMSR of MSR %#x, which this processor does not have", msr);
     }
@@ -147,6 +153,13 @@ final class ModelSpecificRegisters {
                 throw gp("IA32_TSC_AUX %#x: bits 63:32 are reserved", value);
             }
             state.tscAux = value;
+            return;
+        }
+        if (ConfigurationMsrs.has(msr)) {
+            String fault = state.configurationMsrs.write(msr, value);
+            if (fault != null) {
+                throw gp("%s", fault);
+            }
             return;
         }
         throw gp("WRMSR to MSR %#x, which this processor does not have", msr);

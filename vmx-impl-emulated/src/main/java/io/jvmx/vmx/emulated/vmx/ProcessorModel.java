@@ -7,10 +7,13 @@ import io.jvmx.vmx.emulated.cpu.X86Interpreter;
 
 /**
  * What the software processor is, as CPUID reports it (SDM Vol. 2A, CPUID). Every feature flag stands for something
- * the interpreter implements; nothing is advertised that does not exist: no local APIC, no MTRRs, no AVX. The x87
- * FPU (FPU) with FXSAVE/FXRSTOR (FXSR), MMX, SSE through SSE4.2 (CRC32 and POPCNT included) and the XSAVE feature
- * set (XSAVE, XSAVEOPT, XSAVEC, XGETBV with ECX = 1) for the x87 and SSE state components exist, and so do the
- * VEX-encoded general-purpose instructions of BMI1 and BMI2 (no other VEX instruction), ADX, LZCNT and MOVBE.
+ * the interpreter implements; nothing is advertised that does not exist: no AVX. The x87 FPU (FPU) with FXSAVE/FXRSTOR
+ * (FXSR), MMX, SSE through SSE4.2 (CRC32 and POPCNT included) and the XSAVE feature set (XSAVE, XSAVEOPT, XSAVEC,
+ * XGETBV with ECX = 1) for the x87 and SSE state components exist, and so do the VEX-encoded general-purpose
+ * instructions of BMI1 and BMI2 (no other VEX instruction), ADX, LZCNT and MOVBE. The MTRRs and PAT are registers of
+ * this processor (cpu.ConfigurationMsrs, IA32_PAT). There is no local APIC: in VMX the guest's local APIC is the
+ * VMM's device (the local-apic bundle, which adds CPUID.01H:EDX.APIC, ECX.x2APIC and ECX.TSC-deadline to what the
+ * VMM's CPUID policy reports while it is there).
  *
  * <p>Vendor string "JvmxSoftCPU!" (12 characters): this is not an Intel part, so it does not claim to be one.
  * Family 6, model 0x0F, stepping 1. MAXPHYADDR and the CR4/EFER bits come from the interpreter.
@@ -31,8 +34,8 @@ final class ProcessorModel {
     // ---- leaf 1 EDX (SDM Vol. 2A, Table 3-11) --------------------------------------------------------------------
     static final int EDX1_FPU = 1, EDX1_DE = 1 << 2, EDX1_PSE = 1 << 3, EDX1_TSC = 1 << 4, EDX1_MSR = 1 << 5,
             EDX1_PAE = 1 << 6, EDX1_MCE = 1 << 7, EDX1_CX8 = 1 << 8, EDX1_APIC = 1 << 9, EDX1_SEP = 1 << 11,
-            EDX1_PGE = 1 << 13, EDX1_CMOV = 1 << 15, EDX1_PAT = 1 << 16, EDX1_PSE36 = 1 << 17, EDX1_CLFSH = 1 << 19,
-            EDX1_MMX = 1 << 23, EDX1_FXSR = 1 << 24, EDX1_SSE = 1 << 25, EDX1_SSE2 = 1 << 26;
+            EDX1_MTRR = 1 << 12, EDX1_PGE = 1 << 13, EDX1_CMOV = 1 << 15, EDX1_PAT = 1 << 16, EDX1_PSE36 = 1 << 17,
+            EDX1_CLFSH = 1 << 19, EDX1_MMX = 1 << 23, EDX1_FXSR = 1 << 24, EDX1_SSE = 1 << 25, EDX1_SSE2 = 1 << 26;
     // ---- leaf 1 ECX (Table 3-10) ------------------------------------------------------------------------------------
     static final int ECX1_SSE3 = 1, ECX1_SSSE3 = 1 << 9, ECX1_SSE41 = 1 << 19, ECX1_SSE42 = 1 << 20;
     static final int ECX1_MONITOR = 1 << 3, ECX1_VMX = 1 << 5, ECX1_CX16 = 1 << 13, ECX1_PCID = 1 << 17,
@@ -49,8 +52,8 @@ final class ProcessorModel {
 
     /** Leaf 1 EDX: the instruction-set and system features the interpreter implements. */
     static final int LEAF1_EDX = EDX1_FPU | EDX1_DE | EDX1_PSE | EDX1_TSC | EDX1_MSR | EDX1_PAE | EDX1_MCE | EDX1_CX8
-            | EDX1_SEP | EDX1_PGE | EDX1_CMOV | EDX1_PAT | EDX1_PSE36 | EDX1_CLFSH | EDX1_MMX | EDX1_FXSR | EDX1_SSE
-            | EDX1_SSE2;
+            | EDX1_SEP | EDX1_MTRR | EDX1_PGE | EDX1_CMOV | EDX1_PAT | EDX1_PSE36 | EDX1_CLFSH | EDX1_MMX | EDX1_FXSR
+            | EDX1_SSE | EDX1_SSE2;
     /** Leaf 1 ECX without OSXSAVE (which mirrors CR4.OSXSAVE). */
     static final int LEAF1_ECX = ECX1_MONITOR | ECX1_VMX | ECX1_CX16 | ECX1_PCID | ECX1_MOVBE | ECX1_POPCNT
             | ECX1_XSAVE | ECX1_RDRAND | ECX1_SSE3 | ECX1_SSSE3 | ECX1_SSE41 | ECX1_SSE42;

@@ -15,6 +15,7 @@ import io.jvmx.vmx.api.ept.Ept;
 import io.jvmx.vmx.api.exit.InterruptionInfo;
 import io.jvmx.vmx.api.msr.VmxControlCapability;
 import io.jvmx.vmx.api.vmcs.VmcsField;
+import io.jvmx.vmx.emulated.cpu.ConfigurationMsrs;
 import io.jvmx.vmx.emulated.cpu.CpuState;
 
 /**
@@ -218,13 +219,7 @@ final class VmEntryChecks {
     }
 
     static boolean validPat(long pat) {
-        for (int i = 0; i < 8; i++) {
-            int type = (int) ((pat >>> (8 * i)) & 0xFF);
-            if (type != 0 && type != 1 && type != 4 && type != 5 && type != 6 && type != 7) {
-                return false;
-            }
-        }
-        return true;
+        return ConfigurationMsrs.validPat(pat);
     }
 
     /** SDM 27.2.2-27.2.4: host-state area (failure: VM-instruction error 8). */

@@ -246,4 +246,32 @@ public class RootOperationTest {
             // fine
         }
     }
+
+    /**
+     * The VMM's RDMSR/WRMSR reach the same MTRRs and IA32_MISC_ENABLE as the guest's (cpu.ConfigurationMsrs), with the
+     * same #GP rules; the local APIC's MSRs do not exist in this processor: the guest's APIC is the VMM's device.
+     */
+    @Test
+    public void configurationMsrsAreSharedWithTheGuestAndTheApicMsrsDoNotExist() {
+        cpu.wrmsr(Msr.IA32_MTRR_DEF_TYPE, 0xC06);
+        assertEquals(0xC06, cpu.rdmsr(Msr.IA32_MTRR_DEF_TYPE));
+        assertEquals(0x508, cpu.rdmsr(Msr.IA32_MTRRCAP));
+        try {
+            cpu.wrmsr(Msr.IA32_MTRR_DEF_TYPE, 0xC02);
+            fail("memory type 2 is reserved");
+        } catch (ProcessorFault e) {
+            assertEquals(ProcessorFault.GP, e.vector());
+            assertTrue(e.getMessage(), e.getMessage().contains("not a memory type"));
+        }
+        for (int msr : new int[] {Msr.IA32_APIC_BASE, Msr.IA32_TSC_DEADLINE, 0x802}) {
+            try {
+                cpu.rdmsr(msr);
+                fail(String.format("RDMSR %#x", msr));
+            } catch (ProcessorFault e) {
+                assertEquals(ProcessorFault.GP, e.vector());
+            }
+        }
+        assertEquals("CPUID.01H:EDX: MTRR and PAT, no APIC", (1 << 12) | (1 << 16),
+                cpu.cpuid(1, 0).edx() & ((1 << 9) | (1 << 12) | (1 << 16)));
+    }
 }
