@@ -11,6 +11,7 @@ import io.jvmx.vmx.api.controls.SecondaryProcessorBasedControls;
 import io.jvmx.vmx.api.controls.VmEntryControls;
 import io.jvmx.vmx.api.controls.VmExitControls;
 import io.jvmx.vmx.api.exit.ExitReason;
+import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.exit.InterruptionInfo;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 import io.jvmx.vmx.emulated.cpu.CpuState;
@@ -185,9 +186,13 @@ final class VmTransitions {
         v.put(GUEST_RFLAGS, s.rflags());
         v.put(GUEST_INTERRUPTIBILITY_STATE, s.interruptibility);
         v.put(GUEST_ACTIVITY_STATE, s.activityState);
-        // 28.3.4: saved as clear except for exits such as MTF that keep debug exceptions pending.
-        v.put(GUEST_PENDING_DEBUG_EXCEPTIONS,
-                m.exitReason == ExitReason.MONITOR_TRAP_FLAG.number() ? s.pendingDebugExceptions : 0);
+        // 28.3.4: the debug exceptions still pending are saved for an MTF exit, and for an exit other than a #DB's
+        // while blocking by MOV SS holds them (the MOV SS's single step or breakpoint traps); otherwise 0
+        boolean debugException = m.exitReason == ExitReason.EXCEPTION_OR_NMI.number()
+                && (m.exitInterruptionInformation & 0x7FF) == (InterruptionType.HARDWARE_EXCEPTION.code() << 8 | 1);
+        boolean keep = m.exitReason == ExitReason.MONITOR_TRAP_FLAG.number()
+                || (s.interruptibility & CpuState.INTERRUPTIBILITY_MOV_SS) != 0 && !debugException;
+        v.put(GUEST_PENDING_DEBUG_EXCEPTIONS, keep ? s.pendingDebugExceptions : 0);
         if (paePaging(s) && eptEnabled(v)) {
             // 28.3.4: with EPT, the PDPTE registers of a PAE guest are saved.
             v.put(GUEST_PDPTE0, s.pdpte[0]);

@@ -57,11 +57,7 @@ public class FuzzTest {
             "virtual-8086 mode (EFLAGS.VM = 1 in protected mode) is not implemented",
             "virtual-8086 mode is not implemented (IRET with VM = 1 in the popped EFLAGS at CPL 0, SDM Vol. 2A "
                     + "IRET, is where random code enters it); it belongs to the system instructions "
-                    + "(Segmentation.iret, Segmentation.VIRTUAL_8086_UNSUPPORTED)",
-            "BS must be 1 when RFLAGS.TF = 1 and events are blocked",
-            "a VM exit while blocking by STI or MOV SS is in effect and RFLAGS.TF = 1 saves pending debug "
-                    + "exceptions without BS (SDM Vol. 3C, 28.3.4: the single-step trap is pending), which the next "
-                    + "VM entry's check (27.3.1.5) rejects. VM-exit state saving, the VMX layer's");
+                    + "(Segmentation.iret, Segmentation.VIRTUAL_8086_UNSUPPORTED)");
 
     /** The machine of the case that runs now, for the watchdog's kick. */
     private static final AtomicReference<FuzzGuest> CURRENT = new AtomicReference<>();
@@ -201,6 +197,10 @@ public class FuzzTest {
                 boolean mode64 = (g.read(GUEST_IA32_EFER) & (1L << 10)) != 0
                         && (g.read(GUEST_CS_ACCESS_RIGHTS) & (1 << 13)) != 0;
                 g.write(GUEST_RIP, mode64 ? next : next & 0xFFFF_FFFFL);
+                // moving RIP ends the instruction the blocking by STI or MOV SS was for; a single-step trap the exit
+                // left pending (28.3.4) stays for the next entry to deliver. (KVM does the same when it skips an
+                // instruction, and sets BS itself after a #DB exit, which saves none.)
+                g.write(GUEST_INTERRUPTIBILITY_STATE, g.read(GUEST_INTERRUPTIBILITY_STATE) & ~3L);
                 g.write(GUEST_ACTIVITY_STATE, 0);
                 g.write(VMX_PREEMPTION_TIMER_VALUE, FuzzGuest.PREEMPTION_TIMER);
                 g.write(VM_ENTRY_INTERRUPTION_INFORMATION, 0);

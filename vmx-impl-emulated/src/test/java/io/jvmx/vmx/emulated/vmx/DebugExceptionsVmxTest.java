@@ -137,4 +137,41 @@ public class DebugExceptionsVmxTest {
         assertEquals("and nothing after it ran", 3000, fx.guestRegisters.get(GeneralRegisters.RCX));
         assertEquals("exit qualification: B0 (SDM 28.2.1 Table 28-1)", 1, fx.read(EXIT_QUALIFICATION));
     }
+
+    /**
+     * SDM Vol. 3C 28.3.4: an exit that is not a #DB's, taken while blocking by MOV SS holds a single-step trap, saves
+     * that trap (BS) in the pending-debug-exceptions field with the blocking; the VMM that completes the instruction
+     * and clears the blocking has the next VM entry deliver it (27.7.3). Without BS the state would fail the entry
+     * check of 27.3.1.5 (TF = 1 with MOV-SS blocking needs BS).
+     * <pre>
+     *   8000: 9c        pushf
+     *   8001: 58        pop ax
+     *   8002: 0d 00 01  or ax, 0x100
+     *   8005: 50        push ax
+     *   8006: 8c d0     mov ax, ss
+     *   8008: 9d        popf          ; TF = 1 from the next instruction
+     *   8009: 8e d0     mov ss, ax    ; stepped: its trap is held by MOV-SS blocking
+     *   800b: 0f a2     cpuid         ; exits (unconditionally) with the trap still pending
+     *   800d: 90        nop
+     * </pre>
+     */
+    @Test(timeout = 10_000)
+    public void anExitUnderMovSsBlockingSavesTheHeldSingleStepTrap() {
+        fx.load(0x8000, VmxFixture.code("9c 58 0d 00 01 50 8c d0 9d 8e d0 0f a2 90 f4"));
+        fx.write(GUEST_RSP, 0x7000);
+        fx.write(EXCEPTION_BITMAP, 1 << 1);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertEquals(ExitReason.CPUID.number(), fx.exitReason());
+        assertEquals(0x800b, fx.read(GUEST_RIP));
+        assertEquals("blocking by MOV SS", 2, fx.read(GUEST_INTERRUPTIBILITY_STATE));
+        assertEquals("BS (SDM 25.4.2 Table 25-4)", 0x4000, fx.read(GUEST_PENDING_DEBUG_EXCEPTIONS));
+        // the VMM emulates the CPUID: RIP past it, the blocking ends with it; the trap stays pending
+        fx.write(GUEST_RIP, 0x800d);
+        fx.write(GUEST_INTERRUPTIBILITY_STATE, 0);
+        fx.cpu.vmresume(fx.guestRegisters);
+        assertEquals(ExitReason.EXCEPTION_OR_NMI.number(), fx.exitReason());
+        assertEquals(1, InterruptionInfo.decode(fx.read32(VM_EXIT_INTERRUPTION_INFORMATION)).vector());
+        assertEquals("the trap is delivered before the NOP", 0x800d, fx.read(GUEST_RIP));
+        assertEquals(0x4000, fx.read(EXIT_QUALIFICATION));
+    }
 }
