@@ -28,7 +28,6 @@ import io.jvmx.vmx.api.msr.Msr;
 import io.jvmx.vmx.api.msr.VmxMisc;
 import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
-import io.jvmx.vmx.api.spi.HostContext;
 import io.jvmx.vmx.api.spi.VmxProcessor;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 import io.jvmx.vmx.bitmaps.IoBitmap;
@@ -243,26 +242,7 @@ public final class VmxVcpu implements VCpu {
     }
 
     private void setupHost() {
-        HostContext h = processor.hostContext();
-        vmcs.write(VmcsField.HOST_IA32_PAT, h.pat());
-        vmcs.write(VmcsField.HOST_IA32_EFER, h.efer());
-        vmcs.write(VmcsField.HOST_CR0, h.cr0());
-        vmcs.write(VmcsField.HOST_CR3, h.cr3());
-        vmcs.write(VmcsField.HOST_CR4, h.cr4());
-        vmcs.write(VmcsField.HOST_ES_SELECTOR, h.esSelector());
-        vmcs.write(VmcsField.HOST_CS_SELECTOR, h.csSelector());
-        vmcs.write(VmcsField.HOST_SS_SELECTOR, h.ssSelector());
-        vmcs.write(VmcsField.HOST_DS_SELECTOR, h.dsSelector());
-        vmcs.write(VmcsField.HOST_FS_SELECTOR, h.fsSelector());
-        vmcs.write(VmcsField.HOST_GS_SELECTOR, h.gsSelector());
-        vmcs.write(VmcsField.HOST_TR_SELECTOR, h.trSelector());
-        vmcs.write(VmcsField.HOST_FS_BASE, h.fsBase());
-        vmcs.write(VmcsField.HOST_GS_BASE, h.gsBase());
-        vmcs.write(VmcsField.HOST_TR_BASE, h.trBase());
-        vmcs.write(VmcsField.HOST_GDTR_BASE, h.gdtrBase());
-        vmcs.write(VmcsField.HOST_IDTR_BASE, h.idtrBase());
-        vmcs.write(VmcsField.HOST_RSP, h.rsp());
-        vmcs.write(VmcsField.HOST_RIP, h.rip());
+        processor.hostContext().writeHostState(vmcs::write);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_ESP, 0);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_EIP, 0);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_CS, 0);
