@@ -22,8 +22,7 @@ import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import io.jvmx.vmx.api.spi.HostContext;
 import io.jvmx.vmx.api.spi.VmxProcessor;
-import io.jvmx.vmx.api.vmcs.VmcsField;
-import io.jvmx.vmx.api.vmcs.VmcsFieldWidth;
+import io.jvmx.vmx.vmcs.region.VmcsRegion;
 import io.jvmx.vmx.emulated.cpu.CpuState;
 import io.jvmx.vmx.emulated.cpu.Segment;
 import io.jvmx.vmx.emulated.cpu.VmExitSignal;
@@ -335,7 +334,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     /** A VMXON/VMCS pointer: 4-KiB aligned, within MAXPHYADDR, and backed by memory. */
     private boolean validRegionPointer(long pa) {
         return (pa & 0xFFF) == 0 && pa >= 0 && ProcessorModel.physicalAddressValid(pa)
-                && pa + VmxCapabilities.VMCS_REGION_SIZE <= memory.size();
+                && pa + VmcsRegion.SIZE <= memory.size();
     }
 
     @Override
@@ -393,7 +392,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         }
         // All VMCS data already lives in the region; VMCLEAR only sets the launch state to clear.
         VmcsRegion.setLaunchState(memory, vmcs, VmcsRegion.LAUNCH_STATE_CLEAR);
-        if (current != null && current.address == vmcs) {
+        if (current != null && current.address() == vmcs) {
             current = null;
         }
     }
@@ -417,41 +416,29 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     @Override
     public long vmptrst() {
         requireVmxOperation("VMPTRST");
-        return current == null ? -1L : current.address;
+        return current == null ? -1L : current.address();
     }
 
     @Override
     public long vmread(int encoding) {
         requireVmxOperation("VMREAD");
         Vmcs v = currentVmcs("VMREAD");
-        if (!VmcsField.isSupportedEncoding(encoding)) {
-            throw fail("VMREAD", VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);
+        VmInstructionError error = VmcsRegion.accessError(encoding, false);
+        if (error != null) {
+            throw fail("VMREAD", error);
         }
-        long raw = memory.read64(v.address + VmcsRegion.slot(encoding & ~1));
-        if ((encoding & 1) != 0) {
-            return raw >>> 32; // high access of a 64-bit field (SDM 25.11.2)
-        }
-        return raw & VmcsFieldWidth.ofEncoding(encoding).mask();
+        return v.vmread(encoding);
     }
 
     @Override
     public void vmwrite(int encoding, long value) {
         requireVmxOperation("VMWRITE");
         Vmcs v = currentVmcs("VMWRITE");
-        if (!VmcsField.isSupportedEncoding(encoding)) {
-            throw fail("VMWRITE", VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);
+        VmInstructionError error = VmcsRegion.accessError(encoding, true);
+        if (error != null) {
+            throw fail("VMWRITE", error);
         }
-        VmcsField field = VmcsField.forEncoding(encoding & ~1);
-        // IA32_VMX_MISC bit 29 is 0: the VM-exit information fields are read-only.
-        if (field.isReadOnly()) {
-            throw fail("VMWRITE", VmInstructionError.VMWRITE_READ_ONLY_COMPONENT);
-        }
-        long slot = v.address + VmcsRegion.slot(field);
-        if ((encoding & 1) != 0) {
-            memory.write64(slot, (memory.read64(slot) & 0xFFFF_FFFFL) | (value << 32));
-        } else {
-            memory.write64(slot, value & field.width().mask());
-        }
+        v.vmwrite(encoding, value);
     }
 
     @Override
@@ -676,7 +663,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
 
     /** SDM 28.7: the VMX-abort indicator is written and the processor shuts down. */
     private void abort(Vmcs v, int indicator) {
-        VmcsRegion.setAbortIndicator(memory, v.address, indicator);
+        VmcsRegion.setAbortIndicator(memory, v.address(), indicator);
         vmxAbort = indicator;
         throw new IllegalStateException("VMX abort " + indicator + " (SDM 28.7): the processor is shut down");
     }
