@@ -14,7 +14,9 @@ import io.jvmx.vmx.api.controls.VmExitControls;
 import io.jvmx.vmx.api.ept.Ept;
 import io.jvmx.vmx.api.error.VmxInstructionException;
 import io.jvmx.vmx.api.exit.InterruptionInfo;
+import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.InterruptionType;
+import io.jvmx.vmx.api.exit.MmioAccess;
 import io.jvmx.vmx.api.exit.VmExitInfo;
 import io.jvmx.vmx.api.handler.VCpu;
 import io.jvmx.vmx.api.handler.VCpuState;
@@ -22,6 +24,7 @@ import io.jvmx.vmx.api.memory.GuestPhysicalMemory;
 import io.jvmx.vmx.api.memory.PhysicalMemory;
 import io.jvmx.vmx.api.msr.EptVpidCap;
 import io.jvmx.vmx.api.msr.Msr;
+import io.jvmx.vmx.api.spi.CpuidLeaf;
 import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import io.jvmx.vmx.api.spi.HostContext;
@@ -95,6 +98,7 @@ public final class VmxVcpu implements VCpu {
     private long guestXcr0 = Xcr0.X87; // SDM Vol. 1, 13.3: XCR0 is 1 after RESET
     private long guestXss;
     private boolean launched;
+    private boolean cpuidTableGiven;
     private boolean bound;
     private boolean freed;
     private volatile VCpuState state = VCpuState.CREATED;
@@ -380,6 +384,9 @@ public final class VmxVcpu implements VCpu {
             injectPendingEvent();
         }
         boolean launch = !launched;
+        if (launch && !cpuidTableGiven) {
+            giveCpuidTable();
+        }
         loadGuestXstate();
         try {
             if (launch) {
@@ -411,6 +418,43 @@ public final class VmxVcpu implements VCpu {
         HandlerRegistration h = dispatcher.dispatch(this, info);
         lastHandler = h;
         return h == null ? info : null;
+    }
+
+    /**
+     * For a processor that cannot deliver CPUID exits (KVM): asks the CPUID handler chain what it answers for each
+     * leaf the processor's table holds, as if the guest had executed CPUID there, and gives the answers to the
+     * processor. The guest's registers and RIP are restored afterwards; observers and counts do not see these
+     * questions. Once per vCPU: KVM takes the table before the guest first runs, so a CPUID handler swapped in
+     * later does not reach this vCPU (vcpu:handlers says so).
+     */
+    private void giveCpuidTable() {
+        cpuidTableGiven = true;
+        List<CpuidLeaf> leaves = processor.guestCpuidLeaves();
+        if (leaves.isEmpty() || dispatcher == null) {
+            return;
+        }
+        GeneralRegisters saved = new GeneralRegisters();
+        saved.copyFrom(regs);
+        long rip = vmread(VmcsField.GUEST_RIP);
+        long interruptibility = vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE);
+        Map<CpuidLeaf, CpuidResult> answers = new java.util.LinkedHashMap<>();
+        try {
+            for (CpuidLeaf l : leaves) {
+                regs.set(GeneralRegisters.RAX, l.leaf() & 0xFFFF_FFFFL);
+                regs.set(GeneralRegisters.RCX, l.subleaf() & 0xFFFF_FFFFL);
+                VmExitInfo question = VmExitInfo.of(ExitReason.CPUID.number(), 2, rip, 0);
+                if (dispatcher.consult(this, question) != null) {
+                    answers.put(l, new CpuidResult((int) regs.get(GeneralRegisters.RAX),
+                            (int) regs.get(GeneralRegisters.RBX), (int) regs.get(GeneralRegisters.RCX),
+                            (int) regs.get(GeneralRegisters.RDX)));
+                }
+            }
+        } finally {
+            regs.copyFrom(saved);
+            vmwrite(VmcsField.GUEST_RIP, rip);
+            vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, interruptibility);
+        }
+        processor.setGuestCpuid(answers);
     }
 
     /** The last exit {@link #run} read (handled or not), or null before the first. */
@@ -818,6 +862,16 @@ public final class VmxVcpu implements VCpu {
     @Override
     public OutputStream console() {
         return console;
+    }
+
+    @Override
+    public MmioAccess mmioAccess() {
+        return processor.pendingMmioAccess();
+    }
+
+    @Override
+    public void completeMmio(long value) {
+        processor.completeMmio(value);
     }
 
     @Override

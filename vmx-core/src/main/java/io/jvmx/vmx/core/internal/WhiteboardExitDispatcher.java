@@ -306,6 +306,27 @@ public final class WhiteboardExitDispatcher implements ExitDispatcher, HandlerDi
         return null;
     }
 
+    @Override
+    public HandlerRegistration consult(VCpu vcpu, VmExitInfo exit) {
+        int reason = exit.reason().number();
+        HandlerRegistration[] chain = chains[reason];
+        if (chain.length == 0 && expected[reason]) {
+            chain = awaitHandler(reason);
+        }
+        for (HandlerRegistration h : chain) {
+            ExitAction action;
+            try {
+                action = h.handler().handle(vcpu, exit);
+            } catch (Throwable t) {
+                throw new HandlerFailureException(h.bundle(), h.handlerClass(), exit, String.valueOf(t), t);
+            }
+            if (action == ExitAction.HANDLED) {
+                return h;
+            }
+        }
+        return null;
+    }
+
     private HandlerRegistration[] awaitHandler(int reason) {
         handlerWaits.incrementAndGet();
         long deadline = System.nanoTime() + handlerWaitMillis * 1_000_000L;
