@@ -54,7 +54,6 @@ final class KvmGuestRunner {
     /** A preemption-timer signal that would come this much before the deadline is good enough (no re-arm). */
     private static final long TIMER_SLACK_NANOS = 50_000;
 
-    private static final boolean TRACE = Boolean.getBoolean("jvmx.kvm.trace");
     private final KvmVmxProcessor processor;
     private final KvmVcpu vcpu;
     private final ByteBuffer run;
@@ -481,9 +480,6 @@ final class KvmGuestRunner {
             run.putLong(Run.DIRTY_REGS, 0);
             if (reason == KvmAbi.KVM_EXIT_INTR) {
                 kick.drain();
-            }
-            if (TRACE) {
-                System.err.printf("kvm exit %d dirty %d rip %x%n", reason, dirty, run.getLong(Run.SYNC_REGS + 128));
             }
             if (handle(reason, v, guest, primary, windowExiting)) {
                 return;
