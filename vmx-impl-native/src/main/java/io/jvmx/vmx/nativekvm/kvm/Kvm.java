@@ -15,19 +15,19 @@ public final class Kvm implements AutoCloseable {
     private final int runMmapSize;
     private boolean closed;
 
-    private Kvm(int fd) {
+    private Kvm(int fd, String device) {
         this.fd = fd;
         int size;
         try {
             int version = Libc.ioctl(fd, KvmAbi.KVM_GET_API_VERSION, 0);
             if (version != KvmAbi.API_VERSION) {
-                throw new KvmException(DEVICE + " speaks KVM API version " + version + "; jvmx needs "
+                throw new KvmException(device + " speaks KVM API version " + version + "; jvmx needs "
                         + KvmAbi.API_VERSION, 0);
             }
             size = Libc.ioctl(fd, KvmAbi.KVM_GET_VCPU_MMAP_SIZE, 0);
         } catch (LastErrorException e) {
             closeQuietly(fd);
-            throw KvmException.of("KVM_GET_API_VERSION on " + DEVICE, e.getErrorCode());
+            throw KvmException.of("KVM_GET_API_VERSION on " + device, e.getErrorCode());
         } catch (RuntimeException e) {
             closeQuietly(fd);
             throw e;
@@ -41,24 +41,29 @@ public final class Kvm implements AutoCloseable {
      * @throws KvmException with one line: missing device, no permission, wrong API version
      */
     public static Kvm open() {
+        return open(DEVICE);
+    }
+
+    /** {@link #open()} of another device node (tests of the error messages). */
+    static Kvm open(String device) {
         int fd;
         try {
-            fd = Libc.open(DEVICE, Libc.O_RDWR | Libc.O_CLOEXEC);
+            fd = Libc.open(device, Libc.O_RDWR | Libc.O_CLOEXEC);
         } catch (LastErrorException e) {
             int errno = e.getErrorCode();
             String why = switch (errno) {
-                case Libc.ENOENT -> DEVICE + " does not exist (no KVM in this kernel, or the kvm modules are not loaded)";
-                case Libc.EACCES, Libc.EPERM -> "no permission to open " + DEVICE + " (run as root or join the kvm group)";
+                case Libc.ENOENT -> device + " does not exist (no KVM in this kernel, or the kvm modules are not loaded)";
+                case Libc.EACCES, Libc.EPERM -> "no permission to open " + device + " (run as root or join the kvm group)";
                 default -> null;
             };
             if (why != null) {
-                throw new KvmException("opening " + DEVICE + " failed: " + why, errno);
+                throw new KvmException("opening " + device + " failed: " + why, errno);
             }
-            throw KvmException.of("opening " + DEVICE, errno);
+            throw KvmException.of("opening " + device, errno);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-            throw new KvmException("opening " + DEVICE + " failed: JNA cannot reach the C library here (" + e + ")", 0);
+            throw new KvmException("opening " + device + " failed: JNA cannot reach the C library here (" + e + ")", 0);
         }
-        return new Kvm(fd);
+        return new Kvm(fd, device);
     }
 
     int fd() {

@@ -153,7 +153,9 @@ final class KvmGuestState {
         sregs |= put16(run, sr + Sregs.IDT + Segment.DTABLE_LIMIT, (int) v.get(GUEST_IDTR_LIMIT));
         sregs |= put64(run, sr + Sregs.CR0, guestView(v, GUEST_CR0, CR0_READ_SHADOW, CR0_GUEST_HOST_MASK), 1);
         sregs |= put64(run, sr + Sregs.CR3, v.get(GUEST_CR3), 1);
-        sregs |= put64(run, sr + Sregs.CR4, guestView(v, GUEST_CR4, CR4_READ_SHADOW, CR4_GUEST_HOST_MASK), 1);
+        // CR4.VMXE belongs to VMX operation, not to the guest: KVM has no nested VMX to give it
+        sregs |= put64(run, sr + Sregs.CR4, guestView(v, GUEST_CR4, CR4_READ_SHADOW, CR4_GUEST_HOST_MASK)
+                & ~CR4_FORCED, 1);
         if (loadEfer) {
             sregs |= put64(run, sr + Sregs.EFER, v.get(GUEST_IA32_EFER), 1);
         }

@@ -21,12 +21,17 @@ final class KvmRequirements {
 
     /** Throws a {@link KvmException} naming the first missing capability and what it is for. */
     static void check(Kvm kvm) {
+        check(kvm::checkExtension);
+    }
+
+    /** As {@link #check(Kvm)} with KVM_CHECK_EXTENSION as a function (capability -> value). */
+    static void check(java.util.function.IntUnaryOperator checkExtension) {
         for (Object[] r : REQUIRED) {
-            if (kvm.checkExtension((Integer) r[0]) <= 0) {
+            if (checkExtension.applyAsInt((Integer) r[0]) <= 0) {
                 throw new KvmException(Kvm.DEVICE + " lacks " + r[1] + " (needed for " + r[2] + ")", 0);
             }
         }
-        int sync = kvm.checkExtension(KvmAbi.KVM_CAP_SYNC_REGS);
+        int sync = checkExtension.applyAsInt(KvmAbi.KVM_CAP_SYNC_REGS);
         int needed = KvmAbi.KVM_SYNC_X86_REGS | KvmAbi.KVM_SYNC_X86_SREGS | KvmAbi.KVM_SYNC_X86_EVENTS;
         if ((sync & needed) != needed) {
             throw new KvmException(Kvm.DEVICE + " synchronizes register sets " + sync + " in kvm_run; jvmx needs "

@@ -1,0 +1,114 @@
+package io.jvmx.vmx.nativekvm.vmx;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import io.jvmx.vmx.api.exit.ExitReason;
+import io.jvmx.vmx.api.exit.MmioAccess;
+import io.jvmx.vmx.api.handler.ExitAction;
+import io.jvmx.vmx.api.vmcs.VmcsField;
+import io.jvmx.vmx.core.runtime.LaunchRequest;
+import io.jvmx.guests.BundledGuests;
+import io.jvmx.guests.GuestImage;
+import org.junit.Before;
+import org.junit.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Exits of the KVM processor that the catalog guests do not pin down on their own. */
+public class KvmExitsTest {
+
+    @Before
+    public void kvm() {
+        KvmTests.assumeKvm();
+    }
+
+    /**
+     * MMIO: the read of unmapped guest-physical 0x2000000 is an EPT violation with the address and a read access;
+     * a device completes it with a value, and the guest, resumed, prints that value (ept-violation.S says so).
+     */
+    @Test(timeout = 60_000)
+    public void anMmioReadIsCompletedByTheDeviceThatOwnsTheAddress() throws Exception {
+        Platform platform = new Platform();
+        List<String> seen = new ArrayList<>();
+        platform.register("test.mmio-device", (vcpu, exit) -> {
+            MmioAccess a = vcpu.mmioAccess();
+            if (a == null || a.guestPhysicalAddress() != 0x0200_0000L) {
+                return ExitAction.PASS;
+            }
+            seen.add(String.format("%#x %d %s qual %#x gpa %#x", a.guestPhysicalAddress(), a.size(),
+                    a.write() ? "write" : "read", exit.qualification(),
+                    vcpu.vmread(VmcsField.GUEST_PHYSICAL_ADDRESS)));
+            vcpu.completeMmio(0xA5);
+            return ExitAction.HANDLED;
+        }, ExitReason.EPT_VIOLATION);
+        Platform.Run r = platform.run("ept-violation", "kvm", 30);
+        assertEquals(r.outcome().reason() + "\n" + r.serial(), Integer.valueOf(0), r.outcome().exitCode());
+        assertTrue(r.serial(), r.serial().contains("ept-violation: read returned 0x000000a5"));
+        // bit 0: a data read; bits 5:3: the address has no EPT entry
+        assertEquals(List.of("0x2000000 1 read qual 0x1 gpa 0x2000000"), seen);
+    }
+
+    /** The software processor leaves decoding to the VMM: no decoded access, and the same device passes. */
+    @Test(timeout = 60_000)
+    public void theSoftwareProcessorOffersNoDecodedAccess() throws Exception {
+        Platform platform = new Platform();
+        List<MmioAccess> seen = new ArrayList<>();
+        platform.register("test.mmio-device", (vcpu, exit) -> {
+            seen.add(vcpu.mmioAccess());
+            return ExitAction.PASS;
+        }, ExitReason.EPT_VIOLATION);
+        Platform.Run r = platform.run("ept-violation", "software", 30);
+        assertEquals(ExitReason.EPT_VIOLATION, r.outcome().unhandledExit().reason());
+        assertEquals(1, seen.size());
+        assertNull(seen.get(0));
+    }
+
+    /** KVM refusing guest code is one line: what happened, RIP, the instruction bytes. */
+    @Test(timeout = 60_000)
+    public void anInstructionKvmCannotEmulateEndsTheRunWithOneClearLine() throws Exception {
+        Platform.Run r = new Platform().run("xsetbv", "kvm", 30);
+        String why = r.outcome().reason();
+        if (r.outcome().exitCode() != null) {
+            return; // a KVM that can emulate XSETBV: nothing to refuse
+        }
+        assertFalse(why, why.contains("\n"));
+        assertTrue(why, why.startsWith("KVM stopped the guest: it could not emulate an instruction "
+                + "(KVM_EXIT_INTERNAL_ERROR) at RIP 0x8037, CS base 0x0, 16-bit code, instruction bytes 0f 01 d0"));
+    }
+
+    /**
+     * The exits KVM keeps in the kernel are not invented: a guest that runs CPUID 1,000 times causes no CPUID exit,
+     * yet it sees the CPUID handler's hypervisor signature, which went into KVM's CPUID table.
+     */
+    @Test(timeout = 60_000)
+    public void cpuidIsAnsweredFromTheTableTheCpuidHandlerComputed() throws Exception {
+        Platform.Run r = new Platform().run("cpuid-loop", "kvm", 30);
+        assertEquals(Integer.valueOf(0), r.outcome().exitCode());
+        assertFalse(r.stats().exitsByReason().toString(), r.stats().exitsByReason().containsKey(ExitReason.CPUID));
+        assertTrue(r.serial(), r.serial().contains("report: 0x524d5652")); // "RVMR"
+    }
+
+    /** A stop request (a kick from another thread) gets a guest out of a loop without exits. */
+    @Test(timeout = 60_000)
+    public void aKickEndsAGuestThatNeverExits() throws Exception {
+        GuestImage g = BundledGuests.catalog().find("preempt").orElseThrow();
+        // no time slice: only the kick can end KVM_RUN
+        LaunchRequest req = LaunchRequest.of("preempt", g.bytes(), g.loadAddress(), g.entry(),
+                new ByteArrayOutputStream()).withProcessor("kvm").withTimeSlice(0);
+        Platform platform = new Platform();
+        var h = platform.runtime.launch(req);
+        Thread.sleep(200);
+        long t0 = System.nanoTime();
+        h.stop();
+        var outcome = h.awaitOutcome(java.time.Duration.ofSeconds(10)).orElseThrow();
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(outcome.reason(), outcome.reason().equals("stopped by request")
+                || outcome.reason().startsWith("guest exited with code 0"));
+        assertTrue("the kick took " + ms + " ms", ms < 5_000);
+    }
+}
