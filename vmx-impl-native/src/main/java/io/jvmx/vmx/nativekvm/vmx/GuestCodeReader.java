@@ -20,7 +20,14 @@ final class GuestCodeReader {
         this.memory = memory;
     }
 
+    /** The last guest-physical page read and its host-physical page: instruction fetches stay on a page. */
+    private long cachedGpaPage = -1;
+    private long cachedHpaPage;
+
     void setState(long eptPointer, long cr0, long cr3, long cr4, long efer) {
+        if (eptPointer != this.eptPointer) {
+            invalidate();
+        }
         this.eptPointer = eptPointer;
         this.cr0 = cr0;
         this.cr3 = cr3;
@@ -33,17 +40,25 @@ final class GuestCodeReader {
      * where a page is not mapped).
      */
     int read(long linear, byte[] out, int length) {
+        return read(linear, out, 0, length);
+    }
+
+    /** As {@link #read(long, byte[], int)} into {@code out[offset...]}: one translation per page touched. */
+    int read(long linear, byte[] out, int offset, int length) {
         int n = 0;
         while (n < length) {
-            long gpa = guestPhysical(linear + n);
+            long a = linear + n;
+            long gpa = guestPhysical(a);
             if (gpa < 0) {
                 break;
             }
-            long hpa = EptSlots.translate(memory, eptPointer, gpa);
+            long hpa = hostPhysical(gpa);
             if (hpa < 0) {
                 break;
             }
-            out[n++] = (byte) memory.read8(hpa);
+            int chunk = (int) Math.min(length - n, PhysicalMemory.PAGE_SIZE - (a & 0xFFF));
+            memory.read(hpa, out, offset + n, chunk);
+            n += chunk;
         }
         return n;
     }
@@ -91,13 +106,31 @@ final class GuestCodeReader {
         return -1;
     }
 
+    /** Forgets cached translations: the EPT changed (INVEPT, a new EPT pointer). */
+    void invalidate() {
+        cachedGpaPage = -1;
+    }
+
+    private long hostPhysical(long gpa) {
+        long page = gpa & ~0xFFFL;
+        if (page != cachedGpaPage) {
+            long hpa = EptSlots.translate(memory, eptPointer, page);
+            if (hpa < 0) {
+                return -1;
+            }
+            cachedGpaPage = page;
+            cachedHpaPage = hpa;
+        }
+        return cachedHpaPage | (gpa & 0xFFF);
+    }
+
     private long readGuest32(long gpa) {
-        long hpa = EptSlots.translate(memory, eptPointer, gpa);
+        long hpa = hostPhysical(gpa);
         return hpa < 0 ? 0 : memory.read32(hpa) & 0xFFFF_FFFFL;
     }
 
     private long readGuest64(long gpa) {
-        long hpa = EptSlots.translate(memory, eptPointer, gpa);
+        long hpa = hostPhysical(gpa);
         return hpa < 0 ? 0 : memory.read64(hpa);
     }
 }

@@ -62,9 +62,11 @@ final class KvmGuestRunner {
     private final CpuidTable supported;
     private final GuestCodeReader code;
     private final byte[] insn = new byte[15];
+    private final byte[] window = new byte[15];
     private final AtomicBoolean kickPending = new AtomicBoolean();
     private final Object haltLock = new Object();
 
+    private final boolean xsave;
     private long tscKhz;
     private boolean cpuidApplied;
     private Map<CpuidLeaf, CpuidResult> guestCpuid;
@@ -91,6 +93,7 @@ final class KvmGuestRunner {
     private int pendingDataOffset;
     private long pendingLinear;
     private MmioAccess mmio;
+    private OutDecision lastOut;
     private boolean mmioCompleted;
     private long mmioValue;
 
@@ -101,6 +104,9 @@ final class KvmGuestRunner {
     private long armedDeadline;
 
     private boolean halted;
+    /** The exit saved only the eager part of the guest state; the rest is in kvm_run (KvmGuestState.saveLazy). */
+    private boolean lazyPending;
+    private Thread boundThread;
     private String lastEntryFailure;
     private boolean closed;
 
@@ -113,6 +119,7 @@ final class KvmGuestRunner {
         this.kick = kick;
         this.supported = supported;
         this.code = new GuestCodeReader(memory);
+        this.xsave = processor.cpuidReportsXsave();
         run.putLong(Run.VALID_REGS, KvmAbi.KVM_SYNC_X86_REGS | KvmAbi.KVM_SYNC_X86_SREGS | KvmAbi.KVM_SYNC_X86_EVENTS);
         // the synchronized area holds KVM's state from the start, so that the first entry loads only differences
         vcpu.getRegsIntoRun(KvmAbi.KVM_SYNC_X86_REGS | KvmAbi.KVM_SYNC_X86_SREGS | KvmAbi.KVM_SYNC_X86_EVENTS);
@@ -129,6 +136,8 @@ final class KvmGuestRunner {
 
     void invalidateSlots() {
         slotsStale = true;
+        code.invalidate();
+        lastOut = null;
     }
 
     void setGuestCpuid(Map<CpuidLeaf, CpuidResult> answers) {
@@ -181,8 +190,9 @@ final class KvmGuestRunner {
                 throw processor.failValid(instruction, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS);
             }
         }
-        if (!kick.isBoundToCurrentThread()) {
+        if (boundThread != Thread.currentThread()) {
             vcpu.setSignalMask(kick.bindCurrentThread());
+            boundThread = Thread.currentThread();
         }
         applyCpuid();
         syncSlots(v);
@@ -196,7 +206,7 @@ final class KvmGuestRunner {
         int primary = v.get32(PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS);
         int pin = v.get32(PIN_BASED_VM_EXECUTION_CONTROLS);
         boolean loadEfer = (v.get32(VM_ENTRY_CONTROLS) & VmEntryControls.LOAD_IA32_EFER) != 0;
-        int dirty = KvmGuestState.load(run, v, guest, loadEfer);
+        int dirty = KvmGuestState.load(run, v, guest, loadEfer, !lazyPending);
         halted = v.get32(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT;
         if ((info & InterruptionInfo.VALID) != 0) {
             dirty |= inject(v, info);
@@ -365,7 +375,7 @@ final class KvmGuestRunner {
                 pushedMsrs[i] = value;
             }
         }
-        if (processor.cpuidReportsXsave()) {
+        if (xsave) {
             long x = processor.xcr0();
             if (x != kvmXcr0) {
                 vcpu.setXcr0(x);
@@ -450,13 +460,13 @@ final class KvmGuestRunner {
             // instruction; KVM takes the state pushed above first, so an injected event is not lost
             if (timerOn && deadline - System.nanoTime() <= 0) {
                 settleBeforeExit();
-                KvmGuestState.save(run, v, guest);
+                saveEager(v, guest);
                 recordExit(v, ExitReason.VMX_PREEMPTION_TIMER_EXPIRED, 0, 0);
                 return;
             }
             if (externalInterruptExiting && kickPending.getAndSet(false)) {
                 settleBeforeExit();
-                KvmGuestState.save(run, v, guest);
+                saveEager(v, guest);
                 recordExit(v, ExitReason.EXTERNAL_INTERRUPT, 0, 0);
                 return;
             }
@@ -544,7 +554,7 @@ final class KvmGuestRunner {
 
     /** One KVM exit: true if it is a VM exit (recorded in the VMCS), false if the guest goes on. */
     private boolean handle(int reason, VmcsRegion v, GeneralRegisters guest, int primary, boolean windowExiting) {
-        KvmGuestState.save(run, v, guest);
+        saveEager(v, guest);
         switch (reason) {
             case KvmAbi.KVM_EXIT_IO:
                 return io(v, guest, primary);
@@ -598,6 +608,22 @@ final class KvmGuestRunner {
         }
     }
 
+    private void saveEager(VmcsRegion v, GeneralRegisters guest) {
+        KvmGuestState.saveEager(run, v, guest);
+        lazyPending = true;
+    }
+
+    /**
+     * Saves the lazily saved guest state into {@code v} if it is still only in kvm_run: before the VMM reads or writes
+     * one of those fields, and before the VMCS stops being current.
+     */
+    void materialize(VmcsRegion v) {
+        if (lazyPending) {
+            lazyPending = false;
+            KvmGuestState.saveLazy(run, v);
+        }
+    }
+
     // ---- port I/O
 
     private boolean io(VmcsRegion v, GeneralRegisters guest, int primary) {
@@ -628,42 +654,60 @@ final class KvmGuestRunner {
                 d = null;
             }
         } else {
-            // KVM's emulator reports an OUT after executing it (RIP past it), its fast path before: find which
-            IoInstruction at = decodeAt(cs + rip, bits);
-            if (at != null && !at.matches(false, size, port, dx)) {
-                at = null;
-            }
-            IoInstruction before = null;
-            int beforeLength = 0;
-            for (int len = 1; len <= 15 && before == null; len++) {
-                if (code.read(cs + rip - len, insn, len) == len) {
+            OutDecision cached = lastOut;
+            if (cached != null && cached.exitLinear == cs + rip && cached.bits == bits
+                    && cached.io.matches(false, size, port, dx) && sameBytes(cs + cached.start, cached.bytes)) {
+                d = cached.io; // the same OUT as last time (a loop): what was found then holds
+                start = cached.start;
+            } else {
+                // KVM's emulator reports an OUT after executing it (RIP past it), its fast path before: find which
+                IoInstruction at = decodeAt(cs + rip, bits);
+                if (at != null && !at.matches(false, size, port, dx)) {
+                    at = null;
+                }
+                // the 15 bytes before RIP, read once; the shortest I/O instruction that ends at RIP is the one
+                IoInstruction before = null;
+                int beforeLength = 0;
+                int got = code.read(cs + rip - 15, window, 15);
+                for (int len = 1; len <= 15 && before == null; len++) {
+                    if (got == 15) {
+                        System.arraycopy(window, 15 - len, insn, 0, len);
+                    } else if (code.read(cs + rip - len, insn, len) != len) {
+                        continue; // near an unmapped page: only what can be read
+                    }
                     IoInstruction c = IoInstruction.decode(insn, len, bits);
                     if (c != null && c.length() == len && c.matches(false, size, port, dx)) {
                         before = c;
                         beforeLength = len;
                     }
                 }
-            }
-            if (at != null && before != null) {
-                flush(); // both fit: the fast path moves RIP when KVM completes the OUT, the emulator did already
-                KvmGuestState.saveRegisters(run, v, guest);
-                boolean moved = v.get(GUEST_RIP) != rip;
-                if (moved) {
-                    v.put(GUEST_RIP, rip);
-                    before = null;
-                } else {
-                    at = null;
+                boolean ambiguous = at != null && before != null;
+                if (ambiguous) {
+                    flush(); // both fit: the fast path moves RIP when KVM completes the OUT, the emulator did already
+                    KvmGuestState.saveRegisters(run, v, guest);
+                    boolean moved = v.get(GUEST_RIP) != rip;
+                    if (moved) {
+                        v.put(GUEST_RIP, rip);
+                        before = null;
+                    } else {
+                        at = null;
+                    }
                 }
-            }
-            if (at != null) {
-                d = at;
-                start = rip;
-            } else if (before != null) {
-                d = before;
-                start = rip - beforeLength;
-            } else {
-                d = null;
-                start = rip;
+                if (at != null) {
+                    d = at;
+                    start = rip;
+                } else if (before != null) {
+                    d = before;
+                    start = rip - beforeLength;
+                } else {
+                    d = null;
+                    start = rip;
+                }
+                if (d != null && !ambiguous) {
+                    byte[] bytes = new byte[d.length()];
+                    code.read(cs + start, bytes, bytes.length);
+                    lastOut = new OutDecision(cs + rip, bits, start, d, bytes);
+                }
             }
         }
         boolean string = d != null && d.string();
@@ -719,6 +763,15 @@ final class KvmGuestRunner {
             }
         }
         return false;
+    }
+
+    /** An OUT found at an exit RIP, with its bytes: an exit at the same RIP over the same bytes is the same OUT. */
+    private record OutDecision(long exitLinear, int bits, long start, IoInstruction io, byte[] bytes) {
+    }
+
+    private boolean sameBytes(long linear, byte[] bytes) {
+        int n = bytes.length;
+        return code.read(linear, insn, n) == n && java.util.Arrays.equals(insn, 0, n, bytes, 0, n);
     }
 
     private IoInstruction decodeAt(long linear, int bits) {
@@ -832,6 +885,7 @@ final class KvmGuestRunner {
 
     /** KVM would not take the guest state (KVM_RUN with new registers: EINVAL): a VM-entry failure (SDM 27.8). */
     private void entryRefused(VmcsRegion v, KvmException e) {
+        materialize(v);
         lastEntryFailure = String.format("KVM refused the guest state (%s): CR0 %#x, CR4 %#x, EFER %#x, CS AR %#x",
                 e.getMessage(), KvmGuestState.guestView(v, GUEST_CR0, CR0_READ_SHADOW, CR0_GUEST_HOST_MASK),
                 KvmGuestState.guestView(v, GUEST_CR4, CR4_READ_SHADOW, CR4_GUEST_HOST_MASK), v.get(GUEST_IA32_EFER),
@@ -881,26 +935,29 @@ final class KvmGuestRunner {
                 run.getLong(sr + Sregs.CR4), run.getLong(sr + Sregs.EFER));
     }
 
+    // the segment state at the exit, read from kvm_run: the VMCS has it only once it is materialized
+
     private long csBase(VmcsRegion v) {
-        return v.get(GUEST_CS_BASE);
+        return segmentBase(v, 1);
     }
 
-    private static long segmentBase(VmcsRegion v, int segment) {
-        return v.get(switch (segment) {
-            case 0 -> GUEST_ES_BASE;
-            case 1 -> GUEST_CS_BASE;
-            case 2 -> GUEST_SS_BASE;
-            case 4 -> GUEST_FS_BASE;
-            case 5 -> GUEST_GS_BASE;
-            default -> GUEST_DS_BASE;
-        });
+    private long segmentBase(VmcsRegion v, int segment) {
+        int offset = switch (segment) {
+            case 0 -> Sregs.ES;
+            case 1 -> Sregs.CS;
+            case 2 -> Sregs.SS;
+            case 4 -> Sregs.FS;
+            case 5 -> Sregs.GS;
+            default -> Sregs.DS;
+        };
+        return run.getLong(Run.SYNC_SREGS + offset + KvmAbi.Segment.BASE);
     }
 
     private int codeBits(VmcsRegion v) {
-        int ar = v.get32(GUEST_CS_ACCESS_RIGHTS);
-        if ((v.get(GUEST_IA32_EFER) & Efer.LMA) != 0 && (ar & (1 << 13)) != 0) {
+        int cs = Run.SYNC_SREGS + Sregs.CS;
+        if ((run.getLong(Run.SYNC_SREGS + Sregs.EFER) & Efer.LMA) != 0 && run.get(cs + KvmAbi.Segment.L) != 0) {
             return 64;
         }
-        return (ar & (1 << 14)) != 0 ? 32 : 16;
+        return run.get(cs + KvmAbi.Segment.DB) != 0 ? 32 : 16;
     }
 }

@@ -54,7 +54,31 @@ final class KvmGuestState {
 
     /** Saves KVM's registers into the VMCS and {@code guest} (SDM 28.3: guest-state area, then GPRs). */
     static void save(ByteBuffer run, VmcsRegion v, GeneralRegisters guest) {
+        saveEager(run, v, guest);
+        saveLazy(run, v);
+    }
+
+    /**
+     * What every exit needs at once: the GPRs, RSP, RIP, RFLAGS and the interruptibility state (handlers read and
+     * advance RIP, and advancing it ends blocking by STI or MOV SS).
+     */
+    static void saveEager(ByteBuffer run, VmcsRegion v, GeneralRegisters guest) {
         saveRegisters(run, v, guest);
+        int ev = Run.SYNC_EVENTS;
+        int shadow = run.get(ev + Events.INTERRUPT_SHADOW);
+        int interruptibility = ((shadow & KvmAbi.KVM_X86_SHADOW_INT_STI) != 0 ? BLOCKING_STI : 0)
+                | ((shadow & KvmAbi.KVM_X86_SHADOW_INT_MOV_SS) != 0 ? BLOCKING_MOV_SS : 0)
+                | (run.get(ev + Events.NMI_MASKED) != 0 ? BLOCKING_NMI : 0);
+        v.put(GUEST_INTERRUPTIBILITY_STATE, interruptibility);
+        v.put(GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
+    }
+
+    /**
+     * The rest (segment registers, descriptor tables, control registers, EFER and the "IA-32e mode guest" entry
+     * control): saved only when the VMM first reads or writes one of them ({@link #isLazy}), since most exits' handlers
+     * never do and these are most of an exit's work.
+     */
+    static void saveLazy(ByteBuffer run, VmcsRegion v) {
         for (int i = 0; i < SEGMENTS.length; i++) {
             int s = Run.SYNC_SREGS + SEGMENT_OFFSETS[i];
             v.put(SEGMENTS[i][0], run.getShort(s + Segment.SELECTOR) & 0xFFFF);
@@ -82,13 +106,27 @@ final class KvmGuestState {
         long entry = v.get(VM_ENTRY_CONTROLS);
         v.put(VM_ENTRY_CONTROLS, (efer & Efer.LMA) != 0 ? entry | VmEntryControls.IA32E_MODE_GUEST
                 : entry & ~VmEntryControls.IA32E_MODE_GUEST);
-        int ev = Run.SYNC_EVENTS;
-        int shadow = run.get(ev + Events.INTERRUPT_SHADOW);
-        int interruptibility = ((shadow & KvmAbi.KVM_X86_SHADOW_INT_STI) != 0 ? BLOCKING_STI : 0)
-                | ((shadow & KvmAbi.KVM_X86_SHADOW_INT_MOV_SS) != 0 ? BLOCKING_MOV_SS : 0)
-                | (run.get(ev + Events.NMI_MASKED) != 0 ? BLOCKING_NMI : 0);
-        v.put(GUEST_INTERRUPTIBILITY_STATE, interruptibility);
-        v.put(GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
+    }
+
+    private static final boolean[] LAZY = new boolean[0x7000];
+
+    static {
+        for (VmcsField[] seg : SEGMENTS) {
+            for (VmcsField f : seg) {
+                LAZY[f.encoding()] = true;
+            }
+        }
+        for (VmcsField f : new VmcsField[] {GUEST_GDTR_BASE, GUEST_GDTR_LIMIT, GUEST_IDTR_BASE, GUEST_IDTR_LIMIT,
+                GUEST_CR0, CR0_READ_SHADOW, CR0_GUEST_HOST_MASK, GUEST_CR4, CR4_READ_SHADOW, CR4_GUEST_HOST_MASK,
+                GUEST_CR3, GUEST_IA32_EFER, VM_ENTRY_CONTROLS}) {
+            LAZY[f.encoding()] = true;
+        }
+    }
+
+    /** Whether a VMREAD or VMWRITE of {@code encoding} (full or high access) needs {@link #saveLazy} first. */
+    static boolean isLazy(int encoding) {
+        int full = encoding & ~1;
+        return full >= 0 && full < LAZY.length && LAZY[full];
     }
 
     /** RIP, RSP, RFLAGS and the GPRs only: after a completion KVM finished on its own. */
@@ -120,6 +158,14 @@ final class KvmGuestState {
      * kvm_dirty_regs bits of the register sets that changed.
      */
     static int load(ByteBuffer run, VmcsRegion v, GeneralRegisters guest, boolean loadEfer) {
+        return load(run, v, guest, loadEfer, true);
+    }
+
+    /**
+     * As {@link #load(ByteBuffer, VmcsRegion, GeneralRegisters, boolean)}; without {@code sregsSaved} (the VMM
+     * touched none of the lazily saved fields since the exit) KVM's segment and control registers stand as they are.
+     */
+    static int load(ByteBuffer run, VmcsRegion v, GeneralRegisters guest, boolean loadEfer, boolean sregsSaved) {
         int dirty = 0;
         int r = Run.SYNC_REGS;
         for (int i = 0; i < 16; i++) {
@@ -130,7 +176,7 @@ final class KvmGuestState {
         dirty |= put64(run, r + Regs.RFLAGS, v.get(GUEST_RFLAGS), KvmAbi.KVM_SYNC_X86_REGS);
 
         int sregs = 0;
-        for (int i = 0; i < SEGMENTS.length; i++) {
+        for (int i = 0; sregsSaved && i < SEGMENTS.length; i++) {
             int s = Run.SYNC_SREGS + SEGMENT_OFFSETS[i];
             int ar = v.get32(SEGMENTS[i][3]);
             sregs |= put16(run, s + Segment.SELECTOR, (int) v.get(SEGMENTS[i][0]));
@@ -146,7 +192,18 @@ final class KvmGuestState {
             sregs |= put8(run, s + Segment.G, (ar >>> 15) & 1);
             sregs |= put8(run, s + Segment.UNUSABLE, (ar >>> 16) & 1);
         }
+        if (sregsSaved) {
+            sregs |= loadTablesAndControlRegisters(run, v, loadEfer);
+        }
+        if (sregs != 0) {
+            dirty |= KvmAbi.KVM_SYNC_X86_SREGS;
+        }
+        return dirty | loadEvents(run, v);
+    }
+
+    private static int loadTablesAndControlRegisters(ByteBuffer run, VmcsRegion v, boolean loadEfer) {
         int sr = Run.SYNC_SREGS;
+        int sregs = 0;
         sregs |= put64(run, sr + Sregs.GDT + Segment.DTABLE_BASE, v.get(GUEST_GDTR_BASE), 1);
         sregs |= put16(run, sr + Sregs.GDT + Segment.DTABLE_LIMIT, (int) v.get(GUEST_GDTR_LIMIT));
         sregs |= put64(run, sr + Sregs.IDT + Segment.DTABLE_BASE, v.get(GUEST_IDTR_BASE), 1);
@@ -159,20 +216,17 @@ final class KvmGuestState {
         if (loadEfer) {
             sregs |= put64(run, sr + Sregs.EFER, v.get(GUEST_IA32_EFER), 1);
         }
-        if (sregs != 0) {
-            dirty |= KvmAbi.KVM_SYNC_X86_SREGS;
-        }
+        return sregs;
+    }
 
+    private static int loadEvents(ByteBuffer run, VmcsRegion v) {
         int ev = Run.SYNC_EVENTS;
         int interruptibility = v.get32(GUEST_INTERRUPTIBILITY_STATE);
         int shadow = ((interruptibility & BLOCKING_STI) != 0 ? KvmAbi.KVM_X86_SHADOW_INT_STI : 0)
                 | ((interruptibility & BLOCKING_MOV_SS) != 0 ? KvmAbi.KVM_X86_SHADOW_INT_MOV_SS : 0);
         int events = put8(run, ev + Events.INTERRUPT_SHADOW, shadow)
                 | put8(run, ev + Events.NMI_MASKED, (interruptibility & BLOCKING_NMI) != 0 ? 1 : 0);
-        if (events != 0) {
-            dirty |= KvmAbi.KVM_SYNC_X86_EVENTS;
-        }
-        return dirty;
+        return events != 0 ? KvmAbi.KVM_SYNC_X86_EVENTS : 0;
     }
 
     /** SDM 25.6.6: the guest reads host-owned bits (mask 1) from the shadow, the others from the register. */

@@ -356,6 +356,9 @@ public final class KvmVmxProcessor implements VmxProcessor {
         if (vmcs == vmxonPointer) {
             throw fail("VMCLEAR", VmInstructionError.VMCLEAR_VMXON_POINTER);
         }
+        if (current != null) {
+            runner.materialize(current); // the region must hold the whole guest state once it is not current
+        }
         VmcsRegion.setLaunchState(memory, vmcs, VmcsRegion.LAUNCH_STATE_CLEAR);
         if (current != null && current.address() == vmcs) {
             current = null;
@@ -375,6 +378,9 @@ public final class KvmVmxProcessor implements VmxProcessor {
             throw fail("VMPTRLD", VmInstructionError.VMPTRLD_INCORRECT_REVISION);
         }
         if (current == null || current.address() != vmcs) {
+            if (current != null) {
+                runner.materialize(current);
+            }
             current = new VmcsRegion(memory, vmcs);
         }
     }
@@ -393,6 +399,9 @@ public final class KvmVmxProcessor implements VmxProcessor {
         if (error != null) {
             throw fail("VMREAD", error);
         }
+        if (KvmGuestState.isLazy(encoding)) {
+            runner.materialize(v);
+        }
         return v.vmread(encoding);
     }
 
@@ -403,6 +412,9 @@ public final class KvmVmxProcessor implements VmxProcessor {
         VmInstructionError error = VmcsRegion.accessError(encoding, true);
         if (error != null) {
             throw fail("VMWRITE", error);
+        }
+        if (KvmGuestState.isLazy(encoding)) {
+            runner.materialize(v);
         }
         v.vmwrite(encoding, value);
     }

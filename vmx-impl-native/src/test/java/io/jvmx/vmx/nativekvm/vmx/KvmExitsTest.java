@@ -18,6 +18,7 @@ import org.junit.Test;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Exits of the KVM processor that the catalog guests do not pin down on their own. */
 public class KvmExitsTest {
@@ -91,6 +92,35 @@ public class KvmExitsTest {
         assertEquals(Integer.valueOf(0), r.outcome().exitCode());
         assertFalse(r.stats().exitsByReason().toString(), r.stats().exitsByReason().containsKey(ExitReason.CPUID));
         assertTrue(r.serial(), r.serial().contains("report: 0x524d5652")); // "RVMR"
+    }
+
+    /**
+     * The guest state of the last exit is in the VMCS as the software processor leaves it: the ept-violation guest
+     * stops in flat 32-bit protected mode, which the VMM reads back (segment and control registers are saved only
+     * when first read, so this is that path).
+     */
+    @Test(timeout = 60_000)
+    public void theGuestStateOfTheLastExitIsInTheVmcs() throws Exception {
+        GuestImage g = BundledGuests.catalog().find("ept-violation").orElseThrow();
+        Platform platform = new Platform();
+        Map<String, Long> state = new java.util.TreeMap<>();
+        for (String kind : new String[] {"software", "kvm"}) {
+            var h = platform.runtime.launch(LaunchRequest.of("ept-violation", g.bytes(), g.loadAddress(), g.entry(),
+                    new ByteArrayOutputStream()).withProcessor(kind));
+            h.awaitOutcome(java.time.Duration.ofSeconds(30)).orElseThrow();
+            Map<String, Long> s = h.inspect(v -> Map.of("cr0.pe", v.guestCr(0) & 1,
+                    "cs.ar", v.vmread(VmcsField.GUEST_CS_ACCESS_RIGHTS), "cs", v.vmread(VmcsField.GUEST_CS_SELECTOR),
+                    "ds", v.vmread(VmcsField.GUEST_DS_SELECTOR), "gdtr.limit", v.vmread(VmcsField.GUEST_GDTR_LIMIT),
+                    "rip", v.rip(), "efer", v.vmread(VmcsField.GUEST_IA32_EFER)), java.time.Duration.ofSeconds(10));
+            if (kind.equals("software")) {
+                state.putAll(s);
+            } else {
+                assertEquals("the KVM processor's VMCS after the exit, against the software processor's", state,
+                        new java.util.TreeMap<>(s));
+            }
+        }
+        assertEquals(Long.valueOf(1), state.get("cr0.pe"));
+        assertEquals(Long.valueOf(0x08), state.get("cs"));
     }
 
     /** A stop request (a kick from another thread) gets a guest out of a loop without exits. */
