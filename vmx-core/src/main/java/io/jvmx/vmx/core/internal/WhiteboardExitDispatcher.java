@@ -282,6 +282,16 @@ public final class WhiteboardExitDispatcher implements ExitDispatcher, HandlerDi
                 observerFailed(o, exit, t);
             }
         }
+        return runChain(vcpu, exit, true);
+    }
+
+    @Override
+    public HandlerRegistration consult(VCpu vcpu, VmExitInfo exit) {
+        return runChain(vcpu, exit, false);
+    }
+
+    /** The chain of the exit's reason until a handler returns HANDLED; {@code count}: a real exit, counted. */
+    private HandlerRegistration runChain(VCpu vcpu, VmExitInfo exit, boolean count) {
         int reason = exit.reason().number();
         HandlerRegistration[] chain = chains[reason];
         if (chain.length == 0 && expected[reason]) {
@@ -295,33 +305,14 @@ public final class WhiteboardExitDispatcher implements ExitDispatcher, HandlerDi
                 throw new HandlerFailureException(h.bundle(), h.handlerClass(), exit, String.valueOf(t), t);
             }
             if (action == ExitAction.HANDLED) {
-                h.countHandled();
+                if (count) {
+                    h.countHandled();
+                }
                 return h;
             }
             if (action == null) {
                 throw new HandlerFailureException(h.bundle(), h.handlerClass(), exit,
                         "returned null instead of HANDLED or PASS", null);
-            }
-        }
-        return null;
-    }
-
-    @Override
-    public HandlerRegistration consult(VCpu vcpu, VmExitInfo exit) {
-        int reason = exit.reason().number();
-        HandlerRegistration[] chain = chains[reason];
-        if (chain.length == 0 && expected[reason]) {
-            chain = awaitHandler(reason);
-        }
-        for (HandlerRegistration h : chain) {
-            ExitAction action;
-            try {
-                action = h.handler().handle(vcpu, exit);
-            } catch (Throwable t) {
-                throw new HandlerFailureException(h.bundle(), h.handlerClass(), exit, String.valueOf(t), t);
-            }
-            if (action == ExitAction.HANDLED) {
-                return h;
             }
         }
         return null;

@@ -25,6 +25,7 @@ import io.jvmx.vmx.nativekvm.kvm.KvmVcpu;
 import io.jvmx.vmx.nativekvm.kvm.KvmVm;
 import io.jvmx.vmx.nativekvm.kvm.ThreadKick;
 import io.jvmx.vmx.vmcs.region.VmcsRegion;
+import io.jvmx.vmx.vmcs.region.VmxOperation;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -77,9 +78,7 @@ public final class KvmVmxProcessor implements VmxProcessor {
     private long featureControl;
     private long pat = DEFAULT_PAT;
     private long efer = Efer.SCE | Efer.LME | Efer.LMA | Efer.NXE;
-    private boolean vmxOperation;
-    private long vmxonPointer = -1;
-    private VmcsRegion current;
+    private final VmxOperation<VmcsRegion> vmx;
     private volatile boolean closed;
 
     private KvmVmxProcessor(Kvm kvm, KvmVm vm, KvmVcpu vcpu, KvmPhysicalMemory memory, CpuidTable supported) {
@@ -92,6 +91,7 @@ public final class KvmVmxProcessor implements VmxProcessor {
         this.supportedXcr0 = d == null ? Xcr0.X87 | Xcr0.SSE : (d.eax() & 0xFFFF_FFFFL) | ((long) d.edx() << 32);
         this.xcr0 &= supportedXcr0 | Xcr0.X87;
         this.runner = new KvmGuestRunner(this, vcpu, memory, kick, supported);
+        this.vmx = new VmxOperation<>(memory, KvmVmxCapabilities.VMCS_REVISION_ID, pa -> true, VmcsRegion::new);
     }
 
     /**
@@ -211,7 +211,7 @@ public final class KvmVmxProcessor implements VmxProcessor {
         ensureOpen();
         switch (cr) {
             case 0 -> {
-                if (vmxOperation && ((value & KvmVmxCapabilities.CR0_FIXED0) != KvmVmxCapabilities.CR0_FIXED0
+                if (vmx.isOn() && ((value & KvmVmxCapabilities.CR0_FIXED0) != KvmVmxCapabilities.CR0_FIXED0
                         || (value & ~KvmVmxCapabilities.CR0_FIXED1) != 0)) {
                     throw ProcessorFault.gp(String.format("CR0 %#x is not allowed in VMX operation", value));
                 }
@@ -223,7 +223,7 @@ public final class KvmVmxProcessor implements VmxProcessor {
                     throw ProcessorFault.gp(String.format("CR4 %#x sets bits this processor does not implement",
                             value));
                 }
-                if (vmxOperation && (value & Cr4.VMXE) == 0) {
+                if (vmx.isOn() && (value & Cr4.VMXE) == 0) {
                     throw ProcessorFault.gp("CR4.VMXE cannot be cleared in VMX operation");
                 }
                 cr4 = value;
@@ -280,32 +280,13 @@ public final class KvmVmxProcessor implements VmxProcessor {
 
     private void requireVmxOperation(String instruction) {
         ensureOpen();
-        if (!vmxOperation) {
+        if (!vmx.isOn()) {
             throw ProcessorFault.ud(instruction + " outside VMX operation");
         }
     }
 
-    private VmxInstructionException fail(String instruction, VmInstructionError error) {
-        if (current == null) {
-            return VmxInstructionException.failInvalid(instruction, "no current VMCS to hold error " + error);
-        }
-        current.put(VmcsField.VM_INSTRUCTION_ERROR, error.number());
-        return VmxInstructionException.failValid(instruction, error);
-    }
-
     VmxInstructionException failValid(String instruction, VmInstructionError error) {
-        return fail(instruction, error);
-    }
-
-    private VmcsRegion currentVmcs(String instruction) {
-        if (current == null) {
-            throw VmxInstructionException.failInvalid(instruction, "the current-VMCS pointer is invalid");
-        }
-        return current;
-    }
-
-    private boolean validRegionPointer(long pa) {
-        return (pa & 0xFFF) == 0 && pa >= 0 && pa + VmcsRegion.SIZE <= memory.size();
+        return vmx.fail(instruction, error);
     }
 
     @Override
@@ -314,8 +295,8 @@ public final class KvmVmxProcessor implements VmxProcessor {
         if ((cr4 & Cr4.VMXE) == 0) {
             throw ProcessorFault.ud("VMXON with CR4.VMXE = 0");
         }
-        if (vmxOperation) {
-            throw fail("VMXON", VmInstructionError.VMXON_IN_VMX_ROOT);
+        if (vmx.isOn()) {
+            throw vmx.fail("VMXON", VmInstructionError.VMXON_IN_VMX_ROOT);
         }
         if ((featureControl & Msr.FEATURE_CONTROL_LOCK) == 0
                 || (featureControl & Msr.FEATURE_CONTROL_VMX_OUTSIDE_SMX) == 0) {
@@ -325,98 +306,62 @@ public final class KvmVmxProcessor implements VmxProcessor {
         if ((cr0 & KvmVmxCapabilities.CR0_FIXED0) != KvmVmxCapabilities.CR0_FIXED0) {
             throw ProcessorFault.gp(String.format("VMXON: CR0 %#x not supported in VMX operation", cr0));
         }
-        if (!validRegionPointer(vmxonRegion)) {
-            throw VmxInstructionException.failInvalid("VMXON",
-                    String.format("VMXON pointer %#x is not 4-KiB aligned inside physical memory", vmxonRegion));
-        }
-        int revision = VmcsRegion.revision(memory, vmxonRegion);
-        if (revision != KvmVmxCapabilities.VMCS_REVISION_ID) {
-            throw VmxInstructionException.failInvalid("VMXON", String.format(
-                    "VMXON region revision %#x, expected %#x", revision, KvmVmxCapabilities.VMCS_REVISION_ID));
-        }
-        vmxOperation = true;
-        vmxonPointer = vmxonRegion;
-        current = null;
+        vmx.vmxon(vmxonRegion);
     }
 
     @Override
     public void vmxoff() {
         requireVmxOperation("VMXOFF");
-        vmxOperation = false;
-        vmxonPointer = -1;
-        current = null;
+        materializeCurrent();
+        vmx.vmxoff();
     }
 
     @Override
     public void vmclear(long vmcs) {
         requireVmxOperation("VMCLEAR");
-        if (!validRegionPointer(vmcs)) {
-            throw fail("VMCLEAR", VmInstructionError.VMCLEAR_INVALID_ADDRESS);
-        }
-        if (vmcs == vmxonPointer) {
-            throw fail("VMCLEAR", VmInstructionError.VMCLEAR_VMXON_POINTER);
-        }
-        if (current != null) {
-            runner.materialize(current); // the region must hold the whole guest state once it is not current
-        }
-        VmcsRegion.setLaunchState(memory, vmcs, VmcsRegion.LAUNCH_STATE_CLEAR);
-        if (current != null && current.address() == vmcs) {
-            current = null;
-        }
+        materializeCurrent(); // the region must hold the whole guest state once it is not current
+        vmx.vmclear(vmcs);
     }
 
     @Override
     public void vmptrld(long vmcs) {
         requireVmxOperation("VMPTRLD");
-        if (!validRegionPointer(vmcs)) {
-            throw fail("VMPTRLD", VmInstructionError.VMPTRLD_INVALID_ADDRESS);
+        if (vmx.current() != null && vmx.current().address() != vmcs) {
+            materializeCurrent();
         }
-        if (vmcs == vmxonPointer) {
-            throw fail("VMPTRLD", VmInstructionError.VMPTRLD_VMXON_POINTER);
-        }
-        if (VmcsRegion.revision(memory, vmcs) != KvmVmxCapabilities.VMCS_REVISION_ID) {
-            throw fail("VMPTRLD", VmInstructionError.VMPTRLD_INCORRECT_REVISION);
-        }
-        if (current == null || current.address() != vmcs) {
-            if (current != null) {
-                runner.materialize(current);
-            }
-            current = new VmcsRegion(memory, vmcs);
-        }
+        vmx.vmptrld(vmcs);
     }
 
     @Override
     public long vmptrst() {
         requireVmxOperation("VMPTRST");
-        return current == null ? -1L : current.address();
+        return vmx.vmptrst();
     }
 
+    /** Guest-state fields saved lazily after an exit are saved before the VMM reads or writes them. */
     @Override
     public long vmread(int encoding) {
         requireVmxOperation("VMREAD");
-        VmcsRegion v = currentVmcs("VMREAD");
-        VmInstructionError error = VmcsRegion.accessError(encoding, false);
-        if (error != null) {
-            throw fail("VMREAD", error);
-        }
         if (KvmGuestState.isLazy(encoding)) {
-            runner.materialize(v);
+            materializeCurrent();
         }
-        return v.vmread(encoding);
+        return vmx.vmread(encoding);
     }
 
     @Override
     public void vmwrite(int encoding, long value) {
         requireVmxOperation("VMWRITE");
-        VmcsRegion v = currentVmcs("VMWRITE");
-        VmInstructionError error = VmcsRegion.accessError(encoding, true);
-        if (error != null) {
-            throw fail("VMWRITE", error);
-        }
         if (KvmGuestState.isLazy(encoding)) {
+            materializeCurrent();
+        }
+        vmx.vmwrite(encoding, value);
+    }
+
+    private void materializeCurrent() {
+        VmcsRegion v = vmx.current();
+        if (v != null) {
             runner.materialize(v);
         }
-        v.vmwrite(encoding, value);
     }
 
     /** INVEPT: the memory slots are rebuilt from the EPT at the next VM entry (KVM has no finer invalidation). */
@@ -424,7 +369,7 @@ public final class KvmVmxProcessor implements VmxProcessor {
     public void invept(int type, long eptp) {
         requireVmxOperation("INVEPT");
         if (type != 1 && type != 2) {
-            throw fail("INVEPT", VmInstructionError.INVALID_INVEPT_INVVPID_OPERAND);
+            throw vmx.fail("INVEPT", VmInstructionError.INVALID_INVEPT_INVVPID_OPERAND);
         }
         runner.invalidateSlots();
     }
@@ -449,12 +394,12 @@ public final class KvmVmxProcessor implements VmxProcessor {
     private void enter(GeneralRegisters guest, boolean launch) {
         String instruction = launch ? "VMLAUNCH" : "VMRESUME";
         requireVmxOperation(instruction);
-        VmcsRegion v = currentVmcs(instruction);
+        VmcsRegion v = vmx.currentVmcs(instruction);
         if (launch && v.launched()) {
-            throw fail(instruction, VmInstructionError.VMLAUNCH_NON_CLEAR_VMCS);
+            throw vmx.fail(instruction, VmInstructionError.VMLAUNCH_NON_CLEAR_VMCS);
         }
         if (!launch && !v.launched()) {
-            throw fail(instruction, VmInstructionError.VMRESUME_NON_LAUNCHED_VMCS);
+            throw vmx.fail(instruction, VmInstructionError.VMRESUME_NON_LAUNCHED_VMCS);
         }
         runner.enter(v, guest, launch, instruction);
     }
