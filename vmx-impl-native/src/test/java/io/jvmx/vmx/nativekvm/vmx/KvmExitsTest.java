@@ -123,6 +123,57 @@ public class KvmExitsTest {
         assertEquals(Long.valueOf(0x08), state.get("cs"));
     }
 
+    /**
+     * Debug exits: with the monitor trap flag on, every instruction is a MONITOR_TRAP_FLAG exit (KVM single-steps the
+     * guest), each after one more instruction, until the VMM turns it off again.
+     */
+    @Test(timeout = 60_000)
+    public void theMonitorTrapFlagSingleStepsTheGuest() throws Exception {
+        Platform platform = new Platform();
+        List<Long> rips = new ArrayList<>();
+        int mtf = io.jvmx.vmx.api.controls.PrimaryProcessorBasedControls.MONITOR_TRAP_FLAG;
+        platform.register("test.mtf-on", 100, (vcpu, exit) -> {
+            if (rips.isEmpty()) { // the first port exit: single-step from here on
+                long p = vcpu.vmread(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS);
+                vcpu.vmwrite(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, p | mtf);
+                rips.add(-1L);
+            }
+            return ExitAction.PASS; // the devices complete the OUT
+        }, ExitReason.IO_INSTRUCTION);
+        platform.register("test.mtf", (vcpu, exit) -> {
+            rips.add(exit.guestRip());
+            if (rips.size() > 8) {
+                long p = vcpu.vmread(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS);
+                vcpu.vmwrite(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, p & ~mtf);
+            }
+            return ExitAction.HANDLED;
+        }, ExitReason.MONITOR_TRAP_FLAG);
+        Platform.Run r = platform.run("hello", "kvm", 30);
+        assertEquals(r.outcome().reason(), Integer.valueOf(0), r.outcome().exitCode());
+        assertEquals(r.stats().exitsByReason().toString(), Long.valueOf(8),
+                r.stats().exitsByReason().get(ExitReason.MONITOR_TRAP_FLAG));
+        List<Long> stepped = rips.subList(1, rips.size());
+        assertEquals("one instruction per exit, each somewhere new: " + stepped, stepped.size(),
+                stepped.stream().distinct().count());
+    }
+
+    /** Guest state KVM refuses is a VM-entry failure (exit reason 33 with bit 31), as VM entry's checks make it. */
+    @Test(timeout = 60_000)
+    public void guestStateKvmRefusesIsAnEntryFailure() throws Exception {
+        Platform platform = new Platform();
+        platform.register("test.bad-cr0", 100, (vcpu, exit) -> {
+            // CR0.PG without CR0.PE: the SDM's entry checks refuse it (27.3.1.1), and so does KVM_SET_SREGS
+            vcpu.vmwrite(VmcsField.CR0_READ_SHADOW, vcpu.vmread(VmcsField.CR0_READ_SHADOW) | (1L << 31));
+            vcpu.vmwrite(VmcsField.GUEST_CR0, (vcpu.vmread(VmcsField.GUEST_CR0) | (1L << 31)) & ~1L);
+            vcpu.vmwrite(VmcsField.CR0_READ_SHADOW, vcpu.vmread(VmcsField.CR0_READ_SHADOW) & ~1L);
+            return ExitAction.PASS;
+        }, ExitReason.IO_INSTRUCTION);
+        Platform.Run r = platform.run("hello", "kvm", 30);
+        assertEquals(io.jvmx.vmx.api.handler.VCpuState.FAILED, r.outcome().state());
+        assertTrue(r.outcome().reason(), r.outcome().reason().startsWith(
+                "VM entry failed: VM_ENTRY_FAILURE_INVALID_GUEST_STATE at RIP"));
+    }
+
     /** A stop request (a kick from another thread) gets a guest out of a loop without exits. */
     @Test(timeout = 60_000)
     public void aKickEndsAGuestThatNeverExits() throws Exception {

@@ -62,12 +62,17 @@ final class Platform {
     }
 
     void register(String bundle, VmExitHandler handler, ExitReason... reasons) {
+        register(bundle, 0, handler, reasons);
+    }
+
+    /** With a service ranking: above 0, the handler runs before the platform's own. */
+    void register(String bundle, int ranking, VmExitHandler handler, ExitReason... reasons) {
         String[] names = new String[reasons.length];
         for (int i = 0; i < reasons.length; i++) {
             names[i] = reasons[i].name();
         }
-        dispatcher.addHandler(handler, handler, Map.of(VmExitHandler.EXIT_REASON, names, "service.id", serviceId++),
-                bundle);
+        dispatcher.addHandler(handler, handler, Map.of(VmExitHandler.EXIT_REASON, names, "service.id", serviceId++,
+                "service.ranking", ranking), bundle);
     }
 
     /** Runs a catalog image on {@code kind} until it ends (stopped after {@code seconds}: every run is bounded). */
