@@ -9,7 +9,13 @@ final class KvmTests {
     private KvmTests() {
     }
 
-    static void assumeKvm() {
+    private static boolean said;
+
+    static synchronized void assumeKvm() {
+        if (WHY_NOT != null && !said) {
+            said = true; // once per test JVM, so that the build's output says why the KVM tests were skipped
+            System.out.println("KVM tests skipped: KVM is not usable here: " + WHY_NOT);
+        }
         assumeTrue("KVM is not usable here: " + WHY_NOT, WHY_NOT == null);
     }
 }
