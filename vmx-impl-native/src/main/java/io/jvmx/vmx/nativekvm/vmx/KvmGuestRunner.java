@@ -104,6 +104,8 @@ final class KvmGuestRunner {
     private long armedDeadline;
 
     private boolean halted;
+    private boolean controlsChecked;
+    private boolean msrsLoaded;
     /** The exit saved only the eager part of the guest state; the rest is in kvm_run (KvmGuestState.saveLazy). */
     private boolean lazyPending;
     private Thread boundThread;
@@ -175,11 +177,39 @@ final class KvmGuestRunner {
 
     // ================================================================== VM entry
 
+    /**
+     * The VMM wrote a VMCS field ({@code type}: bits 11:10 of the encoding, 0 = control): controls are checked again,
+     * and entry MSRs compared again, only after such writes.
+     */
+    void fieldWritten(int encoding) {
+        if (((encoding >>> 10) & 3) == 0) {
+            controlsChecked = false;
+        }
+        int full = encoding & ~1;
+        if (full == VM_ENTRY_CONTROLS.encoding()) {
+            msrsLoaded = false;
+        }
+        for (VmcsField f : ENTRY_MSR_FIELDS) {
+            if (f.encoding() == full) {
+                msrsLoaded = false;
+            }
+        }
+    }
+
+    /** Another VMCS became current: everything is checked and compared again at its entry. */
+    void vmcsChanged() {
+        controlsChecked = false;
+        msrsLoaded = false;
+    }
+
     void enter(VmcsRegion v, GeneralRegisters guest, boolean launch, String instruction) {
-        String problem = checkControls(v);
-        if (problem != null) {
-            lastEntryFailure = problem;
-            throw processor.failValid(instruction, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS);
+        if (!controlsChecked) {
+            String problem = checkControls(v);
+            if (problem != null) {
+                lastEntryFailure = problem;
+                throw processor.failValid(instruction, VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS);
+            }
+            controlsChecked = true;
         }
         int info = v.get32(VM_ENTRY_INTERRUPTION_INFORMATION);
         if ((info & InterruptionInfo.VALID) != 0) {
@@ -361,6 +391,20 @@ final class KvmGuestRunner {
 
     /** SYSENTER MSRs and IA32_PAT (SDM 27.3.2.1) and the guest's XCR0, each when it changed. */
     private void loadMsrsAndXcr0(VmcsRegion v) {
+        if (!msrsLoaded) {
+            loadEntryMsrs(v);
+            msrsLoaded = true;
+        }
+        if (xsave) {
+            long x = processor.xcr0();
+            if (x != kvmXcr0) {
+                vcpu.setXcr0(x);
+                kvmXcr0 = x;
+            }
+        }
+    }
+
+    private void loadEntryMsrs(VmcsRegion v) {
         boolean loadPat = (v.get32(VM_ENTRY_CONTROLS) & VmEntryControls.LOAD_IA32_PAT) != 0;
         for (int i = 0; i < ENTRY_MSRS.length; i++) {
             if (ENTRY_MSRS[i] == Msr.IA32_PAT && !loadPat) {
@@ -373,13 +417,6 @@ final class KvmGuestRunner {
                             value), 0);
                 }
                 pushedMsrs[i] = value;
-            }
-        }
-        if (xsave) {
-            long x = processor.xcr0();
-            if (x != kvmXcr0) {
-                vcpu.setXcr0(x);
-                kvmXcr0 = x;
             }
         }
     }

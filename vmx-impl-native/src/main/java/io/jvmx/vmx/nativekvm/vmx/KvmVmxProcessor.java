@@ -330,6 +330,7 @@ public final class KvmVmxProcessor implements VmxProcessor {
             materializeCurrent();
         }
         vmx.vmptrld(vmcs);
+        runner.vmcsChanged();
     }
 
     @Override
@@ -355,6 +356,7 @@ public final class KvmVmxProcessor implements VmxProcessor {
             materializeCurrent();
         }
         vmx.vmwrite(encoding, value);
+        runner.fieldWritten(encoding);
     }
 
     private void materializeCurrent() {
