@@ -66,6 +66,7 @@ public final class KvmVcpu implements AutoCloseable {
     public void setCpuid(CpuidTable table) {
         Memory m = table.toNative();
         ioctl(KvmAbi.KVM_SET_CPUID2, Pointer.nativeValue(m), "KVM_SET_CPUID2 (" + table.entries().size() + " entries)");
+        java.lang.ref.Reference.reachabilityFence(m); // not freed by GC while the call runs
     }
 
     /** KVM_INTERRUPT: an external interrupt for the next entry (only without an in-kernel irqchip). */

@@ -17,7 +17,6 @@ public final class KvmVm implements AutoCloseable {
     private final int fd;
     private final List<KvmVcpu> vcpus = new ArrayList<>();
     private final Memory region = new Memory(KvmAbi.MemoryRegion.SIZE);
-    private Memory filterBitmaps; // kept alive while KVM may read them (it copies them; kept for clarity)
     private boolean closed;
 
     KvmVm(Kvm kvm, int fd) {
@@ -66,6 +65,8 @@ public final class KvmVm implements AutoCloseable {
             Libc.ioctl(fd, KvmAbi.KVM_ENABLE_CAP, Pointer.nativeValue(m));
         } catch (LastErrorException e) {
             throw KvmException.of("KVM_ENABLE_CAP " + capability, e.getErrorCode());
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(m); // not freed by GC while the call runs
         }
     }
 
@@ -99,11 +100,15 @@ public final class KvmVm implements AutoCloseable {
             at += r.bitmap().length;
         }
         try {
+            // KVM copies the bitmaps during the call: they need not outlive it
             Libc.ioctl(fd, KvmAbi.KVM_X86_SET_MSR_FILTER, Pointer.nativeValue(filter));
         } catch (LastErrorException e) {
             throw KvmException.of("KVM_X86_SET_MSR_FILTER", e.getErrorCode());
+        } finally {
+            // the native memory must not be freed (by GC) while the call runs
+            java.lang.ref.Reference.reachabilityFence(bitmaps);
+            java.lang.ref.Reference.reachabilityFence(filter);
         }
-        filterBitmaps = bitmaps;
     }
 
     /** One range of an MSR filter: MSRs {@code base} ... {@code base + 8 * bitmap.length - 1}. */
@@ -134,6 +139,5 @@ public final class KvmVm implements AutoCloseable {
         }
         vcpus.clear();
         Kvm.closeQuietly(fd);
-        filterBitmaps = null;
     }
 }

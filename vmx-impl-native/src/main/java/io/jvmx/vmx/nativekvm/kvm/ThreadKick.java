@@ -50,6 +50,8 @@ public final class ThreadKick implements AutoCloseable {
                     Libc.sigaction(sig, Pointer.nativeValue(action), 0);
                 } catch (LastErrorException e) {
                     throw KvmException.of("sigaction for the kick signal " + sig, e.getErrorCode());
+                } finally {
+                    java.lang.ref.Reference.reachabilityFence(action); // not freed by GC while the call runs
                 }
                 signal = sig;
             }
@@ -127,6 +129,8 @@ public final class ThreadKick implements AutoCloseable {
                 Libc.timer_create(Libc.CLOCK_MONOTONIC, Pointer.nativeValue(ev), Pointer.nativeValue(timerId));
             } catch (LastErrorException e) {
                 throw KvmException.of("timer_create for the time slice", e.getErrorCode());
+            } finally {
+                java.lang.ref.Reference.reachabilityFence(ev);
             }
             timerCreated = true;
         }

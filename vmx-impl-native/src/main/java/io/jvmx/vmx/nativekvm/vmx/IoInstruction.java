@@ -45,13 +45,7 @@ record IoInstruction(int length, boolean in, int size, boolean string, boolean r
                     default -> 5;
                 };
             } else if (codeBits == 64 && b >= 0x40 && b <= 0x4F) {
-                // REX: no effect on I/O instructions (their operand size stays 8/16/32); must be last
-                if (i + 1 < available) {
-                    int next = code[i + 1] & 0xFF;
-                    if (next >= 0x40 && next <= 0x4F) {
-                        continue;
-                    }
-                }
+                // REX: no effect on I/O instructions (their operand size stays 8, 16 or 32 bits)
             } else {
                 break;
             }
