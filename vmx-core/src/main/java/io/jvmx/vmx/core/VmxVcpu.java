@@ -117,6 +117,8 @@ public final class VmxVcpu implements VCpu {
     private volatile int exitCode;
     private volatile String terminationReason;
     private VmExitInfo lastExit;
+    private static final int EXIT_INFO_CACHE = 16;
+    private final VmExitInfo[] recentExits = new VmExitInfo[EXIT_INFO_CACHE];
     private HandlerRegistration lastHandler;
     private Predicate<VmExitInfo> exitFilter;
     private Map<VmcsField, Long> frozen;
@@ -429,7 +431,7 @@ public final class VmxVcpu implements VCpu {
         } finally {
             loadHostXstate();
         }
-        VmExitInfo info = VmExitInfo.of(vmcs.read32(VmcsField.EXIT_REASON),
+        VmExitInfo info = exitInfo(vmcs.read32(VmcsField.EXIT_REASON),
                 vmcs.read32(VmcsField.VM_EXIT_INSTRUCTION_LENGTH), vmcs.read(VmcsField.GUEST_RIP),
                 vmcs.read(VmcsField.EXIT_QUALIFICATION));
         if (!info.entryFailure()) {
@@ -473,6 +475,23 @@ public final class VmxVcpu implements VCpu {
             vmwrite(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS,
                     vmread(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS) | met | PENDING_DEBUG_ENABLED_BREAKPOINT);
         }
+    }
+
+    /**
+     * The exit's {@link VmExitInfo}, the same value object as an earlier exit with the same fields if one is in the
+     * small cache (by RIP): a guest's exits mostly repeat at a few instructions (a polling loop, a port it writes), and
+     * this keeps the exit path from allocating. The record is immutable, so sharing it is safe.
+     */
+    private VmExitInfo exitInfo(int reasonField, int length, long rip, long qualification) {
+        int slot = (int) (rip ^ (rip >>> 7) ^ qualification) & (EXIT_INFO_CACHE - 1);
+        VmExitInfo cached = recentExits[slot];
+        if (cached != null && cached.guestRip() == rip && cached.exitReasonField() == reasonField
+                && cached.instructionLength() == length && cached.qualification() == qualification) {
+            return cached;
+        }
+        VmExitInfo info = VmExitInfo.of(reasonField, length, rip, qualification);
+        recentExits[slot] = info;
+        return info;
     }
 
     /**
