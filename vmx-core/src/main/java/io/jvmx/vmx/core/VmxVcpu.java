@@ -65,10 +65,6 @@ public final class VmxVcpu implements VCpu {
 
     /** Segment access rights for the real-mode start state (x86_vcpu setup_vmcs_guest; SDM Vol. 3C, 25.4.1). */
     private static final int AR_DATA = 0x93, AR_CODE = 0x9B, AR_TSS_BUSY = 0x8B, AR_LDT = 0x82;
-    /** Interruptibility state bits 0 (blocking by STI) and 1 (blocking by MOV SS): SDM 25.4.2, Table 25-3. */
-    private static final int BLOCKING_BY_STI_OR_MOV_SS = 0b11;
-    /** Pending debug exceptions bit 14: BS, a single-step trap (SDM 25.4.2, Table 25-4). */
-    private static final long PENDING_DEBUG_BS = 1L << 14;
     /** Pending debug exceptions bit 12: an enabled data or I/O breakpoint was met (Table 25-4). */
     private static final long PENDING_DEBUG_ENABLED_BREAKPOINT = 1L << 12;
     /** CS access rights bit 13: L (64-bit code segment). */
@@ -639,71 +635,11 @@ public final class VmxVcpu implements VCpu {
         return regs;
     }
 
-    @Override
-    public long readGpr(int index) {
-        checkGpr(index);
-        return index == GeneralRegisters.RSP ? vmread(VmcsField.GUEST_RSP) : regs.get(index);
-    }
-
-    @Override
-    public void writeGpr(int index, long value) {
-        checkGpr(index);
-        if (index == GeneralRegisters.RSP) {
-            vmwrite(VmcsField.GUEST_RSP, value);
-        } else {
-            regs.set(index, value);
-        }
-    }
-
-    private static void checkGpr(int index) {
-        if (index < 0 || index > 15) {
-            throw new IllegalArgumentException("no general-purpose register " + index + " (0 = RAX ... 15 = R15)");
-        }
-    }
-
-    @Override
-    public long rip() {
-        return vmread(VmcsField.GUEST_RIP);
-    }
-
-    /**
-     * Advances RIP past an emulated instruction. Blocking by STI or MOV SS lasts only until the end of the next
-     * instruction (SDM 25.4.2, Table 25-3), so an instruction the VMM emulated ends it, as it would on hardware.
-     */
-    @Override
-    public void advanceRip(int length) {
-        vmwrite(VmcsField.GUEST_RIP, vmread(VmcsField.GUEST_RIP) + length);
-        long intr = vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE);
-        if ((intr & BLOCKING_BY_STI_OR_MOV_SS) != 0) {
-            vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, intr & ~BLOCKING_BY_STI_OR_MOV_SS);
-        }
-        if ((vmread(VmcsField.GUEST_RFLAGS) & Rflags.TF) != 0) {
-            // the emulated instruction completed under single-step: its trap is due, and the processor, which did
-            // not execute it, will not raise it. A pending BS makes the next VM entry deliver the #DB (SDM 25.4.2
-            // Table 25-4, 27.7.3) with the priority the trap would have had. (IA32_DEBUGCTL.BTF, branch-only
-            // stepping, is never set by our guests' processor: no branch emulated here.)
-            vmwrite(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS,
-                    vmread(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS) | PENDING_DEBUG_BS);
-        }
-    }
+    // GPRs, RIP, advanceRip and guestCr: VCpu's default methods, the VMCS's rules, shared with the handler test kit
 
     // ================================================================== control registers
 
-    @Override
-    public long guestCr(int cr) {
-        return switch (cr) {
-            case 0 -> shadowed(VmcsField.GUEST_CR0, VmcsField.CR0_READ_SHADOW, VmcsField.CR0_GUEST_HOST_MASK);
-            case 3 -> vmread(VmcsField.GUEST_CR3);
-            case 4 -> shadowed(VmcsField.GUEST_CR4, VmcsField.CR4_READ_SHADOW, VmcsField.CR4_GUEST_HOST_MASK);
-            default -> throw new IllegalArgumentException("CR" + cr + " is not held in the VMCS (CR0, CR3, CR4)");
-        };
-    }
 
-    /** SDM 25.6.6: host-owned bits (mask 1) read from the shadow, guest-owned bits from the register. */
-    private long shadowed(VmcsField reg, VmcsField shadow, VmcsField mask) {
-        long m = vmread(mask);
-        return (vmread(shadow) & m) | (vmread(reg) & ~m);
-    }
 
     @Override
     public void setGuestCr(int cr, long value) {

@@ -229,49 +229,7 @@ public final class FakeVCpu implements VCpu {
         return regs;
     }
 
-    @Override
-    public long readGpr(int index) {
-        checkGpr(index);
-        return index == GeneralRegisters.RSP ? vmread(VmcsField.GUEST_RSP) : regs.get(index);
-    }
-
-    @Override
-    public void writeGpr(int index, long value) {
-        checkGpr(index);
-        if (index == GeneralRegisters.RSP) {
-            vmwrite(VmcsField.GUEST_RSP, value);
-        } else {
-            regs.set(index, value);
-        }
-    }
-
-    @Override
-    public long rip() {
-        return vmread(VmcsField.GUEST_RIP);
-    }
-
-    /**
-     * Also ends blocking by STI / MOV SS, which lasts until the end of the next instruction (SDM 25.4.2 Table 25-3), and
-     * makes a single-step trap pending (BS) when RFLAGS.TF = 1, as VmxVcpu.advanceRip does.
-     */
-    @Override
-    public void advanceRip(int length) {
-        vmwrite(VmcsField.GUEST_RIP, rip() + length);
-        vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE) & ~3L);
-        if ((vmread(VmcsField.GUEST_RFLAGS) & Rflags.TF) != 0) {
-            vmwrite(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS, vmread(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS) | 1L << 14);
-        }
-    }
-
-    @Override
-    public long guestCr(int cr) {
-        return switch (cr) {
-            case 0 -> compose(VmcsField.GUEST_CR0, VmcsField.CR0_READ_SHADOW, VmcsField.CR0_GUEST_HOST_MASK);
-            case 3 -> vmread(VmcsField.GUEST_CR3);
-            case 4 -> compose(VmcsField.GUEST_CR4, VmcsField.CR4_READ_SHADOW, VmcsField.CR4_GUEST_HOST_MASK);
-            default -> throw new IllegalArgumentException("CR" + cr + " is not held in the VMCS");
-        };
-    }
+    // GPRs, RIP, advanceRip and guestCr: VCpu's default methods, the same rules as VmxVcpu's
 
     @Override
     public void setGuestCr(int cr, long value) {
@@ -424,10 +382,6 @@ public final class FakeVCpu implements VCpu {
         }
     }
 
-    private long compose(VmcsField guest, VmcsField shadow, VmcsField mask) {
-        long m = vmread(mask);
-        return (vmread(shadow) & m) | (vmread(guest) & ~m);
-    }
 
     private void syncLongModeActive(boolean paging) {
         long efer = vmread(VmcsField.GUEST_IA32_EFER);
@@ -452,11 +406,6 @@ public final class FakeVCpu implements VCpu {
         return ((long) leaf << 32) | (subleaf & 0xFFFF_FFFFL);
     }
 
-    private static void checkGpr(int index) {
-        if (index < 0 || index > 15) {
-            throw new IllegalArgumentException("GPR " + index + " is not in 0..15");
-        }
-    }
 
     /** Everything a test may want to print when an assertion fails. */
     @Override

@@ -1,5 +1,6 @@
 package io.jvmx.vmx.api.handler;
 
+import io.jvmx.vmx.api.arch.Rflags;
 import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.exit.MmioAccess;
 import io.jvmx.vmx.api.memory.GuestPhysicalMemory;
@@ -35,25 +36,67 @@ public interface VCpu {
     /** The guest GPRs that are not in the VMCS. RSP is read and written through {@link #readGpr}/{@link #writeGpr}. */
     GeneralRegisters regs();
 
-    /** GPR by SDM number (0 = RAX ... 15 = R15); 4 (RSP) reads GUEST_RSP. */
-    long readGpr(int index);
+    /** GPR by SDM number (0 = RAX ... 15 = R15); 4 (RSP) reads GUEST_RSP, which the VMCS holds (SDM 25.4.1). */
+    default long readGpr(int index) {
+        checkGpr(index);
+        return index == GeneralRegisters.RSP ? vmread(VmcsField.GUEST_RSP) : regs().get(index);
+    }
 
-    void writeGpr(int index, long value);
+    default void writeGpr(int index, long value) {
+        checkGpr(index);
+        if (index == GeneralRegisters.RSP) {
+            vmwrite(VmcsField.GUEST_RSP, value);
+        } else {
+            regs().set(index, value);
+        }
+    }
 
-    long rip();
+    private static void checkGpr(int index) {
+        if (index < 0 || index > 15) {
+            throw new IllegalArgumentException("no general-purpose register " + index + " (0 = RAX ... 15 = R15)");
+        }
+    }
+
+    default long rip() {
+        return vmread(VmcsField.GUEST_RIP);
+    }
 
     /**
      * Completes an instruction the VMM emulated: guest RIP advances by {@code length} bytes (the VM-exit instruction
-     * length of the exit being handled), blocking by STI / MOV SS ends (SDM 25.4.2 Table 25-3), and with RFLAGS.TF = 1
-     * the instruction's single-step trap becomes pending (BS in the pending debug exceptions, delivered at VM entry).
+     * length of the exit being handled), blocking by STI / MOV SS ends, since it lasts only until the end of the next
+     * instruction (SDM 25.4.2 Table 25-3), and with RFLAGS.TF = 1 the instruction's single-step trap becomes pending:
+     * the processor, which did not execute the instruction, will not raise it, and BS in the pending debug exceptions
+     * makes the next VM entry deliver the #DB with the priority the trap would have had (Table 25-4, 27.7.3).
      */
-    void advanceRip(int length);
+    default void advanceRip(int length) {
+        vmwrite(VmcsField.GUEST_RIP, vmread(VmcsField.GUEST_RIP) + length);
+        long interruptibility = vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE);
+        if ((interruptibility & 0b11) != 0) { // bits 0 and 1: blocking by STI, by MOV SS
+            vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, interruptibility & ~0b11L);
+        }
+        if ((vmread(VmcsField.GUEST_RFLAGS) & Rflags.TF) != 0) {
+            vmwrite(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS,
+                    vmread(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS) | 1L << 14); // BS
+        }
+    }
 
     /**
      * A control register as the guest reads it: for CR0 and CR4, bits owned by the host (guest/host mask) come from
      * the read shadow (SDM 25.6.6).
      */
-    long guestCr(int cr);
+    default long guestCr(int cr) {
+        return switch (cr) {
+            case 0 -> shadowed(this, VmcsField.GUEST_CR0, VmcsField.CR0_READ_SHADOW, VmcsField.CR0_GUEST_HOST_MASK);
+            case 3 -> vmread(VmcsField.GUEST_CR3);
+            case 4 -> shadowed(this, VmcsField.GUEST_CR4, VmcsField.CR4_READ_SHADOW, VmcsField.CR4_GUEST_HOST_MASK);
+            default -> throw new IllegalArgumentException("CR" + cr + " is not held in the VMCS (CR0, CR3, CR4)");
+        };
+    }
+
+    private static long shadowed(VCpu vcpu, VmcsField register, VmcsField shadow, VmcsField mask) {
+        long m = vcpu.vmread(mask);
+        return (vcpu.vmread(shadow) & m) | (vcpu.vmread(register) & ~m);
+    }
 
     /**
      * Sets a guest control register (CR0, CR3, CR4) the way x86_vcpu's {@code set_cr} does: the value the guest
