@@ -71,7 +71,7 @@ final class X87Images {
         int tw = fullTagWord(f);
         int fop = f.lastOpcode & 0x7FF;
         if (i.opSize == 2) {
-            if (x.realMode) {
+            if (x.segments8086) { // the real-mode layout, in virtual-8086 mode too (SDM Vol. 1 8.1.10)
                 long ip = realModePointer(f.lastCs, f.lastInstruction);
                 long dp = realModePointer(f.lastDs, f.lastData);
                 write16(x, lin, 0, f.control, priv);
@@ -96,7 +96,7 @@ final class X87Images {
         write32(x, lin, 0, reserved | f.control, priv);
         write32(x, lin, 4, reserved | f.status, priv);
         write32(x, lin, 8, reserved | tw, priv);
-        if (x.realMode) {
+        if (x.segments8086) {
             long ip = realModePointer(f.lastCs, f.lastInstruction);
             long dp = realModePointer(f.lastDs, f.lastData);
             write32(x, lin, 12, reserved | (ip & 0xFFFF), priv);
@@ -123,7 +123,7 @@ final class X87Images {
             tw = read16(x, lin, 4, priv);
             int w3 = read16(x, lin, 6, priv), w4 = read16(x, lin, 8, priv);
             int w5 = read16(x, lin, 10, priv), w6 = read16(x, lin, 12, priv);
-            if (x.realMode) {
+            if (x.segments8086) {
                 ip = w3 | (long) (w4 >>> 12) << 16;
                 fop = w4 & 0x7FF;
                 dp = w5 | (long) (w6 >>> 12) << 16;
@@ -140,7 +140,7 @@ final class X87Images {
             tw = read16(x, lin, 8, priv);
             long d3 = read32(x, lin, 12, priv), d4 = read32(x, lin, 16, priv);
             long d5 = read32(x, lin, 20, priv), d6 = read32(x, lin, 24, priv);
-            if (x.realMode) {
+            if (x.segments8086) {
                 ip = (d3 & 0xFFFF) | ((d4 >>> 12) & 0xFFFF) << 16;
                 fop = (int) d4 & 0x7FF;
                 dp = (d5 & 0xFFFF) | ((d6 >>> 12) & 0xFFFF) << 16;

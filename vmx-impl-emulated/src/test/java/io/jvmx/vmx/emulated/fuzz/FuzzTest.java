@@ -53,11 +53,7 @@ public class FuzzTest {
      * exception -> why it is not fixed here. A case that ends in one of these is counted and listed, not failed;
      * anything else is a failure.
      */
-    static final Map<String, String> KNOWN_LIMITATIONS = Map.of(
-            "virtual-8086 mode (EFLAGS.VM = 1 in protected mode) is not implemented",
-            "virtual-8086 mode is not implemented (IRET with VM = 1 in the popped EFLAGS at CPL 0, SDM Vol. 2A "
-                    + "IRET, is where random code enters it); it belongs to the system instructions "
-                    + "(Segmentation.iret, Segmentation.VIRTUAL_8086_UNSUPPORTED)");
+    static final Map<String, String> KNOWN_LIMITATIONS = Map.of();
 
     /** The machine of the case that runs now, for the watchdog's kick. */
     private static final AtomicReference<FuzzGuest> CURRENT = new AtomicReference<>();
