@@ -585,6 +585,23 @@ final class Executor {
         m.write(lin(sg, off, size, true), size, v, dataPriv);
     }
 
+    /**
+     * The alignment check of an operand whose data type sets its alignment, not the size of each access that makes it
+     * up (SDM Vol. 3A 6.15 "Interrupt 17", Table 6-7: the FSTENV/FSAVE areas, 4 or 2 by operand size; GDTR, IDTR,
+     * LDTR and TR contents, 4): #AC(0) if alignment checking is on (CR0.AM, EFLAGS.AC, CPL 3) and {@code linear} is
+     * not a multiple of {@code alignment}. Returns the privilege for the accesses within the operand, which are then
+     * not checked again.
+     */
+    int checkAlignment(long linear, int alignment) {
+        if (dataPriv != Mmu.USER_AC) {
+            return dataPriv;
+        }
+        if ((linear & (alignment - 1)) != 0) {
+            throw fault.set(Exceptions.AC, 0);
+        }
+        return Mmu.USER;
+    }
+
     /** Reads the r/m operand. */
     long readE(int size) {
         return i.mod == 3 ? getReg(i.rm, size) : readMem(i.eaSeg, ea(), size);

@@ -356,7 +356,10 @@ final class SystemOps {
                 if (x.i.mod == 3) {
                     x.setReg(x.i.rm, x.i.opSize, sel);
                 } else {
-                    x.writeMem(x.i.eaSeg, x.ea(), 2, sel);
+                    // the alignment of "LDTR or Task Register Contents" is 4, not that of a word (SDM Vol. 3A 6.15,
+                    // Table 6-7; 3.5.1: "located at a doubleword address")
+                    long lin = x.lin(x.i.eaSeg, x.ea(), 2, true);
+                    x.m.write(lin, 2, sel, x.checkAlignment(lin, 4));
                 }
                 x.done();
                 return;
@@ -610,8 +613,12 @@ final class SystemOps {
                 int limit = o == 0 ? s.gdtrLimit : s.idtrLimit;
                 int bsize = x.mode64 ? 8 : 4;
                 long off = x.ea();
+                // SDM Vol. 3A 3.5.1 and 6.15: the limit is stored as a word, then the base, whose alignment is that
+                // of "GDTR, IDTR ... Contents" (Table 6-7), 4, also for the 8-byte base of 64-bit mode; an image at
+                // 4n + 2 raises no #AC
                 x.stage(x.lin(x.i.eaSeg, off, 2, true), 2, limit & 0xFFFF, x.dataPriv);
-                x.stage(x.lin(x.i.eaSeg, (off + 2) & x.addrMask(), bsize, true), bsize, base, x.dataPriv);
+                long baseLin = x.lin(x.i.eaSeg, (off + 2) & x.addrMask(), bsize, true);
+                x.stage(baseLin, bsize, base, x.checkAlignment(baseLin, 4));
                 x.commitStaged();
                 x.done();
                 return;
