@@ -1,0 +1,150 @@
+package io.jvmx.vmx.emulated.vmx;
+
+import static io.jvmx.vmx.api.vmcs.VmcsField.*;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import io.jvmx.vmx.api.arch.Cr0;
+import io.jvmx.vmx.api.arch.Exceptions;
+import io.jvmx.vmx.api.arch.Rflags;
+import io.jvmx.vmx.api.exit.ExitReason;
+import io.jvmx.vmx.api.spi.GeneralRegisters;
+import io.jvmx.vmx.api.vmcs.VmcsField;
+
+import org.junit.Before;
+import org.junit.Test;
+
+/**
+ * A guest entered in virtual-8086 mode (RFLAGS.VM = 1 in the guest-state area): the VM-entry checks on its segment
+ * registers (SDM Vol. 3C 27.3.1.2: base = selector &lt;&lt; 4, limit FFFFH, access rights F3H for CS, SS, DS, ES, FS
+ * and GS; the SS.RPL = CS.RPL rule does not apply) and on RFLAGS (27.3.1.4: VM must be 0 in IA-32e mode or with
+ * CR0.PE = 0), then the guest running there: 8086 addressing, and an exception leaving the mode either as a VM exit
+ * (exception bitmap) or through a ring-0 interrupt gate with the stack frame of SDM Vol. 3A 20.3.1.1, Figure 20-4.
+ */
+public class Virtual8086EntryTest {
+    private static final VmcsField[][] SEGMENTS = {
+            {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
+            {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
+            {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
+            {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
+            {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
+            {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
+    /** ES, CS, SS, DS, FS, GS: CS:0 is the platform's entry 0x8000; SS's RPL (1) is not CS's (0). */
+    private static final int[] SELECTORS = {0x0300, 0x0800, 0x0601, 0x0100, 0x0302, 0x0303};
+    private static final long ESP0 = 0x7000;
+    private static final long HANDLER = 0x9000;
+
+    private VmxFixture fx;
+
+    @Before
+    public void virtual8086Guest() {
+        fx = new VmxFixture();
+        fx.protectedModeGuest();
+        for (int k = 0; k < SEGMENTS.length; k++) {
+            fx.write(SEGMENTS[k][0], SELECTORS[k]);
+            fx.write(SEGMENTS[k][1], (long) SELECTORS[k] << 4);
+            fx.write(SEGMENTS[k][2], 0xFFFF);
+            fx.write(SEGMENTS[k][3], 0xF3);
+        }
+        fx.write(GUEST_RIP, 0);
+        fx.write(GUEST_RSP, 0x1000);
+        fx.write(GUEST_RFLAGS, Rflags.VM | Rflags.FIXED_1);
+        // the ring-0 stack of events from virtual-8086 mode (TSS SS0:ESP0) and a 32-bit interrupt gate for #GP
+        fx.memory.write32(fx.guestRam + VmxFixture.PROTECTED_TSS + 4, (int) ESP0);
+        fx.memory.write32(fx.guestRam + VmxFixture.PROTECTED_TSS + 8, VmxFixture.DATA32);
+        long gate = (HANDLER & 0xFFFF) | ((long) VmxFixture.CODE32 << 16) | (0x8EL << 40)
+                | ((HANDLER >>> 16) << 48);
+        fx.memory.write64(fx.guestRam + VmxFixture.PROTECTED_IDT + 8L * Exceptions.GP, gate);
+        fx.load(HANDLER, VmxFixture.bytes(0x0F, 0xA2)); // cpuid: exits
+    }
+
+    private void expectInvalidGuestState(String detailPart) {
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertEquals(ExitReason.ENTRY_FAILURE_BIT | ExitReason.VM_ENTRY_FAILURE_INVALID_GUEST_STATE.number(),
+                fx.exitReason());
+        String detail = fx.cpu.lastEntryFailure();
+        assertTrue(detail, detail.contains(detailPart));
+    }
+
+    /** SDM 27.3.1.2: the 8086 segments are checked, and nothing else of theirs; the guest runs 8086 addressing. */
+    @Test
+    public void entersAndAddressesAsThe8086() {
+        fx.memory.write16(fx.guestRam + 0x1010, 0xBEEF);
+        fx.load(VmxFixture.GUEST_ENTRY, VmxFixture.bytes(0xA1, 0x10, 0x00, 0x0F, 0xA2)); // mov ax, [0x10]; cpuid
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertEquals(fx.cpu.lastEntryFailure(), ExitReason.CPUID.number(), fx.exitReason());
+        assertEquals("DS 0100H: linear 1010H", 0xBEEF, fx.guestRegisters.get(GeneralRegisters.RAX) & 0xFFFF);
+        assertEquals("still in virtual-8086 mode", Rflags.VM, fx.read(GUEST_RFLAGS) & Rflags.VM);
+        assertEquals("at the CPUID", 3, fx.read(GUEST_RIP));
+        assertEquals(0xF3, fx.read(GUEST_CS_ACCESS_RIGHTS));
+    }
+
+    /** SDM 27.3.1.2, for each of the six segment registers: base, limit and access rights, each on its own. */
+    @Test
+    public void segmentChecks() {
+        for (int k = 0; k < SEGMENTS.length; k++) {
+            virtual8086Guest();
+            fx.write(SEGMENTS[k][1], ((long) SELECTORS[k] << 4) + 0x10);
+            expectInvalidGuestState("base");
+            virtual8086Guest();
+            fx.write(SEGMENTS[k][2], 0xFFFE);
+            expectInvalidGuestState("limit");
+            virtual8086Guest();
+            fx.write(SEGMENTS[k][3], k == 1 ? 0xFB : 0x93);
+            expectInvalidGuestState("access rights");
+        }
+    }
+
+    /** SDM 27.3.1.4: RFLAGS.VM = 1 requires CR0.PE = 1 (and no IA-32e mode), even for an unrestricted guest. */
+    @Test
+    public void virtual8086ModeNeedsProtectedMode() {
+        fx.write(GUEST_CR0, Cr0.ET | Cr0.NE);
+        expectInvalidGuestState("RFLAGS.VM");
+    }
+
+    /** An exception in the exception bitmap exits from virtual-8086 mode, which the exit saves (SDM 27.3.1.4, 28.3). */
+    @Test
+    public void exceptionExit() {
+        fx.write(EXCEPTION_BITMAP, 1L << Exceptions.GP);
+        fx.load(VmxFixture.GUEST_ENTRY, VmxFixture.bytes(0xF4)); // hlt: #GP(0) at CPL 3
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertEquals(ExitReason.EXCEPTION_OR_NMI.number(), fx.exitReason());
+        assertEquals(Exceptions.GP, fx.read32(VM_EXIT_INTERRUPTION_INFORMATION) & 0xFF);
+        assertEquals(0, fx.read32(VM_EXIT_INTERRUPTION_ERROR_CODE));
+        assertEquals(Rflags.VM, fx.read(GUEST_RFLAGS) & Rflags.VM);
+        assertEquals(0, fx.read(GUEST_RIP));
+        assertEquals(0x0800, fx.read(GUEST_CS_SELECTOR));
+    }
+
+    /**
+     * SDM Vol. 3A 20.3.1.1, Figure 20-4: #GP from virtual-8086 mode through a 32-bit interrupt gate to ring 0 switches
+     * to SS0:ESP0, pushes GS, FS, DS, ES, SS, ESP, EFLAGS, CS, EIP and the error code, clears VM, and loads GS, FS,
+     * DS and ES with null selectors.
+     */
+    @Test
+    public void exceptionToRingZero() {
+        fx.load(VmxFixture.GUEST_ENTRY, VmxFixture.bytes(0xF4)); // hlt: #GP(0) at CPL 3
+        fx.cpu.vmlaunch(fx.guestRegisters);
+        assertEquals(fx.cpu.lastEntryFailure(), ExitReason.CPUID.number(), fx.exitReason());
+        assertEquals("at the handler's CPUID", HANDLER, fx.read(GUEST_RIP));
+        assertEquals(VmxFixture.CODE32, fx.read(GUEST_CS_SELECTOR));
+        assertEquals(0, fx.read(GUEST_RFLAGS) & Rflags.VM);
+        assertEquals(VmxFixture.DATA32, fx.read(GUEST_SS_SELECTOR));
+        long esp = fx.read(GUEST_RSP);
+        assertEquals("ten doublewords on the ring-0 stack", ESP0 - 40, esp);
+        long[] expected = {0, 0, 0x0800, -1, 0x1000, 0x0601, 0x0300, 0x0100, 0x0302, 0x0303};
+        String[] names = {"error code", "EIP", "CS", "EFLAGS", "ESP", "SS", "ES", "DS", "FS", "GS"};
+        for (int k = 0; k < expected.length; k++) {
+            long v = fx.memory.read32(fx.guestRam + esp + 4L * k) & 0xFFFF_FFFFL;
+            if (k == 3) {
+                assertEquals("EFLAGS image has VM", Rflags.VM, v & Rflags.VM);
+            } else {
+                assertEquals(names[k], expected[k], v);
+            }
+        }
+        for (VmcsField[] seg : new VmcsField[][] {SEGMENTS[0], SEGMENTS[3], SEGMENTS[4], SEGMENTS[5]}) {
+            assertEquals(seg[0] + " null", 0, fx.read(seg[0]));
+            assertEquals(seg[0] + " unusable", 1L << 16, fx.read(seg[3]) & (1L << 16));
+        }
+    }
+}
