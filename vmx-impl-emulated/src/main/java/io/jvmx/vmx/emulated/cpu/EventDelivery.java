@@ -103,8 +103,16 @@ final class EventDelivery {
         if (s.activityState == CpuState.ACTIVITY_HLT) {
             s.activityState = CpuState.ACTIVITY_ACTIVE;
         }
-        deliver(vector, type, error, length, false, 0);
+        injecting = true;
+        try {
+            deliver(vector, type, error, length, false, 0);
+        } finally {
+            injecting = false;
+        }
     }
+
+    /** VM entry injects the event being delivered ({@link #inject}). */
+    private boolean injecting;
 
     static boolean contributory(int v) {
         return v == Exceptions.DE || v == Exceptions.TS || v == Exceptions.NP || v == Exceptions.SS
@@ -218,6 +226,11 @@ final class EventDelivery {
         int ext = soft ? 0 : 1;
         if (x.realMode) {
             realMode(vector, ret, image);
+        } else if (injecting && type == SOFTWARE_INTERRUPT && x.vm86 && x.v86.redirectedToProgram(vector)) {
+            // a software interrupt injected into virtual-8086 mode with CR4.VME is redirected as INT n would be, to
+            // the 8086 program's handler, if its bit in the redirection bit map is clear; otherwise it goes to the
+            // protected-mode handler whatever IOPL is (SDM Vol. 3C 27.6.1.1)
+            x.v86.redirect(vector, ret, image);
         } else if (s.longModeActive()) {
             longMode(vector, soft, ext, error, ret, image);
         } else {

@@ -155,14 +155,24 @@ final class Virtual8086 {
      * INT3, INTO and INT1 are not INT n: they always go to the protected-mode handler.
      */
     void softwareInterrupt(int vector) {
-        if ((s.cr4 & Cr4.VME) != 0 && !redirectionBit(vector)) {
-            redirect(vector);
+        if (redirectedToProgram(vector)) {
+            redirect(vector, x.startRip + x.i.len, s.rflags() & ~Rflags.RF);
+            x.retire();
             return;
         }
         if (x.iopl() < 3) {
             throw x.gp(0);
         }
         x.events.instructionEvent(vector, EventDelivery.SOFTWARE_INTERRUPT);
+    }
+
+    /**
+     * Whether a software interrupt goes to the 8086 program's own handler: CR4.VME = 1 and the bit for {@code vector}
+     * in the redirection bit map clear (SDM 20.3.3, methods 5 and 6). Also for a software interrupt that VM entry
+     * injects into virtual-8086 mode (SDM Vol. 3C 27.6.1.1).
+     */
+    boolean redirectedToProgram(int vector) {
+        return (s.cr4 & Cr4.VME) != 0 && !redirectionBit(vector);
     }
 
     /**
@@ -186,30 +196,29 @@ final class Virtual8086 {
     }
 
     /**
-     * A software interrupt redirected to the 8086 program (SDM 20.3.3.4 method 5, 20.3.3.5 method 6): FLAGS (with
-     * IOPL &lt; 3: VIF in the IF position and IOPL 3), CS and IP are pushed on the program's stack as words, CS:IP
-     * come from entry n of its interrupt vector table at linear address 0, TF and RF are cleared, and IF (IOPL = 3)
-     * or VIF (IOPL &lt; 3) too.
+     * A software interrupt redirected to the 8086 program (SDM 20.3.3.4 method 5, 20.3.3.5 method 6): FLAGS (from
+     * {@code flags}; with IOPL &lt; 3: VIF in the IF position and IOPL 3), CS and the return IP {@code ret} are pushed
+     * on the program's stack as words, CS:IP come from entry n of its interrupt vector table at linear address 0, TF
+     * and RF are cleared, and IF (IOPL = 3) or VIF (IOPL &lt; 3) too. The caller retires the instruction, if any.
      */
-    private void redirect(int vector) {
+    void redirect(int vector, long ret, long flags) {
         long f = s.rflags();
-        long image = f & 0xFFFF;
+        long image = flags & 0xFFFF;
         boolean iopl3 = x.iopl() == 3;
         if (!iopl3) {
-            image = (image & ~Rflags.IF) | Rflags.IOPL | ((f & Rflags.VIF) != 0 ? Rflags.IF : 0);
+            image = (image & ~Rflags.IF) | Rflags.IOPL | ((flags & Rflags.VIF) != 0 ? Rflags.IF : 0);
         }
         // the vector table is the 8086 program's own, read as the program would (its linear address 0, CPL 3)
         int ip = (int) m.read(vector * 4L, 2, x.dataPriv);
         int cs = (int) m.read(vector * 4L + 2, 2, x.dataPriv);
         x.stagePush(2, 2, image);
         x.stagePush(4, 2, s.seg[CpuState.CS].selector & 0xFFFF);
-        x.stagePush(6, 2, (x.startRip + x.i.len) & 0xFFFF);
+        x.stagePush(6, 2, ret & 0xFFFF);
         x.commitStaged();
         x.addSp(-6);
         load(s.seg[CpuState.CS], cs, true);
         s.setRflags(f & ~(Rflags.TF | Rflags.RF | (iopl3 ? Rflags.IF : Rflags.VIF)));
         s.rip = ip;
-        x.retire();
     }
 
     // ========================================================================================== IRET

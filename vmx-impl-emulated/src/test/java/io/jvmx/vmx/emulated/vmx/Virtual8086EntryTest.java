@@ -5,9 +5,12 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import io.jvmx.vmx.api.arch.Cr0;
+import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.arch.Rflags;
 import io.jvmx.vmx.api.exit.ExitReason;
+import io.jvmx.vmx.api.exit.InterruptionInfo;
+import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 
@@ -56,6 +59,85 @@ public class Virtual8086EntryTest {
                 | ((HANDLER >>> 16) << 48);
         fx.memory.write64(fx.guestRam + VmxFixture.PROTECTED_IDT + 8L * Exceptions.GP, gate);
         fx.load(HANDLER, VmxFixture.bytes(0x0F, 0xA2)); // cpuid: exits
+    }
+
+    // ---- software interrupts injected into virtual-8086 mode (SDM Vol. 3C 27.6.1.1)
+
+    private static final int REDIRECTED = 0x21, NOT_REDIRECTED = 0x20;
+    /** The 8086 program's handler for REDIRECTED, from its interrupt vector table at linear 0: 0800:0010. */
+    private static final long PROGRAM_HANDLER = VmxFixture.GUEST_ENTRY + 0x10;
+
+    /**
+     * The TSS with a software interrupt redirection bit map (all set but REDIRECTED's bit) below an I/O map at 88H,
+     * the program's vector table entry for REDIRECTED, a DPL-3 interrupt gate for NOT_REDIRECTED, CR4.VME as given,
+     * and VM entry injecting the software interrupt {@code vector} (instruction length 2) with RFLAGS {@code flags}.
+     */
+    private void injectSoftwareInterrupt(int vector, boolean vme, long flags) {
+        long tss = fx.guestRam + VmxFixture.PROTECTED_TSS;
+        for (int k = 0; k < 32; k++) {
+            fx.memory.write8(tss + 0x68 + k, k == REDIRECTED / 8 ? ~(1 << (REDIRECTED % 8)) & 0xFF : 0xFF);
+        }
+        fx.memory.write16(tss + 0x66, 0x88);
+        fx.write(GUEST_TR_LIMIT, 0x88);
+        fx.memory.write16(fx.guestRam + 4L * REDIRECTED, 0x0010);
+        fx.memory.write16(fx.guestRam + 4L * REDIRECTED + 2, 0x0800);
+        fx.load(PROGRAM_HANDLER, VmxFixture.bytes(0x0F, 0xA2)); // cpuid
+        long gate = (HANDLER & 0xFFFF) | ((long) VmxFixture.CODE32 << 16) | (0xEEL << 40) | ((HANDLER >>> 16) << 48);
+        fx.memory.write64(fx.guestRam + VmxFixture.PROTECTED_IDT + 8L * NOT_REDIRECTED, gate);
+        fx.write(GUEST_CR4, fx.read(GUEST_CR4) | (vme ? Cr4.VME : 0));
+        fx.write(GUEST_RFLAGS, Rflags.VM | Rflags.FIXED_1 | flags);
+        fx.write(GUEST_RIP, 0x40);
+        fx.write(VM_ENTRY_INTERRUPTION_INFORMATION,
+                (InterruptionInfo.VALID & 0xFFFF_FFFFL) | ((long) InterruptionType.SOFTWARE_INTERRUPT.code() << 8) | vector);
+        fx.write(VM_ENTRY_INSTRUCTION_LENGTH, 2);
+        fx.cpu.vmlaunch(fx.guestRegisters);
+    }
+
+    private int word(long linear) {
+        return fx.memory.read16(fx.guestRam + linear) & 0xFFFF;
+    }
+
+    /**
+     * CR4.VME, the bit clear: to the 8086 program's handler through its vector table, FLAGS (IOPL 3, IF = VIF), CS and
+     * IP after the instruction pushed as words, VIF cleared (IOPL &lt; 3); no #GP for IOPL 0.
+     */
+    @Test
+    public void injectedSoftwareInterruptIsRedirected() {
+        injectSoftwareInterrupt(REDIRECTED, true, Rflags.VIF);
+        assertEquals(fx.cpu.lastEntryFailure(), ExitReason.CPUID.number(), fx.exitReason());
+        assertEquals("the program's handler", 0x0800, fx.read(GUEST_CS_SELECTOR));
+        assertEquals(0x10, fx.read(GUEST_RIP));
+        assertEquals("still in virtual-8086 mode", Rflags.VM, fx.read(GUEST_RFLAGS) & Rflags.VM);
+        assertEquals("VIF cleared", 0, fx.read(GUEST_RFLAGS) & Rflags.VIF);
+        long sp = fx.read(GUEST_RSP);
+        assertEquals("three words pushed", 0x1000 - 6, sp);
+        long stack = (long) SELECTORS[2] << 4;
+        assertEquals("IP after the instruction", 0x42, word(stack + sp));
+        assertEquals("CS", 0x0800, word(stack + sp + 2));
+        assertEquals("FLAGS with IOPL 3 and VIF as IF", Rflags.IOPL | Rflags.IF,
+                word(stack + sp + 4) & (Rflags.IOPL | Rflags.IF));
+    }
+
+    /** CR4.VME, the bit set, IOPL 0: the protected-mode handler, not #GP (27.6.1.1: no IOPL check on injection). */
+    @Test
+    public void injectedSoftwareInterruptWithItsBitSetGoesToTheProtectedModeHandler() {
+        fx.write(EXCEPTION_BITMAP, 1L << Exceptions.GP);
+        injectSoftwareInterrupt(NOT_REDIRECTED, true, 0);
+        assertEquals(fx.cpu.lastEntryFailure(), ExitReason.CPUID.number(), fx.exitReason());
+        assertEquals(HANDLER, fx.read(GUEST_RIP));
+        assertEquals(VmxFixture.CODE32, fx.read(GUEST_CS_SELECTOR));
+        assertEquals("EIP after the instruction", 0x42,
+                fx.memory.read32(fx.guestRam + fx.read(GUEST_RSP)) & 0xFFFF_FFFFL);
+    }
+
+    /** Without CR4.VME even a clear bit means nothing: the protected-mode handler, whatever IOPL is. */
+    @Test
+    public void injectedSoftwareInterruptWithoutVmeGoesToTheProtectedModeHandler() {
+        fx.write(EXCEPTION_BITMAP, 1L << Exceptions.GP);
+        injectSoftwareInterrupt(REDIRECTED, false, 0);
+        assertEquals(fx.cpu.lastEntryFailure(), ExitReason.EXCEPTION_OR_NMI.number(), fx.exitReason());
+        assertEquals("no gate for 21H in the IDT: #GP(21H * 8 + 2), not a redirection", 0x21 * 8 + 2,
+                fx.read32(VM_EXIT_INTERRUPTION_ERROR_CODE));
     }
 
     private void expectInvalidGuestState(String detailPart) {
