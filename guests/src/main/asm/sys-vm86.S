@@ -99,29 +99,13 @@
     CHECK32 "\name", \expected
 .endm
 
-# USER_FAULT "what", expected, instruction: at CPL 3 (inside user code), runs the instruction and records vector
-# << 16 | error code of what it raised, or NOTHING; the kernel compares the log with <expected> afterwards.
-.set NONE, 0xFFFF0000
-.macro USER_FAULT slot, instr:vararg
-    TRY32 1f
-    \instr
-1:  mov eax, [exc_vector]
-    cmp eax, NOTHING
-    mov eax, NONE
-    je 2f
-    mov eax, [exc_vector]
-    shl eax, 16
-    or eax, [exc_error]
-2:  mov [fault_log + \slot * 4], eax
-    mov dword ptr [exc_resume], 0
-.endm
-
 # PUSHD imm32: a doubleword push in 16-bit code (66 68 id).
 .macro PUSHD imm
     .byte 0x66, 0x68
     .long \imm
 .endm
 
+# LOGGED slot, "what", expected: fault_log[slot] (USER_FAULT, include/systest.inc) must be <expected>.
 .macro LOGGED slot, name, expected
     mov eax, [fault_log + \slot * 4]
     CHECK32 "\name", \expected
@@ -250,39 +234,39 @@ alignment_checks:
     mov edx, RFLAGS_AC | 2
     call run_user32
     LOGGED 0, "#AC: a word at an odd address (2)", EXC_AC<<16
-    LOGGED 1, "... a word at an even address: none", NONE
+    LOGGED 1, "... a word at an even address: none", NONE_LOGGED
     LOGGED 2, "#AC: a doubleword at 4n + 2 (4)", EXC_AC<<16
     LOGGED 3, "#AC: a segment selector stored at an odd address (2)", EXC_AC<<16
     LOGGED 4, "#AC: a 48-bit far pointer (LDS) at 4n + 2 (4)", EXC_AC<<16
-    LOGGED 5, "... a 32-bit far pointer (16-bit LDS) at 4n + 2 (2): none", NONE
+    LOGGED 5, "... a 32-bit far pointer (16-bit LDS) at 4n + 2 (2): none", NONE_LOGGED
     LOGGED 6, "#AC: a bit string (BT m32, r32) element at 4n + 2 (4)", EXC_AC<<16
-    LOGGED 7, "... a bit string (BT m16, r16) element at 4n + 2 (2): none", NONE
+    LOGGED 7, "... a bit string (BT m16, r16) element at 4n + 2 (2): none", NONE_LOGGED
     LOGGED 8, "#AC: an 80-bit x87 value (FLD m80) at 8n + 4 (8)", EXC_AC<<16
-    LOGGED 9, "... an 80-bit x87 value at 8n: none", NONE
+    LOGGED 9, "... an 80-bit x87 value at 8n: none", NONE_LOGGED
     LOGGED 10, "#AC: a 32-bit FNSTENV area at 4n + 2 (4)", EXC_AC<<16
-    LOGGED 11, "... a 16-bit FNSTENV area at 4n + 2 (2): none", NONE
-    LOGGED 12, "... a 32-bit FNSAVE area at 8n + 4 (4; its 80-bit registers are not 8-aligned): none", NONE
-    LOGGED 13, "... a 32-bit FRSTOR area at 8n + 4 (4): none", NONE
+    LOGGED 11, "... a 16-bit FNSTENV area at 4n + 2 (2): none", NONE_LOGGED
+    LOGGED 12, "... a 32-bit FNSAVE area at 8n + 4 (4; its 80-bit registers are not 8-aligned): none", NONE_LOGGED
+    LOGGED 13, "... a 32-bit FRSTOR area at 8n + 4 (4): none", NONE_LOGGED
     LOGGED 14, "#AC: a 32-bit FNSAVE area at 4n + 2 (4)", EXC_AC<<16
-    LOGGED 15, "... a 16-bit FNSAVE area at 4n + 2 (2): none", NONE
-    LOGGED 16, "... SGDT at 4n + 2 (an aligned word, then an aligned doubleword, SDM 3.5.1): none", NONE
+    LOGGED 15, "... a 16-bit FNSAVE area at 4n + 2 (2): none", NONE_LOGGED
+    LOGGED 16, "... SGDT at 4n + 2 (an aligned word, then an aligned doubleword, SDM 3.5.1): none", NONE_LOGGED
     LOGGED 17, "#AC: SGDT at 4n (its base doubleword at 4n + 2)", EXC_AC<<16
     LOGGED 18, "MOVAPS from a misaligned 128-bit operand: #GP(0), not #AC", EXC_GP<<16
-    LOGGED 19, "... MOVUPS at 16n + 8 (its 8-byte halves aligned): none", NONE
+    LOGGED 19, "... MOVUPS at 16n + 8 (its 8-byte halves aligned): none", NONE_LOGGED
     LOGGED 20, "#AC: MOVUPS at 8n + 4", EXC_AC<<16
     LOGGED 21, "FXSAVE at 16n + 8: #GP(0) (this processor's choice of #GP or #AC, SDM Vol. 2A FXSAVE)", EXC_GP<<16
-    LOGGED 22, "... FXSAVE at 16n: none", NONE
+    LOGGED 22, "... FXSAVE at 16n: none", NONE_LOGGED
     LOGGED 23, "#AC: PUSH with ESP at 4n + 2", EXC_AC<<16
     LOGGED 24, "#AC: SLDT m16 at 4n + 2 (LDTR contents: 4)", EXC_AC<<16
-    LOGGED 25, "... SLDT m16 at 4n: none", NONE
+    LOGGED 25, "... SLDT m16 at 4n: none", NONE_LOGGED
     LOGGED 26, "#AC: STR m16 at 4n + 2 (task register contents: 4)", EXC_AC<<16
-    LOGGED 27, "... MOVUPS store at 16n + 8 (its 8-byte halves aligned): none", NONE
+    LOGGED 27, "... MOVUPS store at 16n + 8 (its 8-byte halves aligned): none", NONE_LOGGED
     LOGGED 28, "#AC: MOVUPS store at 8n + 4", EXC_AC<<16
     lea edi, ac_user_off
     mov esi, USER_STACK
     mov edx, 2                      # EFLAGS.AC = 0
     call run_user32
-    LOGGED 0, "EFLAGS.AC = 0: no #AC", NONE
+    LOGGED 0, "EFLAGS.AC = 0: no #AC", NONE_LOGGED
     mov eax, cr0
     and eax, ~CR0_AM
     mov cr0, eax
@@ -290,7 +274,7 @@ alignment_checks:
     mov esi, USER_STACK
     mov edx, RFLAGS_AC | 2
     call run_user32
-    LOGGED 0, "CR0.AM = 0: no #AC", NONE
+    LOGGED 0, "CR0.AM = 0: no #AC", NONE_LOGGED
     ret
 
 ac_user:
