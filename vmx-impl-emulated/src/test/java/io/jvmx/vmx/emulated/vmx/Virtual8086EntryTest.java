@@ -25,13 +25,7 @@ import org.junit.Test;
  * (exception bitmap) or through a ring-0 interrupt gate with the stack frame of SDM Vol. 3A 20.3.1.1, Figure 20-4.
  */
 public class Virtual8086EntryTest {
-    private static final VmcsField[][] SEGMENTS = {
-            {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
-            {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
-            {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
-            {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
-            {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
-            {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
+    private static final VmcsField[][] SEGMENTS = VmxFixture.GUEST_SEGMENTS;
     /** ES, CS, SS, DS, FS, GS: CS:0 is the platform's entry 0x8000; SS's RPL (1) is not CS's (0). */
     private static final int[] SELECTORS = {0x0300, 0x0800, 0x0601, 0x0100, 0x0302, 0x0303};
     private static final long ESP0 = 0x7000;
