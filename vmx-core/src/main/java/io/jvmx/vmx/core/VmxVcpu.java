@@ -16,7 +16,9 @@ import io.jvmx.vmx.api.error.VmxInstructionException;
 import io.jvmx.vmx.api.event.EventQueue;
 import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.exit.InterruptionInfo;
+import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.InterruptionType;
+import io.jvmx.vmx.api.exit.MmioAccess;
 import io.jvmx.vmx.api.exit.VmExitInfo;
 import io.jvmx.vmx.api.handler.InterruptController;
 import io.jvmx.vmx.api.handler.VCpu;
@@ -26,9 +28,9 @@ import io.jvmx.vmx.api.memory.PhysicalMemory;
 import io.jvmx.vmx.api.msr.EptVpidCap;
 import io.jvmx.vmx.api.msr.Msr;
 import io.jvmx.vmx.api.msr.VmxMisc;
+import io.jvmx.vmx.api.spi.CpuidLeaf;
 import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
-import io.jvmx.vmx.api.spi.HostContext;
 import io.jvmx.vmx.api.spi.VmxProcessor;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 import io.jvmx.vmx.bitmaps.IoBitmap;
@@ -103,6 +105,7 @@ public final class VmxVcpu implements VCpu {
     private long guestXcr0 = Xcr0.X87; // SDM Vol. 1, 13.3: XCR0 is 1 after RESET
     private long guestXss;
     private boolean launched;
+    private boolean cpuidTableGiven;
     private boolean bound;
     private boolean freed;
     private volatile VCpuState state = VCpuState.CREATED;
@@ -243,26 +246,7 @@ public final class VmxVcpu implements VCpu {
     }
 
     private void setupHost() {
-        HostContext h = processor.hostContext();
-        vmcs.write(VmcsField.HOST_IA32_PAT, h.pat());
-        vmcs.write(VmcsField.HOST_IA32_EFER, h.efer());
-        vmcs.write(VmcsField.HOST_CR0, h.cr0());
-        vmcs.write(VmcsField.HOST_CR3, h.cr3());
-        vmcs.write(VmcsField.HOST_CR4, h.cr4());
-        vmcs.write(VmcsField.HOST_ES_SELECTOR, h.esSelector());
-        vmcs.write(VmcsField.HOST_CS_SELECTOR, h.csSelector());
-        vmcs.write(VmcsField.HOST_SS_SELECTOR, h.ssSelector());
-        vmcs.write(VmcsField.HOST_DS_SELECTOR, h.dsSelector());
-        vmcs.write(VmcsField.HOST_FS_SELECTOR, h.fsSelector());
-        vmcs.write(VmcsField.HOST_GS_SELECTOR, h.gsSelector());
-        vmcs.write(VmcsField.HOST_TR_SELECTOR, h.trSelector());
-        vmcs.write(VmcsField.HOST_FS_BASE, h.fsBase());
-        vmcs.write(VmcsField.HOST_GS_BASE, h.gsBase());
-        vmcs.write(VmcsField.HOST_TR_BASE, h.trBase());
-        vmcs.write(VmcsField.HOST_GDTR_BASE, h.gdtrBase());
-        vmcs.write(VmcsField.HOST_IDTR_BASE, h.idtrBase());
-        vmcs.write(VmcsField.HOST_RSP, h.rsp());
-        vmcs.write(VmcsField.HOST_RIP, h.rip());
+        processor.hostContext().writeHostState(vmcs::write);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_ESP, 0);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_EIP, 0);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_CS, 0);
@@ -313,7 +297,8 @@ public final class VmxVcpu implements VCpu {
      * The execution, exit and entry controls of x86_vcpu's setup_vmcs_control, corrected (jvmx brief): external
      * interrupts exit (so that {@link VmxProcessor#kick} works), the preemption timer is actually armed when a slice
      * is configured, and HLT does not exit. MOV to and from CR8 exit: CR8 is the local APIC's TPR (SDM Vol. 3A 11.8.6),
-     * and the local APIC is the VMM's.
+     * and the local APIC is the VMM's; a processor that cannot exit on CR8 (KVM delivers no CR_ACCESS) keeps CR8
+     * itself.
      */
     private void setupControls(long eptPointer) {
         boolean timer = timeSlice > 0;
@@ -323,12 +308,15 @@ public final class VmxVcpu implements VCpu {
                 PinBasedControls.NMI_EXITING | PinBasedControls.EXTERNAL_INTERRUPT_EXITING | (timer ? timerPin : 0),
                 timer ? 0 : timerPin);
 
+        int cr8Exiting = PrimaryProcessorBasedControls.CR8_LOAD_EXITING
+                | PrimaryProcessorBasedControls.CR8_STORE_EXITING;
+        if ((processor.rdmsr(Msr.IA32_VMX_TRUE_PROCBASED_CTLS) >>> 32 & cr8Exiting) != cr8Exiting) {
+            cr8Exiting = 0;
+        }
         vmcs.setControl(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS,
                 Msr.IA32_VMX_TRUE_PROCBASED_CTLS,
                 PrimaryProcessorBasedControls.USE_IO_BITMAPS | PrimaryProcessorBasedControls.USE_MSR_BITMAPS
-                        | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS
-                        | PrimaryProcessorBasedControls.CR8_LOAD_EXITING
-                        | PrimaryProcessorBasedControls.CR8_STORE_EXITING,
+                        | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS | cr8Exiting,
                 PrimaryProcessorBasedControls.CR3_LOAD_EXITING | PrimaryProcessorBasedControls.CR3_STORE_EXITING
                         | PrimaryProcessorBasedControls.HLT_EXITING
                         | PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
@@ -407,6 +395,9 @@ public final class VmxVcpu implements VCpu {
             armExitDeadline(earliestExitDeadline);
         }
         boolean launch = !launched;
+        if (launch && !cpuidTableGiven) {
+            giveCpuidTable();
+        }
         loadGuestXstate();
         try {
             if (launch) {
@@ -438,6 +429,43 @@ public final class VmxVcpu implements VCpu {
         HandlerRegistration h = dispatcher.dispatch(this, info);
         lastHandler = h;
         return h == null ? info : null;
+    }
+
+    /**
+     * For a processor that cannot deliver CPUID exits (KVM): asks the CPUID handler chain what it answers for each
+     * leaf the processor's table holds, as if the guest had executed CPUID there, and gives the answers to the
+     * processor. The guest's registers and RIP are restored afterwards; observers and counts do not see these
+     * questions. Once per vCPU: KVM takes the table before the guest first runs, so a CPUID handler swapped in
+     * later does not reach this vCPU (vcpu:handlers says so).
+     */
+    private void giveCpuidTable() {
+        cpuidTableGiven = true;
+        List<CpuidLeaf> leaves = processor.guestCpuidLeaves();
+        if (leaves.isEmpty() || dispatcher == null) {
+            return;
+        }
+        GeneralRegisters saved = new GeneralRegisters();
+        saved.copyFrom(regs);
+        long rip = vmread(VmcsField.GUEST_RIP);
+        long interruptibility = vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE);
+        Map<CpuidLeaf, CpuidResult> answers = new java.util.LinkedHashMap<>();
+        try {
+            for (CpuidLeaf l : leaves) {
+                regs.set(GeneralRegisters.RAX, l.leaf() & 0xFFFF_FFFFL);
+                regs.set(GeneralRegisters.RCX, l.subleaf() & 0xFFFF_FFFFL);
+                VmExitInfo question = VmExitInfo.of(ExitReason.CPUID.number(), 2, rip, 0);
+                if (dispatcher.consult(this, question) != null) {
+                    answers.put(l, new CpuidResult((int) regs.get(GeneralRegisters.RAX),
+                            (int) regs.get(GeneralRegisters.RBX), (int) regs.get(GeneralRegisters.RCX),
+                            (int) regs.get(GeneralRegisters.RDX)));
+                }
+            }
+        } finally {
+            regs.copyFrom(saved);
+            vmwrite(VmcsField.GUEST_RIP, rip);
+            vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, interruptibility);
+        }
+        processor.setGuestCpuid(answers);
     }
 
     /** The last exit {@link #run} read (handled or not), or null before the first. */
@@ -881,6 +909,16 @@ public final class VmxVcpu implements VCpu {
     @Override
     public OutputStream console() {
         return console;
+    }
+
+    @Override
+    public MmioAccess mmioAccess() {
+        return processor.pendingMmioAccess();
+    }
+
+    @Override
+    public void completeMmio(long value) {
+        processor.completeMmio(value);
     }
 
     @Override

@@ -440,6 +440,23 @@ public final class FakeVmxProcessor implements VmxProcessor {
         return EnumSet.allOf(ExitReason.class);
     }
 
+    /** Leaves of a CPUID table this fake answers itself (as KVM does); empty: it delivers CPUID exits. */
+    public final List<io.jvmx.vmx.api.spi.CpuidLeaf> tableLeaves = new ArrayList<>();
+    /** What the VMM gave for them (setGuestCpuid), or null before it did. */
+    public volatile Map<io.jvmx.vmx.api.spi.CpuidLeaf, CpuidResult> guestCpuid;
+    public int guestCpuidCalls;
+
+    @Override
+    public List<io.jvmx.vmx.api.spi.CpuidLeaf> guestCpuidLeaves() {
+        return List.copyOf(tableLeaves);
+    }
+
+    @Override
+    public void setGuestCpuid(Map<io.jvmx.vmx.api.spi.CpuidLeaf, CpuidResult> answers) {
+        guestCpuidCalls++;
+        guestCpuid = Map.copyOf(answers);
+    }
+
     @Override
     public long guestInstructionsRetired() {
         return entries.size();
