@@ -44,7 +44,7 @@
 .set V86_FS,        0x0302
 .set V86_GS,        0x0303
 .set DATA_LIN,      0x3000
-.set PORT_OK,       0x2F0           # a port the I/O permission bit map allows, with no device behind it
+.set PORT_OK,       0x3FD           # a port the I/O permission bit map allows: COM1's line status, harmless to read
 .set PORT_DENIED,   0x2F1           # one it denies
 
 .set EFLAGS_IOPL3,  0x3000
