@@ -37,15 +37,38 @@ public final class ExitLoopBenchmark {
     private ExitLoopBenchmark() {
     }
 
-    /** Completes an OUT to port 0x80 and nothing else. */
+    /**
+     * Completes an OUT to port 0x80 and nothing else. It also reads the vCPU thread's allocation counter at the
+     * first and at the last OUT of a run, so that the allocation of the exits in between is known (set-up excluded).
+     */
     static final class PortSink implements VmExitHandler {
+        private static final com.sun.management.ThreadMXBean THREADS =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        private final long outsPerRun;
+        private long outs;
+        private long firstBytes;
+        volatile double bytesPerExit = Double.NaN;
+
+        PortSink(long outsPerRun) {
+            this.outsPerRun = outsPerRun;
+        }
+
         @Override
         public ExitAction handle(io.jvmx.vmx.api.handler.VCpu vcpu, io.jvmx.vmx.api.exit.VmExitInfo exit) {
+            if (IoQualification.port(exit.qualification()) != PORT) {
+                return ExitAction.PASS;
+            }
             IoQualification q = IoQualification.decode(exit.qualification());
-            if (q.port() != PORT || q.in() || q.string()) {
+            if (q.in() || q.string()) {
                 return ExitAction.PASS;
             }
             vcpu.advanceRip(exit.instructionLength());
+            long n = ++outs % outsPerRun;
+            if (n == 1) {
+                firstBytes = THREADS.getCurrentThreadAllocatedBytes();
+            } else if (n == 0) {
+                bytesPerExit = (double) (THREADS.getCurrentThreadAllocatedBytes() - firstBytes) / (outsPerRun - 1);
+            }
             return ExitAction.HANDLED;
         }
     }
@@ -65,7 +88,8 @@ public final class ExitLoopBenchmark {
         WhiteboardExitDispatcher dispatcher = new WhiteboardExitDispatcher();
         dispatcher.configure(Map.of(WhiteboardExitDispatcher.HANDLER_WAIT_MILLIS, 0));
         String[] io = {ExitReason.IO_INSTRUCTION.name()};
-        dispatcher.addHandler("sink", new PortSink(), Map.of(VmExitHandler.EXIT_REASON, io, "service.id", 1L,
+        PortSink sink = new PortSink(iterations);
+        dispatcher.addHandler("sink", sink, Map.of(VmExitHandler.EXIT_REASON, io, "service.id", 1L,
                 "service.ranking", 10), "benchmarks.port-sink");
         DebugExitPort debugExit = new DebugExitPort();
         dispatcher.addHandler(debugExit, debugExit, Map.of(VmExitHandler.EXIT_REASON, io, "service.id", 2L),
@@ -86,7 +110,9 @@ public final class ExitLoopBenchmark {
             }
             runtime.prune();
             if (r >= warmup) {
-                System.out.printf("%s %d %d %d%n", kind, iterations, h.stats().wallNanos(), h.stats().totalExits());
+                // the fifth column: bytes the vCPU thread allocated per exit between the first and the last OUT
+                System.out.printf("%s %d %d %d %.1f%n", kind, iterations, h.stats().wallNanos(),
+                        h.stats().totalExits(), sink.bytesPerExit);
                 System.out.flush();
             }
         }

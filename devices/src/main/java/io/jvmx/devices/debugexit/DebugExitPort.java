@@ -20,8 +20,11 @@ public final class DebugExitPort implements VmExitHandler {
 
     @Override
     public ExitAction handle(VCpu vcpu, VmExitInfo exit) {
+        if (IoQualification.port(exit.qualification()) != PORT) {
+            return ExitAction.PASS;
+        }
         IoQualification q = IoQualification.decode(exit.qualification());
-        if (q.port() != PORT || q.string()) {
+        if (q.string()) {
             return ExitAction.PASS; // OUTS/INS to this port are not part of the protocol: the caller sees them
         }
         vcpu.advanceRip(exit.instructionLength());

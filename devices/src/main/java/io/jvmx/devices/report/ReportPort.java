@@ -22,8 +22,11 @@ public final class ReportPort implements VmExitHandler {
 
     @Override
     public ExitAction handle(VCpu vcpu, VmExitInfo exit) throws IOException {
+        if (IoQualification.port(exit.qualification()) != PORT) {
+            return ExitAction.PASS;
+        }
         IoQualification q = IoQualification.decode(exit.qualification());
-        if (q.port() != PORT || q.string()) {
+        if (q.string()) {
             return ExitAction.PASS;
         }
         vcpu.advanceRip(exit.instructionLength());

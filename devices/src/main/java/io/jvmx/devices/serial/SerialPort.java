@@ -81,10 +81,11 @@ public final class SerialPort implements VmExitHandler {
     @Override
     public ExitAction handle(VCpu vcpu, VmExitInfo exit) throws IOException {
         int base = this.base;
-        IoQualification q = IoQualification.decode(exit.qualification());
-        if (q.port() < base || q.port() >= base + REGISTERS) {
+        int port = IoQualification.port(exit.qualification());
+        if (port < base || port >= base + REGISTERS) {
             return ExitAction.PASS;
         }
+        IoQualification q = IoQualification.decode(exit.qualification());
         Uart16550 uart = vcpu.attachment(Uarts.class, Uarts::new).at(base);
         if (q.string()) {
             return outsb(vcpu, exit, q, uart, base);

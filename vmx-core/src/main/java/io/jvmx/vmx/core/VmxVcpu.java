@@ -2,6 +2,7 @@ package io.jvmx.vmx.core;
 
 import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Cr4;
+import io.jvmx.vmx.api.arch.Dr7;
 import io.jvmx.vmx.api.arch.Efer;
 import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.arch.Rflags;
@@ -16,6 +17,7 @@ import io.jvmx.vmx.api.error.VmxInstructionException;
 import io.jvmx.vmx.api.event.EventQueue;
 import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.exit.InterruptionInfo;
+import io.jvmx.vmx.api.exit.IoQualification;
 import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.exit.MmioAccess;
@@ -67,6 +69,8 @@ public final class VmxVcpu implements VCpu {
     private static final int BLOCKING_BY_STI_OR_MOV_SS = 0b11;
     /** Pending debug exceptions bit 14: BS, a single-step trap (SDM 25.4.2, Table 25-4). */
     private static final long PENDING_DEBUG_BS = 1L << 14;
+    /** Pending debug exceptions bit 12: an enabled data or I/O breakpoint was met (Table 25-4). */
+    private static final long PENDING_DEBUG_ENABLED_BREAKPOINT = 1L << 12;
     /** CS access rights bit 13: L (64-bit code segment). */
     private static final int AR_L = 1 << 13;
     /** CPUID.80000001H:EDX bit 27: RDTSCP. */
@@ -113,6 +117,8 @@ public final class VmxVcpu implements VCpu {
     private volatile int exitCode;
     private volatile String terminationReason;
     private VmExitInfo lastExit;
+    private static final int EXIT_INFO_CACHE = 16;
+    private final VmExitInfo[] recentExits = new VmExitInfo[EXIT_INFO_CACHE];
     private HandlerRegistration lastHandler;
     private Predicate<VmExitInfo> exitFilter;
     private Map<VmcsField, Long> frozen;
@@ -300,6 +306,11 @@ public final class VmxVcpu implements VCpu {
      * and the local APIC is the VMM's; a processor that cannot exit on CR8 (KVM delivers no CR_ACCESS) keeps CR8
      * itself.
      */
+    /** Whether the control MSR lets every bit of {@code bits} be 1 (allowed-1 settings, bits 63:32; SDM A.3). */
+    private boolean allowed1(int controlMsr, int bits) {
+        return ((processor.rdmsr(controlMsr) >>> 32) & bits) == bits;
+    }
+
     private void setupControls(long eptPointer) {
         boolean timer = timeSlice > 0;
         int timerPin = PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER;
@@ -310,7 +321,7 @@ public final class VmxVcpu implements VCpu {
 
         int cr8Exiting = PrimaryProcessorBasedControls.CR8_LOAD_EXITING
                 | PrimaryProcessorBasedControls.CR8_STORE_EXITING;
-        if ((processor.rdmsr(Msr.IA32_VMX_TRUE_PROCBASED_CTLS) >>> 32 & cr8Exiting) != cr8Exiting) {
+        if (!allowed1(Msr.IA32_VMX_TRUE_PROCBASED_CTLS, cr8Exiting)) {
             cr8Exiting = 0;
         }
         vmcs.setControl(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS,
@@ -338,14 +349,23 @@ public final class VmxVcpu implements VCpu {
 
         // SDM 26.2.1.2: "save VMX-preemption timer value" must be 0 when the timer is not activated.
         int saveTimer = VmExitControls.SAVE_VMX_PREEMPTION_TIMER_VALUE;
+        // The guest's DR7 and IA32_DEBUGCTL: a VM exit sets DR7 to 400H (SDM 28.5.1), so without "save debug
+        // controls" on exit and "load debug controls" on entry (28.3.1, 27.3.2.1) the guest's breakpoints are gone
+        // after its first exit. (x86_vcpu asks for neither; where the TRUE control MSRs let them be 0 it loses DR7.)
+        // A processor that keeps DR7 itself (KVM) does not offer them.
+        boolean debugControls = allowed1(Msr.IA32_VMX_TRUE_EXIT_CTLS, VmExitControls.SAVE_DEBUG_CONTROLS)
+                && allowed1(Msr.IA32_VMX_TRUE_ENTRY_CTLS, VmEntryControls.LOAD_DEBUG_CONTROLS);
         vmcs.setControl(VmcsField.PRIMARY_VM_EXIT_CONTROLS, Msr.IA32_VMX_EXIT_CTLS, Msr.IA32_VMX_TRUE_EXIT_CTLS,
                 VmExitControls.HOST_ADDRESS_SPACE_SIZE | VmExitControls.ACKNOWLEDGE_INTERRUPT_ON_EXIT
                         | VmExitControls.SAVE_IA32_PAT | VmExitControls.LOAD_IA32_PAT | VmExitControls.SAVE_IA32_EFER
-                        | VmExitControls.LOAD_IA32_EFER | (timer ? saveTimer : 0),
+                        | VmExitControls.LOAD_IA32_EFER | (timer ? saveTimer : 0)
+                        | (debugControls ? VmExitControls.SAVE_DEBUG_CONTROLS : 0),
                 timer ? 0 : saveTimer);
 
         vmcs.setControl(VmcsField.VM_ENTRY_CONTROLS, Msr.IA32_VMX_ENTRY_CTLS, Msr.IA32_VMX_TRUE_ENTRY_CTLS,
-                VmEntryControls.LOAD_IA32_PAT | VmEntryControls.LOAD_IA32_EFER, VmEntryControls.IA32E_MODE_GUEST);
+                VmEntryControls.LOAD_IA32_PAT | VmEntryControls.LOAD_IA32_EFER
+                        | (debugControls ? VmEntryControls.LOAD_DEBUG_CONTROLS : 0),
+                VmEntryControls.IA32E_MODE_GUEST);
 
         vmcs.write(VmcsField.EPT_POINTER, eptPointer);
         invalidateEpt(eptPointer);
@@ -411,7 +431,7 @@ public final class VmxVcpu implements VCpu {
         } finally {
             loadHostXstate();
         }
-        VmExitInfo info = VmExitInfo.of(vmcs.read32(VmcsField.EXIT_REASON),
+        VmExitInfo info = exitInfo(vmcs.read32(VmcsField.EXIT_REASON),
                 vmcs.read32(VmcsField.VM_EXIT_INSTRUCTION_LENGTH), vmcs.read(VmcsField.GUEST_RIP),
                 vmcs.read(VmcsField.EXIT_QUALIFICATION));
         if (!info.entryFailure()) {
@@ -428,7 +448,50 @@ public final class VmxVcpu implements VCpu {
         }
         HandlerRegistration h = dispatcher.dispatch(this, info);
         lastHandler = h;
+        if (h != null && info.reason() == ExitReason.IO_INSTRUCTION) {
+            ioBreakpointTrap(info);
+        }
         return h == null ? info : null;
+    }
+
+    /**
+     * An I/O instruction that a handler completed (RIP moved past it): the I/O breakpoints it meets are its debug
+     * trap (SDM Vol. 3B 18.2.4, 18.3.1.2), which the processor will not raise, since the instruction exited before it
+     * accessed the port (SDM Vol. 3C 26.1: an instruction that causes a VM exit does not execute). Pending B0-B3 make the next VM entry deliver
+     * the #DB (25.4.2 Table 25-4, 27.7.3), as {@link #advanceRip} does for a single step. The guest's DR0-DR3 are
+     * read only when DR7 enables some breakpoint.
+     */
+    private void ioBreakpointTrap(VmExitInfo info) {
+        long dr7 = vmread(VmcsField.GUEST_DR7);
+        long cr4 = vmread(VmcsField.GUEST_CR4);
+        if ((dr7 & 0xFF) == 0 || (cr4 & Cr4.DE) == 0
+                || vmread(VmcsField.GUEST_RIP) != info.guestRip() + info.instructionLength()) {
+            return;
+        }
+        long[] dr = {processor.readDr(0), processor.readDr(1), processor.readDr(2), processor.readDr(3)};
+        IoQualification q = IoQualification.decode(info.qualification());
+        int met = Dr7.ioBreakpoints(dr7, cr4, dr, q.port(), q.size());
+        if (met != 0) {
+            vmwrite(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS,
+                    vmread(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS) | met | PENDING_DEBUG_ENABLED_BREAKPOINT);
+        }
+    }
+
+    /**
+     * The exit's {@link VmExitInfo}, the same value object as an earlier exit with the same fields if one is in the
+     * small cache (by RIP): a guest's exits mostly repeat at a few instructions (a polling loop, a port it writes), and
+     * this keeps the exit path from allocating. The record is immutable, so sharing it is safe.
+     */
+    private VmExitInfo exitInfo(int reasonField, int length, long rip, long qualification) {
+        int slot = (int) (rip ^ (rip >>> 7) ^ qualification) & (EXIT_INFO_CACHE - 1);
+        VmExitInfo cached = recentExits[slot];
+        if (cached != null && cached.guestRip() == rip && cached.exitReasonField() == reasonField
+                && cached.instructionLength() == length && cached.qualification() == qualification) {
+            return cached;
+        }
+        VmExitInfo info = VmExitInfo.of(reasonField, length, rip, qualification);
+        recentExits[slot] = info;
+        return info;
     }
 
     /**

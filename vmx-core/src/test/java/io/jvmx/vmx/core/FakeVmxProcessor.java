@@ -175,6 +175,17 @@ public final class FakeVmxProcessor implements VmxProcessor {
         msrs.put(msr, value);
     }
 
+    /** The guest's DR0-DR3 and DR6 as a test sets them (index 0-3, 6). */
+    public final long[] dr = new long[7];
+
+    @Override
+    public long readDr(int n) {
+        if (n != 6 && (n < 0 || n > 3)) {
+            throw ProcessorFault.ud("DR" + n);
+        }
+        return dr[n];
+    }
+
     @Override
     public long readCr(int cr) {
         return switch (cr) {

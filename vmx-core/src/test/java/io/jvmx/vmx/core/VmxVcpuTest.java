@@ -173,6 +173,40 @@ public class VmxVcpuTest {
         assertEquals(0, f(x, VmcsField.GUEST_INTERRUPTIBILITY_STATE));
     }
 
+    // ------------------------------------------------------------------ exit information
+
+    /**
+     * The exit path reuses the VmExitInfo of an earlier exit with the same fields (so that a guest's repeated exits
+     * allocate nothing), and never one whose fields differ: not for another qualification at the same RIP, not for
+     * another RIP in the same cache slot, not for another reason or length.
+     */
+    @Test
+    public void exitInfoIsReusedOnlyForAnExitWithTheSameFields() {
+        Fixture x = new Fixture(null, 0);
+        long[][] exits = { // RIP, reason, qualification, length
+                {0x8000, ExitReason.IO_INSTRUCTION.number(), 0x00F4_0000L, 2},
+                {0x8000, ExitReason.IO_INSTRUCTION.number(), 0x00F4_0000L, 2},
+                {0x8000, ExitReason.IO_INSTRUCTION.number(), 0x00E0_0000L, 2},
+                {0x8000 ^ 16 ^ (16 << 7), ExitReason.IO_INSTRUCTION.number(), 0x00E0_0000L, 2}, // another RIP
+                {0x8000, ExitReason.CPUID.number(), 0x00E0_0000L, 2},
+                {0x8000, ExitReason.CPUID.number(), 0x00E0_0000L, 3},
+                {0x8000, ExitReason.CPUID.number(), 0x00E0_0000L, 3}};
+        VmExitInfo previous = null;
+        for (long[] e : exits) {
+            x.cpu.script((c, r) -> {
+                c.setField(VmcsField.GUEST_RIP, e[0]);
+                c.exitRaw((int) e[1], e[2], (int) e[3]);
+            });
+            VmExitInfo info = x.vcpu.run();
+            assertEquals(VmExitInfo.of((int) e[1], (int) e[3], e[0], e[2]), info);
+            if (previous != null) {
+                assertEquals("the same instance exactly when the fields are the same", previous.equals(info),
+                        previous == info);
+            }
+            previous = info;
+        }
+    }
+
     // ------------------------------------------------------------------ events
 
     @Test

@@ -112,7 +112,11 @@ public enum ExitReason {
     /** The basic reason in a raw exit-reason field value; throws for a number the SDM does not define. */
     public static ExitReason fromExitReasonField(long field) {
         int basic = (int) (field & 0xFFFF);
-        return of(basic).orElseThrow(() -> new IllegalArgumentException("undefined basic exit reason " + basic));
+        ExitReason r = basic < BY_NUMBER.length ? BY_NUMBER[basic] : null; // on every exit: no Optional
+        if (r == null) {
+            throw new IllegalArgumentException("undefined basic exit reason " + basic);
+        }
+        return r;
     }
 
     /** By SDM name or number, for people: "CPUID", "cr-access", "10". */

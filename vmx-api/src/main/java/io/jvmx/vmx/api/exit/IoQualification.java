@@ -17,6 +17,11 @@ public record IoQualification(int size, boolean in, boolean string, boolean rep,
                 ((q >>> 5) & 1) != 0, ((q >>> 6) & 1) != 0, (int) ((q >>> 16) & 0xFFFF));
     }
 
+    /** Bits 31:16, the port, without a record: a device's first question on the exit path, which allocates nothing. */
+    public static int port(long q) {
+        return (int) ((q >>> 16) & 0xFFFF);
+    }
+
     public long encode() {
         return encode(size, in, string, rep, immediate, port);
     }

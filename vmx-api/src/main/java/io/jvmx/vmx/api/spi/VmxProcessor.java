@@ -51,6 +51,13 @@ public interface VmxProcessor extends AutoCloseable {
     /** MOV to CR0, CR3 or CR4 of the host; #GP if VMX operation forbids the value (SDM 24.8). */
     void writeCr(int cr, long value);
 
+    /**
+     * MOV from DR0-DR3 or DR6 in VMX root operation. VM entries and exits switch only DR7 (SDM Vol. 3C 27.3.2.1,
+     * 28.5.1), so after a VM exit these hold the guest's values: a VMM that completes an instruction for the guest
+     * reads its breakpoints here. #UD for another register.
+     */
+    long readDr(int dr);
+
     /** XGETBV. */
     long xgetbv(int xcr);
 

@@ -184,6 +184,16 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         };
     }
 
+    /** DR0-DR3 and DR6 are the interpreter's, which VM exits leave as the guest had them (SDM 28.5.1). */
+    @Override
+    public long readDr(int dr) {
+        ensureUsable();
+        if (dr != 6 && (dr < 0 || dr > 3)) {
+            throw ProcessorFault.ud("MOV from DR" + dr + " in VMX root operation (DR0-DR3 and DR6)");
+        }
+        return interpreter.debugRegister(dr);
+    }
+
     /** MOV to CR (SDM Vol. 2B "MOV - Move to/from Control Registers" and 24.8 "Restrictions on VMX Operation"). */
     @Override
     public void writeCr(int cr, long value) {

@@ -38,6 +38,7 @@ public final class KvmAbi {
     public static final long KVM_SET_GUEST_DEBUG = ioc(WRITE, 0x9B, GuestDebug.SIZE);
     public static final long KVM_GET_VCPU_EVENTS = ioc(READ, 0x9F, Events.SIZE);
     public static final long KVM_SET_VCPU_EVENTS = ioc(WRITE, 0xA0, Events.SIZE);
+    public static final long KVM_GET_DEBUGREGS = ioc(READ, 0xA1, DebugRegs.SIZE);
     public static final long KVM_ENABLE_CAP = ioc(WRITE, 0xA3, EnableCap.SIZE);
     public static final long KVM_GET_TSC_KHZ = ioc(NONE, 0xA3, 0);
     public static final long KVM_GET_XCRS = ioc(READ, 0xA6, Xcrs.SIZE);
@@ -206,6 +207,14 @@ public final class KvmAbi {
         }
 
         public static final int NR_XCRS = 0, FLAGS = 4, XCRS = 8, XCR_XCR = 0, XCR_VALUE = 8, XCR_SIZE = 16, SIZE = 392;
+    }
+
+    /** struct kvm_debugregs. */
+    public static final class DebugRegs {
+        private DebugRegs() {
+        }
+
+        public static final int DB = 0, DR6 = 32, DR7 = 40, FLAGS = 48, SIZE = 128;
     }
 
     /** struct kvm_guest_debug. */

@@ -102,6 +102,13 @@ public final class KvmVcpu implements AutoCloseable {
         return scratch.getLong(KvmAbi.Msrs.HEADER + KvmAbi.Msrs.ENTRY_DATA);
     }
 
+    /** KVM_GET_DEBUGREGS: DR0-DR3 ({@code dr} 0-3) or DR6 (6) as the guest has them. */
+    public long debugRegister(int dr) {
+        scratch.clear(KvmAbi.DebugRegs.SIZE);
+        ioctl(KvmAbi.KVM_GET_DEBUGREGS, Pointer.nativeValue(scratch), "KVM_GET_DEBUGREGS");
+        return scratch.getLong(dr == 6 ? KvmAbi.DebugRegs.DR6 : KvmAbi.DebugRegs.DB + 8L * dr);
+    }
+
     /** KVM_SET_XCRS of XCR0. */
     public void setXcr0(long value) {
         scratch.clear(KvmAbi.Xcrs.SIZE);

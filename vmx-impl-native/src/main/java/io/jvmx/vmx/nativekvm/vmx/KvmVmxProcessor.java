@@ -214,6 +214,16 @@ public final class KvmVmxProcessor implements VmxProcessor {
         };
     }
 
+    /** The guest's DR0-DR3 and DR6, from KVM (VM exits do not switch them, SDM 28.5.1). */
+    @Override
+    public long readDr(int dr) {
+        ensureOpen();
+        if (dr != 6 && (dr < 0 || dr > 3)) {
+            throw ProcessorFault.ud("MOV from DR" + dr + " in VMX root operation (DR0-DR3 and DR6)");
+        }
+        return vcpu.debugRegister(dr);
+    }
+
     /** MOV to CR0/CR3/CR4 of the host, with the restrictions of VMX operation (SDM 24.8). */
     @Override
     public void writeCr(int cr, long value) {

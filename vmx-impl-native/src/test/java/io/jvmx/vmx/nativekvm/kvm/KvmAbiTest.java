@@ -114,6 +114,7 @@ public class KvmAbiTest {
         m.put("KVM_SET_GUEST_DEBUG", KvmAbi.KVM_SET_GUEST_DEBUG);
         m.put("KVM_GET_VCPU_EVENTS", KvmAbi.KVM_GET_VCPU_EVENTS);
         m.put("KVM_SET_VCPU_EVENTS", KvmAbi.KVM_SET_VCPU_EVENTS);
+        m.put("KVM_GET_DEBUGREGS", KvmAbi.KVM_GET_DEBUGREGS);
         m.put("KVM_ENABLE_CAP", KvmAbi.KVM_ENABLE_CAP);
         m.put("KVM_GET_TSC_KHZ", KvmAbi.KVM_GET_TSC_KHZ);
         m.put("KVM_GET_XCRS", KvmAbi.KVM_GET_XCRS);
@@ -338,6 +339,11 @@ public class KvmAbiTest {
         m.put("xcr.value", (long) Xcrs.XCR_VALUE);
         m.put("xcr.size", (long) Xcrs.XCR_SIZE);
         m.put("xcrs.size", (long) Xcrs.SIZE);
+        m.put("debugregs.db", (long) KvmAbi.DebugRegs.DB);
+        m.put("debugregs.dr6", (long) KvmAbi.DebugRegs.DR6);
+        m.put("debugregs.dr7", (long) KvmAbi.DebugRegs.DR7);
+        m.put("debugregs.flags", (long) KvmAbi.DebugRegs.FLAGS);
+        m.put("debugregs.size", (long) KvmAbi.DebugRegs.SIZE);
         m.put("guest_debug.control", (long) GuestDebug.CONTROL);
         m.put("guest_debug.arch.debugreg", (long) GuestDebug.DEBUGREG);
         m.put("guest_debug.size", (long) GuestDebug.SIZE);

@@ -13,7 +13,7 @@ int main(void) {
     N(KVM_RUN); N(KVM_GET_REGS); N(KVM_SET_REGS); N(KVM_GET_SREGS); N(KVM_SET_SREGS); N(KVM_TRANSLATE);
     N(KVM_INTERRUPT); N(KVM_GET_MSRS); N(KVM_SET_MSRS); N(KVM_SET_SIGNAL_MASK); N(KVM_SET_CPUID2);
     N(KVM_SET_GUEST_DEBUG); N(KVM_GET_VCPU_EVENTS); N(KVM_SET_VCPU_EVENTS); N(KVM_ENABLE_CAP); N(KVM_GET_TSC_KHZ);
-    N(KVM_GET_XCRS); N(KVM_SET_XCRS); N(KVM_X86_SET_MSR_FILTER); N(KVM_API_VERSION);
+    N(KVM_GET_DEBUGREGS); N(KVM_GET_XCRS); N(KVM_SET_XCRS); N(KVM_X86_SET_MSR_FILTER); N(KVM_API_VERSION);
 
     N(KVM_EXIT_UNKNOWN); N(KVM_EXIT_EXCEPTION); N(KVM_EXIT_IO); N(KVM_EXIT_HYPERCALL); N(KVM_EXIT_DEBUG);
     N(KVM_EXIT_HLT); N(KVM_EXIT_MMIO); N(KVM_EXIT_IRQ_WINDOW_OPEN); N(KVM_EXIT_SHUTDOWN); N(KVM_EXIT_FAIL_ENTRY);
@@ -115,6 +115,9 @@ int main(void) {
     OFF("xcrs.", struct kvm_xcrs, nr_xcrs); OFF("xcrs.", struct kvm_xcrs, flags); OFF("xcrs.", struct kvm_xcrs, xcrs);
     OFF("xcr.", struct kvm_xcr, xcr); OFF("xcr.", struct kvm_xcr, value); V("xcr.size", sizeof(struct kvm_xcr));
     V("xcrs.size", sizeof(struct kvm_xcrs));
+    OFF("debugregs.", struct kvm_debugregs, db); OFF("debugregs.", struct kvm_debugregs, dr6);
+    OFF("debugregs.", struct kvm_debugregs, dr7); OFF("debugregs.", struct kvm_debugregs, flags);
+    V("debugregs.size", sizeof(struct kvm_debugregs));
     OFF("guest_debug.", struct kvm_guest_debug, control); OFF("guest_debug.", struct kvm_guest_debug, arch.debugreg);
     V("guest_debug.size", sizeof(struct kvm_guest_debug));
     return 0;
