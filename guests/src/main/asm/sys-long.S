@@ -209,7 +209,7 @@ gate64_target:
     mov [rip + gate_frame + 24], rax
     .byte 0x48, 0xCB                # RETF with REX.W: pops RIP, CS, RSP, SS (8 bytes each)
 
-.set NONE_LOGGED, 0xFFFF0000
+# USER_FAULT64 slot, instruction: USER_FAULT (include/systest.inc) in 64-bit code.
 .macro USER_FAULT64 slot, instr:vararg
     TRY64 1f
     \instr

@@ -417,23 +417,6 @@ user_gate16:
     mov [user_after_esp], esp
     int 0x81
 
-# USER_FAULT slot, instruction: runs the instruction and records in fault_log[slot] what happened: vector << 16 |
-# error code of the exception it raised, or NONE_LOGGED
-.set NONE_LOGGED, 0xFFFF0000
-.macro USER_FAULT slot, instr:vararg
-    TRY32 1f
-    \instr
-1:  mov eax, [exc_vector]
-    cmp eax, NOTHING
-    mov eax, NONE_LOGGED
-    je 2f
-    mov eax, [exc_vector]
-    shl eax, 16
-    or eax, [exc_error]
-2:  mov [fault_log + \slot * 4], eax
-    mov dword ptr [exc_resume], 0
-.endm
-
 user_gate_faults:
     mov ax, USER_DS
     mov ds, ax

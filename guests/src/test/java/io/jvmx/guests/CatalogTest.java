@@ -34,7 +34,7 @@ public class CatalogTest {
         List<String> names = catalog.images().stream().map(GuestImage::name).collect(Collectors.toList());
         assertEquals(List.of("demo", "cpuid-loop", "hello", "cpuid", "xsetbv", "cr-access", "interrupt", "preempt",
                 "ept-violation", "msr-efer", "bench-sieve", "bench-crc32", "bench-memcpy", "sys-paging", "sys-debug", "sys-segments", "sys-long",
-                "sys-triple-fault", "sys-paging32", "sys-tasks", "sys-apic"), names);
+                "sys-triple-fault", "sys-paging32", "sys-tasks", "sys-apic", "sys-vm86"), names);
         assertTrue(catalog.find(GuestCatalog.DEMO).isPresent());
         assertFalse(catalog.find("no-such-guest").isPresent());
     }

@@ -103,8 +103,16 @@ final class EventDelivery {
         if (s.activityState == CpuState.ACTIVITY_HLT) {
             s.activityState = CpuState.ACTIVITY_ACTIVE;
         }
-        deliver(vector, type, error, length, false, 0);
+        injecting = true;
+        try {
+            deliver(vector, type, error, length, false, 0);
+        } finally {
+            injecting = false;
+        }
     }
+
+    /** VM entry injects the event being delivered ({@link #inject}). */
+    private boolean injecting;
 
     static boolean contributory(int v) {
         return v == Exceptions.DE || v == Exceptions.TS || v == Exceptions.NP || v == Exceptions.SS
@@ -218,6 +226,11 @@ final class EventDelivery {
         int ext = soft ? 0 : 1;
         if (x.realMode) {
             realMode(vector, ret, image);
+        } else if (injecting && type == SOFTWARE_INTERRUPT && x.vm86 && x.v86.redirectedToProgram(vector)) {
+            // a software interrupt injected into virtual-8086 mode with CR4.VME is redirected as INT n would be, to
+            // the 8086 program's handler, if its bit in the redirection bit map is clear; otherwise it goes to the
+            // protected-mode handler whatever IOPL is (SDM Vol. 3C 27.6.1.1)
+            x.v86.redirect(vector, ret, image);
         } else if (s.longModeActive()) {
             longMode(vector, soft, ext, error, ret, image);
         } else {
@@ -298,7 +311,14 @@ final class EventDelivery {
         int w = gate32 ? 4 : 2;
         int pushes = error >= 0 ? 1 : 0;
         int oldCs = s.seg[CpuState.CS].selector & 0xFFFF;
-        if (newCpl < cpl) {
+        if (x.vm86) {
+            // INTERRUPT-FROM-VIRTUAL-8086-MODE (SDM Vol. 2A INT n; Vol. 3A 20.3.1.1): only to a non-conforming ring-0
+            // handler, else #GP(selector)
+            if ((cs.accessRights & 4) != 0 || cs.dpl() != 0) {
+                throw fault.set(Exceptions.GP, (sel & 0xFFFC) | ext);
+            }
+            fromVirtual8086(cs, w, error, ext, ret, image);
+        } else if (newCpl < cpl) {
             // inner privilege: the new stack comes from the TSS (SDM 6.12.1, Figure 6-4)
             long newSp = segs.innerStackLegacy(newCpl, ext);
             Segment ss = segs.tmpSs;
@@ -337,6 +357,43 @@ final class EventDelivery {
         s.rip = target;
         s.setRflags(s.rflags() & (~(Rflags.TF | Rflags.NT | Rflags.RF | Rflags.VM | (trap ? 0 : Rflags.IF))));
     }
+
+    /**
+     * The stack switch of an interrupt or exception from virtual-8086 mode (SDM Vol. 3A 20.3.1.1, Figure 20-4; Vol. 2A
+     * INT n, INTERRUPT-FROM-VIRTUAL-8086-MODE): the ring-0 stack SS0:ESP0 from the TSS (its checks: #TS, #SS), then
+     * GS, FS, DS, ES, SS, ESP, EFLAGS, CS, EIP and the error code are pushed with the gate's size (selectors padded
+     * to doublewords by a 32-bit gate), and GS, FS, DS and ES become null: the handler runs in protected mode, where
+     * their 8086-style contents mean nothing. Everything is checked and staged before the first register changes.
+     */
+    private void fromVirtual8086(Segment cs, int w, int error, int ext, long ret, long image) {
+        long newSp = segs.innerStackLegacy(0, ext);
+        Segment ss = segs.tmpSs;
+        int ssErr = (ss.selector & 0xFFFC) | ext;
+        long sm = ss.defaultBig() ? 0xFFFF_FFFFL : 0xFFFF;
+        long sp = newSp & sm;
+        Segment[] seg = s.seg;
+        sp = pushLegacy(ss, sp, sm, w, seg[CpuState.GS].selector & 0xFFFF, ssErr, Mmu.SUP);
+        sp = pushLegacy(ss, sp, sm, w, seg[CpuState.FS].selector & 0xFFFF, ssErr, Mmu.SUP);
+        sp = pushLegacy(ss, sp, sm, w, seg[CpuState.DS].selector & 0xFFFF, ssErr, Mmu.SUP);
+        sp = pushLegacy(ss, sp, sm, w, seg[CpuState.ES].selector & 0xFFFF, ssErr, Mmu.SUP);
+        sp = pushLegacy(ss, sp, sm, w, seg[CpuState.SS].selector & 0xFFFF, ssErr, Mmu.SUP);
+        sp = pushLegacy(ss, sp, sm, w, s.gpr[Executor.RSP], ssErr, Mmu.SUP);
+        sp = pushLegacy(ss, sp, sm, w, image, ssErr, Mmu.SUP);
+        sp = pushLegacy(ss, sp, sm, w, seg[CpuState.CS].selector & 0xFFFF, ssErr, Mmu.SUP);
+        sp = pushLegacy(ss, sp, sm, w, ret, ssErr, Mmu.SUP);
+        if (error >= 0) {
+            sp = pushLegacy(ss, sp, sm, w, error, ssErr, Mmu.SUP);
+        }
+        x.commitStaged();
+        for (int sg : NULLED_BY_VIRTUAL_8086_INTERRUPT) {
+            seg[sg].set(0, 0, 0, Segment.AR_UNUSABLE);
+        }
+        Segmentation.copy(ss, seg[CpuState.SS]);
+        x.setReg(Executor.RSP, ss.defaultBig() ? 4 : 2, sp);
+    }
+
+    private static final int[] NULLED_BY_VIRTUAL_8086_INTERRUPT = {CpuState.ES, CpuState.DS, CpuState.FS,
+            CpuState.GS};
 
     private long pushLegacy(Segment ss, long sp, long sm, int w, long value, int err, int priv) {
         return segs.pushLegacy(ss, sp, sm, w, value, err, priv);

@@ -4,6 +4,7 @@ import static io.jvmx.vmx.emulated.cpu.Alu.mask;
 import static io.jvmx.vmx.emulated.cpu.Alu.signExtend;
 
 import io.jvmx.vmx.api.arch.Cr0;
+import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.arch.Rflags;
 import io.jvmx.vmx.api.memory.PhysicalMemory;
@@ -32,6 +33,8 @@ final class Executor {
     Segmentation segs;
     EventDelivery events;
     SystemOps sys;
+    /** Virtual-8086 mode and the virtual interrupt flag: the IOPL-sensitive instructions' other forms. */
+    Virtual8086 v86;
     /** Operands, checks and scratch of the MMX and SSE instructions. */
     final SimdOperands simd;
     /** DR0-DR3, DR6 and what DR7 arms. */
@@ -39,6 +42,14 @@ final class Executor {
 
     // ---- the mode at the start of the instruction
     boolean realMode;
+    /**
+     * Virtual-8086 mode (SDM Vol. 3A, 20.2): CR0.PE = 1, EFLAGS.VM = 1, outside IA-32e mode. CPL is 3, segment
+     * registers are loaded 8086-style (base = selector << 4, limit FFFFH), and the IOPL-sensitive instructions (CLI,
+     * STI, PUSHF, POPF, INT n, IRET) follow IOPL and CR4.VME.
+     */
+    boolean vm86;
+    /** Segment registers are loaded as in the 8086 (real-address or virtual-8086 mode, SDM 20.1.1 and 20.2.1). */
+    boolean segments8086;
     boolean mode64;
     int cpl;
     /** Paging privilege of explicit data accesses, of implicit supervisor accesses, and of fetches. */
@@ -101,11 +112,17 @@ final class Executor {
      * attributes ({@link #refreshMode}) are computed once per block: nothing inside a block changes them.
      */
     void runBlock(long budget) {
-        if ((s.rflagsControl() & Rflags.VM) != 0 && (s.cr0 & Cr0.PE) != 0) {
-            throw new IllegalStateException(Segmentation.VIRTUAL_8086_UNSUPPORTED);
-        }
         refreshMode();
         events.clearDelivering();
+        if (vm86 && virtualInterruptPending()) {
+            // SDM Vol. 3A 20.3.2: VIF and VIP both set at the start of an instruction in virtual-8086 mode with the
+            // virtual interrupt mechanism in use is #GP(0), so that the monitor delivers the pending interrupt. Only a
+            // task switch, an IRET from CPL 0 or a VM entry can leave them so (POPF, IRET and STI in the mode fault
+            // themselves instead), and each of those ends a block: checking at the start of a block is enough.
+            events.deliverFault(gp(0));
+            s.tsc++;
+            return;
+        }
         debug.hits = 0; // only what instructions match traps, not the pushes of an event delivered before
         if ((s.rflagsControl() & Rflags.TF) != 0 || debug.instructionBreakpoints || s.pendingDebugExceptions != 0) {
             runDebugBlock();
@@ -307,12 +324,24 @@ final class Executor {
         return mode64 ? rip : (csBase + rip) & 0xFFFF_FFFFL;
     }
 
+    /**
+     * Virtual-8086 mode with the virtual interrupt mechanism in use (CR4.VME = 1, IOPL < 3) and both VIF and VIP set
+     * (SDM Vol. 3A 20.3.2).
+     */
+    private boolean virtualInterruptPending() {
+        long f = s.rflagsControl();
+        return (f & (Rflags.VIF | Rflags.VIP)) == (Rflags.VIF | Rflags.VIP) && iopl() < 3
+                && (s.cr4 & Cr4.VME) != 0;
+    }
+
     /** Computes the mode-dependent attributes of the current state (also used by event delivery). */
     void refreshMode() {
         realMode = (s.cr0 & Cr0.PE) == 0;
+        vm86 = !realMode && (s.rflagsControl() & Rflags.VM) != 0 && !s.longModeActive();
+        segments8086 = realMode || vm86;
         Segment cs = s.seg[CS];
         mode64 = s.longModeActive() && cs.longMode();
-        cpl = realMode ? 0 : s.cpl();
+        cpl = realMode ? 0 : vm86 ? 3 : s.cpl(); // virtual-8086 mode always runs at CPL 3 (SDM 20.2.1)
         boolean ac = (s.rflagsControl() & Rflags.AC) != 0;
         // EFLAGS.AC is SMAP's override at CPL < 3 (SDM Vol. 3A 4.6) and, with CR0.AM, alignment checking at CPL 3
         // (6.15 "Interrupt 17")
@@ -554,6 +583,23 @@ final class Executor {
 
     void writeMem(int sg, long off, int size, long v) {
         m.write(lin(sg, off, size, true), size, v, dataPriv);
+    }
+
+    /**
+     * The alignment check of an operand whose data type sets its alignment, not the size of each access that makes it
+     * up (SDM Vol. 3A 6.15 "Interrupt 17", Table 6-7: the FSTENV/FSAVE areas, 4 or 2 by operand size; GDTR, IDTR,
+     * LDTR and TR contents, 4): #AC(0) if alignment checking is on (CR0.AM, EFLAGS.AC, CPL 3) and {@code linear} is
+     * not a multiple of {@code alignment}. Returns the privilege for the accesses within the operand, which are then
+     * not checked again.
+     */
+    int checkAlignment(long linear, int alignment) {
+        if (dataPriv != Mmu.USER_AC) {
+            return dataPriv;
+        }
+        if ((linear & (alignment - 1)) != 0) {
+            throw fault.set(Exceptions.AC, 0);
+        }
+        return Mmu.USER;
     }
 
     /** Reads the r/m operand. */
@@ -849,7 +895,13 @@ final class Executor {
             case 0xCA: segs.farReturn((int) i.imm & 0xFFFF); return;
             case 0xCB: segs.farReturn(0); return;
             case 0xCC: events.instructionEvent(Exceptions.BP, EventDelivery.SOFTWARE_EXCEPTION); return;
-            case 0xCD: events.instructionEvent((int) i.imm & 0xFF, EventDelivery.SOFTWARE_INTERRUPT); return;
+            case 0xCD:
+                if (vm86) {
+                    v86.softwareInterrupt((int) i.imm & 0xFF); // IOPL, CR4.VME and the redirection bit map decide
+                } else {
+                    events.instructionEvent((int) i.imm & 0xFF, EventDelivery.SOFTWARE_INTERRUPT);
+                }
+                return;
             case 0xCE:
                 noLong();
                 if ((s.rflags() & Alu.OF) != 0) {
@@ -902,23 +954,8 @@ final class Executor {
             case 0xF6: case 0xF7: group3(op == 0xF6 ? 1 : i.opSize); return;
             case 0xF8: s.setRflags(s.rflags() & (~Alu.CF)); done(); return;
             case 0xF9: s.setRflags(s.rflags() | (Alu.CF)); done(); return;
-            case 0xFA:
-                if (!realMode && cpl > iopl()) {
-                    throw gp(0);
-                }
-                s.setRflagsControl(s.rflagsControl() & ~Rflags.IF);
-                done();
-                return;
-            case 0xFB:
-                if (!realMode && cpl > iopl()) {
-                    throw gp(0);
-                }
-                if ((s.rflagsControl() & Rflags.IF) == 0) {
-                    newShadow |= CpuState.INTERRUPTIBILITY_STI;
-                }
-                s.setRflagsControl(s.rflagsControl() | Rflags.IF);
-                done();
-                return;
+            case 0xFA: v86.cli(); return;
+            case 0xFB: v86.sti(); return;
             case 0xFC: s.setRflagsControl(s.rflagsControl() & ~Rflags.DF); done(); return;
             case 0xFD: s.setRflagsControl(s.rflagsControl() | Rflags.DF); done(); return;
             case 0xFE: {
@@ -965,7 +1002,7 @@ final class Executor {
     }
 
     private void arpl() {
-        if (realMode) {
+        if (segments8086) { // "not recognized in real-address mode" nor in virtual-8086 mode (SDM Vol. 2A ARPL)
             throw ud();
         }
         long d = readEW(2);

@@ -246,6 +246,26 @@ final class Mmu {
         return h == NONE ? -1 : h + offset;
     }
 
+    /**
+     * The alignment an access of {@code size} bytes needs when nothing else says (SDM Vol. 3A 6.15, Table 6-7): its
+     * size for words, doublewords and quadwords; 8 for the 10 bytes of an 80-bit x87 value; 8 for the 16 bytes of a
+     * 128-bit access that need not be 16-aligned (MOVUPS, MOVDQU, LDDQU: "when data addresses are not aligned on an
+     * 8-byte boundary"; a 128-bit operand that must be aligned is #GP(0) before it is accessed); 4 for the 6 bytes of
+     * a 48-bit far pointer. Data types whose alignment is not their access size (the FSTENV and FSAVE areas, the GDTR
+     * and IDTR images, SLDT and STR) are checked by their instructions ({@code Executor.checkAlignment}).
+     */
+    static int naturalAlignment(int size) {
+        return Integer.highestOneBit(Math.min(size, 8));
+    }
+
+    /**
+     * {@code priv} for the accesses within an operand whose alignment has been checked as a whole (or needs none):
+     * USER_AC becomes USER, anything else stays.
+     */
+    static int withoutAlignmentCheck(int priv) {
+        return priv == USER_AC ? USER : priv;
+    }
+
     /** An instruction fetch of the byte at {@code linear}. */
     long fetch(long linear, int priv) {
         return translate(linear, FETCH, priv, 1);
@@ -258,7 +278,7 @@ final class Mmu {
     private void miss(long linear, int kind, int priv, int size, int i) {
         if (priv == USER_AC) {
             // SDM 6.15 "Interrupt 17": a misaligned data reference at CPL 3 with CR0.AM = 1 and EFLAGS.AC = 1
-            if ((linear & (size - 1)) != 0) {
+            if ((linear & (naturalAlignment(size) - 1)) != 0) {
                 throw fault.set(Exceptions.AC, 0);
             }
             priv = USER;
@@ -299,7 +319,7 @@ final class Mmu {
         }
         int first = 4096 - off;
         long h1 = translate(linear, READ, priv, size);
-        long h2 = translate(nextPage(linear), READ, priv == USER_AC ? USER : priv, size - first);
+        long h2 = translate(nextPage(linear), READ, withoutAlignmentCheck(priv), size - first);
         long v = 0;
         for (int b = 0; b < size; b++) {
             long h = b < first ? h1 : h2;
@@ -327,7 +347,7 @@ final class Mmu {
         }
         int first = 4096 - off;
         long h1 = translate(linear, WRITE, priv, size);
-        long h2 = translate(nextPage(linear), WRITE, priv == USER_AC ? USER : priv, size - first);
+        long h2 = translate(nextPage(linear), WRITE, withoutAlignmentCheck(priv), size - first);
         for (int b = 0; b < size; b++) {
             long h = b < first ? h1 : h2;
             if (h >= 0) {
@@ -341,7 +361,7 @@ final class Mmu {
         int off = (int) linear & 0xFFF;
         translate(linear, kind, priv, size);
         if (off + size > 4096) {
-            translate(nextPage(linear), kind, priv == USER_AC ? USER : priv, off + size - 4096);
+            translate(nextPage(linear), kind, withoutAlignmentCheck(priv), off + size - 4096);
         }
     }
 

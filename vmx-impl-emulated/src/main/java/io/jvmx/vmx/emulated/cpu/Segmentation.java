@@ -11,7 +11,8 @@ import io.jvmx.vmx.api.arch.Rflags;
  * stack switch and parameter copy of 5.8.5), returns to the same or an outer privilege level, and the TSS's stacks.
  * Task switches (far JMP/CALL to a TSS or task gate, IRET with NT = 1, task gates in the IDT) cause VM exits in VMX
  * non-root operation (SDM Vol. 3C 26.4.2): the checks the SDM makes before that exit are made here, the switch
- * itself is the VMM's. Virtual-8086 mode is not implemented (see {@link #VIRTUAL_8086_UNSUPPORTED}).
+ * itself is the VMM's. In virtual-8086 mode segment loads and far transfers are the 8086's, as in real-address
+ * mode; its IRET, and the IRET that enters it, are {@link Virtual8086}'s.
  */
 final class Segmentation {
     private final Executor x;
@@ -114,10 +115,8 @@ final class Segmentation {
     /** MOV/POP to DS, ES, FS, GS or SS and LDS..LSS: checks and commits (SDM Vol. 2B MOV, 3.4.3 in real mode). */
     void loadData(int sg, int sel) {
         Segment sd = s.seg[sg];
-        if (x.realMode) {
-            sd.selector = sel;
-            sd.base = (long) sel << 4;
-            sd.accessRights &= ~Segment.AR_UNUSABLE;
+        if (x.segments8086) {
+            Virtual8086.load(sd, sel, x.vm86);
             return;
         }
         int rpl = sel & 3;
@@ -200,7 +199,7 @@ final class Segmentation {
      */
     void farJump(int sel, long off) {
         off &= mask(x.i.opSize);
-        if (x.realMode) {
+        if (x.segments8086) {
             if (off > (s.seg[CpuState.CS].limit & 0xFFFF_FFFFL)) {
                 throw fault.set(Exceptions.GP, 0);
             }
@@ -241,7 +240,7 @@ final class Segmentation {
         off &= mask(size);
         long ret = x.startRip + x.i.len;
         int oldCs = s.seg[CpuState.CS].selector & 0xFFFF;
-        if (x.realMode) {
+        if (x.segments8086) {
             if (off > (s.seg[CpuState.CS].limit & 0xFFFF_FFFFL)) {
                 throw fault.set(Exceptions.GP, 0);
             }
@@ -651,10 +650,7 @@ final class Segmentation {
     }
 
     private void realModeCs(int sel) {
-        Segment cs = s.seg[CpuState.CS];
-        cs.selector = sel;
-        cs.base = (long) sel << 4;
-        cs.accessRights &= ~Segment.AR_UNUSABLE;
+        Virtual8086.load(s.seg[CpuState.CS], sel, x.vm86);
     }
 
     /** RET far (CB, CA iw), same or outer privilege (SDM Vol. 2B RET). */
@@ -662,7 +658,7 @@ final class Segmentation {
         int size = x.i.opSize;
         long ip = x.peek(0, size);
         int csSel = (int) x.peek(size, size) & 0xFFFF;
-        if (x.realMode) {
+        if (x.segments8086) {
             ip &= mask(size);
             if (ip > (s.seg[CpuState.CS].limit & 0xFFFF_FFFFL)) {
                 throw fault.set(Exceptions.GP, 0);
@@ -743,17 +739,16 @@ final class Segmentation {
     private static final int[] DATA_SEGMENTS = {CpuState.ES, CpuState.DS, CpuState.FS, CpuState.GS};
 
     /**
-     * Virtual-8086 mode (SDM Vol. 3B ch. 20) is not implemented: an IRET that would enter it (EFLAGS.VM = 1 in the
-     * image, at CPL 0) or a guest state with EFLAGS.VM = 1 stops the processor with this error instead of running
-     * guest code wrongly; the VMM sees it as the failure of VMLAUNCH/VMRESUME.
+     * IRET / IRETD / IRETQ (SDM Vol. 2A IRET): real mode, protected mode and IA-32e mode; same or outer privilege; to
+     * virtual-8086 mode from CPL 0 and within it ({@link Virtual8086}).
      */
-    static final String VIRTUAL_8086_UNSUPPORTED = "virtual-8086 mode (EFLAGS.VM = 1 in protected mode) is not "
-            + "implemented by the software processor";
-
-    /** IRET / IRETD / IRETQ (SDM Vol. 2A IRET): real mode, protected mode and IA-32e mode; same or outer privilege. */
     void iret() {
         // SDM Vol. 3C 26.3 and 28.2.2: whether this IRET removes (virtual-)NMI blocking, for finishIret and the exits
         s.iretUnblockingNmi = (s.interruptibility & CpuState.INTERRUPTIBILITY_NMI) != 0 && x.hooks.iretUnblocksNmi();
+        if (x.vm86) {
+            x.v86.iret(); // RETURN-FROM-VIRTUAL-8086-MODE comes before the NT check
+            return;
+        }
         int size = x.i.opSize;
         long old = s.rflags();
         boolean lma = s.longModeActive();
@@ -779,7 +774,9 @@ final class Segmentation {
             return;
         }
         if (!lma && (fl & Rflags.VM) != 0 && x.cpl == 0) {
-            throw new IllegalStateException(VIRTUAL_8086_UNSUPPORTED);
+            // only a 32-bit frame holds VM (a 16-bit one was read as 16 bits); RETURN-TO-VIRTUAL-8086-MODE
+            x.v86.iretToVirtual8086(ip & 0xFFFF_FFFFL, csSel, fl);
+            return;
         }
         int cpl = x.cpl;
         int rpl = prepareReturnCs(csSel);
@@ -812,7 +809,7 @@ final class Segmentation {
         finishIret(target);
     }
 
-    private void finishIret(long target) {
+    void finishIret(long target) {
         // IRET ends blocking by NMI (SDM Vol. 3A, 6.7.1) unless the host owns NMIs (Vol. 3C, 26.3)
         if (s.iretUnblockingNmi) {
             s.interruptibility &= ~CpuState.INTERRUPTIBILITY_NMI;

@@ -137,6 +137,10 @@ final class StackOps {
         @Override
         void run(Executor x, Insn i) {
             int size = x.stackOpSize();
+            if (x.vm86) {
+                x.v86.pushf(size); // IOPL-sensitive (SDM Vol. 3A 20.2.7)
+                return;
+            }
             x.push(x.s.rflags() & ~(Rflags.VM | Rflags.RF), size);
             x.done();
         }
@@ -151,6 +155,10 @@ final class StackOps {
         @Override
         void run(Executor x, Insn i) {
             int size = x.stackOpSize();
+            if (x.vm86) {
+                x.v86.popf(size); // IOPL-sensitive (SDM Vol. 3A 20.2.7)
+                return;
+            }
             long v = x.peek(0, size);
             long changeable = Alu.STATUS | Rflags.TF | Rflags.DF | Rflags.NT | Rflags.AC | Rflags.ID;
             if (x.realMode || x.cpl == 0) {

@@ -26,7 +26,7 @@ final class SystemOps {
     static final long CR0_DEFINED = Cr0.PE | Cr0.MP | Cr0.EM | Cr0.TS | Cr0.ET | Cr0.NE | Cr0.WP | Cr0.AM | Cr0.NW
             | Cr0.CD | Cr0.PG;
     /** CR4 bits this processor implements; setting any other bit is #GP(0). */
-    static final long CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PAE | Cr4.MCE | Cr4.PGE | Cr4.PCE
+    static final long CR4_SUPPORTED = Cr4.VME | Cr4.PVI | Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PAE | Cr4.MCE | Cr4.PGE | Cr4.PCE
             | Cr4.OSFXSR | Cr4.OSXMMEXCPT | Cr4.UMIP | Cr4.VMXE | Cr4.FSGSBASE | Cr4.PCIDE | Cr4.OSXSAVE | Cr4.SMEP
             | Cr4.SMAP;
     /** IA32_EFER bits this processor implements. */
@@ -290,8 +290,8 @@ final class SystemOps {
      * other than 000H while CR4.PCIDE = 0 (types 0 and 1). The type register is 64 bits in 64-bit mode, else 32.
      */
     private void invpcid() {
-        if (x.i.mod == 3 || !hooks.invpcidEnabled()) {
-            throw ud();
+        if (x.i.mod == 3 || !hooks.invpcidEnabled() || x.vm86) {
+            throw ud(); // "not recognized in virtual-8086 mode"
         }
         if (!x.realMode && x.cpl != 0) {
             throw gp0();
@@ -321,11 +321,11 @@ final class SystemOps {
 
     /**
      * VMREAD, VMWRITE, VMPTRLD, VMPTRST, VMCLEAR, VMXON, INVEPT, INVVPID (and VMLAUNCH, VMRESUME, VMXOFF through
-     * {@link #group7}): #UD in real mode and compatibility mode, else a VM exit in VMX non-root operation (SDM Vol. 3C,
+     * {@link #group7}): #UD in real, virtual-8086 and compatibility mode, else a VM exit in VMX non-root operation (SDM Vol. 3C,
      * 26.1.2). If the hook returns, the processor is not in VMX operation: #UD.
      */
     private void vmxInstruction(ExitReason reason) {
-        if (x.realMode || (s.longModeActive() && !x.mode64)) {
+        if (x.segments8086 || (s.longModeActive() && !x.mode64)) {
             throw ud();
         }
         boolean operand = reason != ExitReason.VMLAUNCH && reason != ExitReason.VMRESUME
@@ -339,8 +339,9 @@ final class SystemOps {
 
     // ============================================================================================ groups 6 and 7
 
+    /** SLDT, STR, LLDT, LTR, VERR, VERW: not recognized in real-address and virtual-8086 mode (#UD). */
     private void group6() {
-        if (x.realMode) {
+        if (x.segments8086) {
             throw ud();
         }
         int o = x.regOp();
@@ -355,7 +356,10 @@ final class SystemOps {
                 if (x.i.mod == 3) {
                     x.setReg(x.i.rm, x.i.opSize, sel);
                 } else {
-                    x.writeMem(x.i.eaSeg, x.ea(), 2, sel);
+                    // the alignment of "LDTR or Task Register Contents" is 4, not that of a word (SDM Vol. 3A 6.15,
+                    // Table 6-7; 3.5.1: "located at a doubleword address")
+                    long lin = x.lin(x.i.eaSeg, x.ea(), 2, true);
+                    x.m.write(lin, 2, sel, x.checkAlignment(lin, 4));
                 }
                 x.done();
                 return;
@@ -477,7 +481,7 @@ final class SystemOps {
 
     /** LAR / LSL (SDM Vol. 2A/2B): ZF = 1 and the access rights / limit if the descriptor is visible. */
     private void larLsl(boolean lar) {
-        if (x.realMode) {
+        if (x.segments8086) { // not recognized in real-address and virtual-8086 mode
             throw ud();
         }
         int sel = (int) x.readE(2);
@@ -609,8 +613,12 @@ final class SystemOps {
                 int limit = o == 0 ? s.gdtrLimit : s.idtrLimit;
                 int bsize = x.mode64 ? 8 : 4;
                 long off = x.ea();
+                // SDM Vol. 3A 3.5.1 and 6.15: the limit is stored as a word, then the base, whose alignment is that
+                // of "GDTR, IDTR ... Contents" (Table 6-7), 4, also for the 8-byte base of 64-bit mode; an image at
+                // 4n + 2 raises no #AC
                 x.stage(x.lin(x.i.eaSeg, off, 2, true), 2, limit & 0xFFFF, x.dataPriv);
-                x.stage(x.lin(x.i.eaSeg, (off + 2) & x.addrMask(), bsize, true), bsize, base, x.dataPriv);
+                long baseLin = x.lin(x.i.eaSeg, (off + 2) & x.addrMask(), bsize, true);
+                x.stage(baseLin, bsize, base, x.checkAlignment(baseLin, 4));
                 x.commitStaged();
                 x.done();
                 return;
@@ -1090,9 +1098,12 @@ final class SystemOps {
         s.activityState = CpuState.ACTIVITY_HLT;
     }
 
-    /** The I/O permission check of protected mode (SDM Vol. 1, 19.5): IOPL, then the TSS I/O permission bitmap. */
+    /**
+     * The I/O permission check of protected mode (SDM Vol. 1, 19.5): IOPL, then the TSS I/O permission bitmap. In
+     * virtual-8086 mode IOPL does not matter: the bitmap is always consulted (SDM Vol. 3A 20.2.8.1).
+     */
     void ioPermission(int port, int size) {
-        if (x.realMode || x.cpl <= x.iopl()) {
+        if (x.realMode || (!x.vm86 && x.cpl <= x.iopl())) {
             return;
         }
         Segment tr = s.tr;

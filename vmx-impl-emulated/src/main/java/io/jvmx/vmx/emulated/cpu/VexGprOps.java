@@ -61,9 +61,9 @@ final class VexGprOps {
         return i.mode == Insn.MODE64 && (i.rex & 8) != 0 ? 8 : 4;
     }
 
-    /** The r/m source operand; VEX is #UD in real-address mode (Table 2-29), checked first. */
+    /** The r/m source operand; VEX is #UD in real-address and virtual-8086 mode (Table 2-29), checked first. */
     private static long source(Executor x, Insn i, int size) {
-        if (x.realMode) {
+        if (x.segments8086) {
             throw x.ud();
         }
         return i.mod == 3 ? x.getReg(i.rm, size) : x.readMem(i.eaSeg, x.ea(), size);

@@ -42,6 +42,7 @@ public final class X86Interpreter {
         exec.segs = segs;
         exec.events = events;
         exec.sys = new SystemOps(exec, segs);
+        exec.v86 = new Virtual8086(exec);
     }
 
     /**
@@ -51,8 +52,7 @@ public final class X86Interpreter {
      * the processor is not active (HLT, shutdown): such a processor leaves that state only when an event is
      * delivered.
      *
-     * @throws IllegalStateException for guest behaviour the interpreter does not implement (virtual-8086 mode) and for
-     *                               internal errors; never for guest faults, which are delivered to the guest
+     * @throws IllegalStateException for internal errors; never for guest faults, which are delivered to the guest
      */
     public void run() {
         try {

@@ -53,11 +53,22 @@ final class X87Images {
         return i.opSize == 2 ? 14 : 28;
     }
 
-    /** The linear address of an image of {@code size} bytes, every page of it translated for the access. */
+    /**
+     * The linear address of an image of {@code size} bytes, every page of it translated for the access, and the
+     * privilege of the accesses within it. An image's alignment is that of the whole area (SDM Vol. 3A 6.15, Table
+     * 6-7: "FSTENV/FLDENV Save Area" and "FSAVE/FRSTOR Save Area", 4 or 2 depending on operand size): the fields and
+     * the 80-bit registers inside it are not checked on their own (at 28 + 10k, most registers of an aligned FSAVE
+     * area are not 8-aligned).
+     */
     private static long image(Executor x, Insn i, long ea, int size, boolean write) {
         long lin = x.lin(i.eaSeg, ea, size, write);
-        x.m.probe(lin, size, write ? Mmu.WRITE : Mmu.READ, x.dataPriv);
+        x.m.probe(lin, size, write ? Mmu.WRITE : Mmu.READ, x.checkAlignment(lin, i.opSize == 2 ? 2 : 4));
         return lin;
+    }
+
+    /** The privilege of the accesses within an image that {@link #image} has checked. */
+    private static int priv(Executor x) {
+        return Mmu.withoutAlignmentCheck(x.dataPriv);
     }
 
     /** The real-mode form of a pointer: the 20-bit (32-bit) linear address of selector:offset (Figure 8-10). */
@@ -67,11 +78,11 @@ final class X87Images {
 
     /** Writes the environment at {@code lin}; Figures 8-9 to 8-12, reserved halves as 0xFFFF as the processor does. */
     private static void storeEnvironment(Executor x, Insn i, X87State f, long lin) {
-        int priv = x.dataPriv;
+        int priv = priv(x);
         int tw = fullTagWord(f);
         int fop = f.lastOpcode & 0x7FF;
         if (i.opSize == 2) {
-            if (x.realMode) {
+            if (x.segments8086) { // the real-mode layout, in virtual-8086 mode too (SDM Vol. 1 8.1.10)
                 long ip = realModePointer(f.lastCs, f.lastInstruction);
                 long dp = realModePointer(f.lastDs, f.lastData);
                 write16(x, lin, 0, f.control, priv);
@@ -96,7 +107,7 @@ final class X87Images {
         write32(x, lin, 0, reserved | f.control, priv);
         write32(x, lin, 4, reserved | f.status, priv);
         write32(x, lin, 8, reserved | tw, priv);
-        if (x.realMode) {
+        if (x.segments8086) {
             long ip = realModePointer(f.lastCs, f.lastInstruction);
             long dp = realModePointer(f.lastDs, f.lastData);
             write32(x, lin, 12, reserved | (ip & 0xFFFF), priv);
@@ -113,7 +124,7 @@ final class X87Images {
 
     /** Reads the environment at {@code lin} into the processor (the layouts of {@link #storeEnvironment}). */
     private static void loadEnvironment(Executor x, Insn i, X87State f, long lin) {
-        int priv = x.dataPriv;
+        int priv = priv(x);
         int cw, sw, tw;
         long ip, dp;
         int cs = 0, ds = 0, fop;
@@ -123,7 +134,7 @@ final class X87Images {
             tw = read16(x, lin, 4, priv);
             int w3 = read16(x, lin, 6, priv), w4 = read16(x, lin, 8, priv);
             int w5 = read16(x, lin, 10, priv), w6 = read16(x, lin, 12, priv);
-            if (x.realMode) {
+            if (x.segments8086) {
                 ip = w3 | (long) (w4 >>> 12) << 16;
                 fop = w4 & 0x7FF;
                 dp = w5 | (long) (w6 >>> 12) << 16;
@@ -140,7 +151,7 @@ final class X87Images {
             tw = read16(x, lin, 8, priv);
             long d3 = read32(x, lin, 12, priv), d4 = read32(x, lin, 16, priv);
             long d5 = read32(x, lin, 20, priv), d6 = read32(x, lin, 24, priv);
-            if (x.realMode) {
+            if (x.segments8086) {
                 ip = (d3 & 0xFFFF) | ((d4 >>> 12) & 0xFFFF) << 16;
                 fop = (int) d4 & 0x7FF;
                 dp = (d5 & 0xFFFF) | ((d6 >>> 12) & 0xFFFF) << 16;
@@ -198,8 +209,8 @@ final class X87Images {
             for (int k = 0; k < 8; k++) {
                 int p = X87Ops.physical(f, k);
                 long at = plus(x, lin, env + 10 * k);
-                f.significand[p] = x.m.read(at, 8, x.dataPriv);
-                f.signExponent[p] = (int) x.m.read(plus(x, at, 8), 2, x.dataPriv);
+                f.significand[p] = x.m.read(at, 8, priv(x));
+                f.signExponent[p] = (int) x.m.read(plus(x, at, 8), 2, priv(x));
             }
             x.done();
         }
@@ -216,8 +227,8 @@ final class X87Images {
             for (int k = 0; k < 8; k++) {
                 int p = X87Ops.physical(f, k);
                 long at = plus(x, lin, env + 10 * k);
-                x.m.write(at, 8, f.significand[p], x.dataPriv);
-                x.m.write(plus(x, at, 8), 2, f.signExponent[p], x.dataPriv);
+                x.m.write(at, 8, f.significand[p], priv(x));
+                x.m.write(plus(x, at, 8), 2, f.signExponent[p], priv(x));
             }
             f.init();
             x.done();

@@ -175,7 +175,7 @@ final class XsaveOps {
      * one access of its size.
      */
     private static void translate(Executor x, long lin, int bytes, boolean write) {
-        x.m.probe(lin, bytes, write ? Mmu.WRITE : Mmu.READ, x.dataPriv == Mmu.USER_AC ? Mmu.USER : x.dataPriv);
+        x.m.probe(lin, bytes, write ? Mmu.WRITE : Mmu.READ, Mmu.withoutAlignmentCheck(x.dataPriv));
     }
 
     private static long requestedFeatures(Executor x) {

@@ -43,8 +43,11 @@
  * fetch and single-step/data/I/O traps are delivered after the instruction, unless MOV SS holds them or an MTF VM exit
  * comes first. Event delivery (EventDelivery) and the far transfers (Segmentation) implement gates, stack switches
  * and privilege checks; task switches are VM exits in VMX non-root operation (the VMM performs them), made after the
- * checks the SDM lists before that exit. Virtual-8086 mode is not implemented: entering it stops the processor with an
- * error (Segmentation.VIRTUAL_8086_UNSUPPORTED).
+ * checks the SDM lists before that exit. Virtual-8086 mode (Virtual8086: EFLAGS.VM = 1, CPL 3, 8086-style segment
+ * loads, the IOPL-sensitive instructions with IOPL = 3 and < 3, CR4.VME's virtual interrupt flag and interrupt
+ * redirection bit map, CR4.PVI's CLI/STI) is entered by an IRET from CPL 0 or by VM entry, and left by an interrupt
+ * or exception to a ring-0 handler (EventDelivery's stack switch that saves and nulls the data segment registers);
+ * Executor.vm86 and Executor.segments8086 tell the instructions which mode they run in.
  *
  * <p>MSRs: RDMSR/WRMSR (SystemOps) reach the registers of CpuState and ConfigurationMsrs (the MTRRs and
  * IA32_MISC_ENABLE), which the VMX layer's root-mode RDMSR/WRMSR share. There is no local APIC and so no

@@ -32,7 +32,7 @@ final class ProcessorModel {
     static final int SIGNATURE = 0x0000_06F1;
 
     // ---- leaf 1 EDX (SDM Vol. 2A, Table 3-11) --------------------------------------------------------------------
-    static final int EDX1_FPU = 1, EDX1_DE = 1 << 2, EDX1_PSE = 1 << 3, EDX1_TSC = 1 << 4, EDX1_MSR = 1 << 5,
+    static final int EDX1_FPU = 1, EDX1_VME = 1 << 1, EDX1_DE = 1 << 2, EDX1_PSE = 1 << 3, EDX1_TSC = 1 << 4, EDX1_MSR = 1 << 5,
             EDX1_PAE = 1 << 6, EDX1_MCE = 1 << 7, EDX1_CX8 = 1 << 8, EDX1_APIC = 1 << 9, EDX1_SEP = 1 << 11,
             EDX1_MTRR = 1 << 12, EDX1_PGE = 1 << 13, EDX1_CMOV = 1 << 15, EDX1_PAT = 1 << 16, EDX1_PSE36 = 1 << 17,
             EDX1_CLFSH = 1 << 19, EDX1_MMX = 1 << 23, EDX1_FXSR = 1 << 24, EDX1_SSE = 1 << 25, EDX1_SSE2 = 1 << 26;
@@ -51,7 +51,7 @@ final class ProcessorModel {
     static final int ECX7_UMIP = 1 << 2;
 
     /** Leaf 1 EDX: the instruction-set and system features the interpreter implements. */
-    static final int LEAF1_EDX = EDX1_FPU | EDX1_DE | EDX1_PSE | EDX1_TSC | EDX1_MSR | EDX1_PAE | EDX1_MCE | EDX1_CX8
+    static final int LEAF1_EDX = EDX1_FPU | EDX1_VME | EDX1_DE | EDX1_PSE | EDX1_TSC | EDX1_MSR | EDX1_PAE | EDX1_MCE | EDX1_CX8
             | EDX1_SEP | EDX1_MTRR | EDX1_PGE | EDX1_CMOV | EDX1_PAT | EDX1_PSE36 | EDX1_CLFSH | EDX1_MMX | EDX1_FXSR
             | EDX1_SSE | EDX1_SSE2;
     /** Leaf 1 ECX without OSXSAVE (which mirrors CR4.OSXSAVE). */

@@ -16,7 +16,7 @@ record FuzzCase(long seed, int index, FuzzMode mode, int cpl, long exceptionBitm
         Random r = new Random(mix(seed, index));
         FuzzMode[] modes = FuzzMode.values();
         FuzzMode mode = modes[r.nextInt(modes.length)];
-        int cpl = mode.real() || r.nextBoolean() ? 0 : 3;
+        int cpl = mode.virtual8086() ? 3 : mode.real() || r.nextBoolean() ? 0 : 3;
         long bitmap = switch (r.nextInt(3)) {
             case 0 -> 0xFFFF_FFFFL;
             case 1 -> 0;

@@ -133,8 +133,8 @@ final class FuzzGuest implements AutoCloseable {
         r.nextBytes(stack);
         load(STACK, stack);
         load(HANDLER, new byte[] {(byte) 0xF4}); // HLT
-        writeGdt();
-        writeTss(c.mode().ia32e);
+        writeGdt(c.mode().virtual8086());
+        writeTss(c.mode(), r);
         writeIdt(c.mode());
         long cr3 = writePageTables(c, r);
         writeControls(c, r);
@@ -149,7 +149,19 @@ final class FuzzGuest implements AutoCloseable {
 
     private static final int G = 8, DB = 4, L = 2;
 
-    private void writeGdt() {
+    /**
+     * The TSS limit: the 104-byte TSS, and in virtual-8086 mode also the software interrupt redirection bit map (32
+     * bytes at 68H) and an I/O permission bit map for ports 0-3FFH (80H bytes at 88H) and one byte more; ports above
+     * lie beyond the limit (#GP).
+     */
+    private static long tssLimit(boolean virtual8086) {
+        return virtual8086 ? TSS_IO_MAP + 0x80 : 0x67;
+    }
+
+    /** Where the I/O permission bit map starts in the TSS of a virtual-8086 case: the redirection bit map below it. */
+    private static final int TSS_IO_MAP = 0x88;
+
+    private void writeGdt(boolean virtual8086) {
         write64(GDT + CODE32_0, descriptor(0, 0xFFFFF, 0x9B, G | DB));
         write64(GDT + DATA_0, descriptor(0, 0xFFFFF, 0x93, G | DB));
         write64(GDT + CODE16_0, descriptor(CODE, 0xFFFF, 0x9B, 0));
@@ -163,12 +175,20 @@ final class FuzzGuest implements AutoCloseable {
         write64(GDT + STACK16_0, descriptor(STACK, 0xFFFF, 0x93, 0));
         write64(GDT + (STACK16_3 & ~3), descriptor(STACK, 0xFFFF, 0xF3, 0));
         // a busy TSS (type 11), 16 bytes long in IA-32e mode (the second half is the upper base: 0)
-        write64(GDT + TSS_SELECTOR, descriptor(TSS, 0x67, 0x8B, 0));
+        write64(GDT + TSS_SELECTOR, descriptor(TSS, tssLimit(virtual8086), 0x8B, 0));
     }
 
     /** The ring-0 stack for events from CPL 3: RSP0 (64-bit TSS) or SS0:ESP0 (32-bit TSS) (SDM Vol. 3A, 8.2.1, 8.7). */
-    private void writeTss(boolean ia32e) {
-        if (ia32e) {
+    private void writeTss(FuzzMode mode, Random r) {
+        if (mode.virtual8086()) {
+            // random interrupt redirection and I/O permission bit maps (SDM Vol. 3A 20.3.3, Vol. 1 19.5.2): INT n
+            // and IN/OUT take each of their ways
+            byte[] maps = new byte[(int) tssLimit(true) + 1 - 0x68];
+            r.nextBytes(maps);
+            load(TSS + 0x68, maps);
+            memory.write16(guestRam + TSS + 0x66, TSS_IO_MAP);
+        }
+        if (mode.ia32e) {
             write64(TSS + 4, RING0_STACK_TOP);
         } else {
             write32(TSS + 4, (int) RING0_STACK_TOP);
@@ -349,7 +369,17 @@ final class FuzzGuest implements AutoCloseable {
         long dataPointer;
         long stackPointer;
         long rip;
-        if (mode.real()) {
+        if (mode.virtual8086()) {
+            // SDM Vol. 3C 27.3.1.2: base = selector << 4, limit FFFFH, access rights F3H for every segment
+            segment(CS, (int) (CODE >>> 4), CODE, 0xFFFF, AR_DATA | AR_DPL3);
+            for (int s : new int[] {ES, DS, FS, GS}) {
+                segment(s, (int) (DATA >>> 4), DATA, 0xFFFF, AR_DATA | AR_DPL3);
+            }
+            segment(SS, (int) (STACK >>> 4), STACK, 0xFFFF, AR_DATA | AR_DPL3);
+            dataPointer = 0;
+            stackPointer = 0x800;
+            rip = c.entry();
+        } else if (mode.real()) {
             segment(CS, (int) (CODE >>> 4), CODE, 0xFFFF, AR_CODE);
             for (int s : new int[] {ES, DS, FS, GS}) {
                 segment(s, (int) (DATA >>> 4), DATA, 0xFFFF, AR_DATA);
@@ -392,7 +422,7 @@ final class FuzzGuest implements AutoCloseable {
         write(GUEST_LDTR_ACCESS_RIGHTS, UNUSABLE);
         write(GUEST_TR_SELECTOR, TSS_SELECTOR);
         write(GUEST_TR_BASE, TSS);
-        write(GUEST_TR_LIMIT, 0x67);
+        write(GUEST_TR_LIMIT, tssLimit(mode.virtual8086()));
         write(GUEST_TR_ACCESS_RIGHTS, 0x8B);
         write(GUEST_GDTR_BASE, GDT);
         write(GUEST_GDTR_LIMIT, GDT_LIMIT);
@@ -407,7 +437,7 @@ final class FuzzGuest implements AutoCloseable {
         long cr4 = Cr4.VMXE | (mode.paging == FuzzMode.Paging.PAE || mode.ia32e ? Cr4.PAE : 0) | Cr4.PSE
                 | (some(r, (int) Cr4.PGE, (int) Cr4.DE, (int) Cr4.OSFXSR, (int) Cr4.OSXMMEXCPT, (int) Cr4.UMIP,
                 (int) Cr4.FSGSBASE, (int) Cr4.SMEP, (int) Cr4.SMAP, (int) Cr4.PCE, (int) Cr4.MCE, (int) Cr4.TSD,
-                (int) Cr4.OSXSAVE) & cr4Fixed1);
+                (int) Cr4.OSXSAVE, (int) Cr4.VME, (int) Cr4.PVI) & cr4Fixed1);
         long efer = (mode.ia32e ? Efer.LME | Efer.LMA : 0) | (r.nextBoolean() ? Efer.NXE : 0)
                 | (r.nextBoolean() ? Efer.SCE : 0);
         write(GUEST_CR0, cr0);
@@ -437,7 +467,8 @@ final class FuzzGuest implements AutoCloseable {
         long rflags = Rflags.FIXED_1 | (r.nextLong() & (Rflags.CF | Rflags.PF | Rflags.AF | Rflags.ZF | Rflags.SF
                 | Rflags.OF | Rflags.DF | Rflags.IF | Rflags.AC | Rflags.ID | Rflags.IOPL))
                 | (r.nextInt(32) == 0 ? Rflags.TF : 0) | (r.nextInt(16) == 0 ? Rflags.NT : 0)
-                | (r.nextInt(8) == 0 ? Rflags.RF : 0);
+                | (r.nextInt(8) == 0 ? Rflags.RF : 0) | (r.nextInt(4) == 0 ? Rflags.VIF : 0)
+                | (r.nextInt(8) == 0 ? Rflags.VIP : 0) | (mode.virtual8086() ? Rflags.VM : 0);
         write(GUEST_RFLAGS, rflags);
         write(GUEST_RIP, rip);
         for (int i = 0; i < 16; i++) {

@@ -20,7 +20,11 @@ enum FuzzMode {
     /** IA-32e mode, a 32-bit compatibility-mode code segment. */
     COMPATIBILITY_32(32, true, Paging.LEVEL_4),
     /** 64-bit mode. */
-    LONG_64(64, true, Paging.LEVEL_4);
+    LONG_64(64, true, Paging.LEVEL_4),
+    /** Virtual-8086 mode (EFLAGS.VM = 1, SDM Vol. 3A ch. 20), no paging. */
+    VIRTUAL_8086(16, false, Paging.NONE),
+    /** Virtual-8086 mode under 32-bit paging. */
+    VIRTUAL_8086_PAGING(16, false, Paging.BITS_32);
 
     enum Paging { NONE, BITS_32, PAE, LEVEL_4 }
 
@@ -37,5 +41,10 @@ enum FuzzMode {
 
     boolean real() {
         return this == REAL;
+    }
+
+    /** Virtual-8086 mode: always CPL 3. */
+    boolean virtual8086() {
+        return this == VIRTUAL_8086 || this == VIRTUAL_8086_PAGING;
     }
 }

@@ -61,6 +61,16 @@ public class SystemTestKernelsTest {
         runAsCatalogued("sys-paging32");
     }
 
+    /**
+     * Virtual-8086 mode (SDM Vol. 3A ch. 20): entered by IRET, left by events through ring-0 gates, 8086 segments, the
+     * IOPL-sensitive instructions with and without CR4.VME, the redirection and I/O bit maps, paging; CR4.PVI; #AC by
+     * data type (6.15, Table 6-7).
+     */
+    @Test(timeout = 120_000)
+    public void sysVm86() {
+        runAsCatalogued("sys-vm86");
+    }
+
     /** An exception that cannot be delivered, nor the #GP, nor the #DF: a triple fault, which exits (SDM 6.15, 26.2). */
     @Test(timeout = 120_000)
     public void sysTripleFault() {

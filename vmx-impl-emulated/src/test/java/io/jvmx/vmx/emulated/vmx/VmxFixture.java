@@ -27,6 +27,14 @@ final class VmxFixture {
     static final long MEMORY_BYTES = 8L << 20;
     static final long GUEST_RAM_BYTES = 2L << 20;
     static final long GUEST_ENTRY = 0x8000;
+    /** The guest segment registers' selector, base, limit and access-rights fields, in the SDM's order (ES to GS). */
+    static final VmcsField[][] GUEST_SEGMENTS = {
+            {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
+            {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
+            {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
+            {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
+            {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
+            {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
 
     final SoftwareVmxProcessor cpu;
     final PhysicalMemory memory;
@@ -128,13 +136,7 @@ final class VmxFixture {
         write(GUEST_CR4, Cr4.VMXE);
         write(CR0_READ_SHADOW, Cr0.ET | Cr0.NE);
         write(CR4_READ_SHADOW, 0);
-        VmcsField[][] segments = {
-                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
-                {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
-                {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
-                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
-                {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
-                {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
+        VmcsField[][] segments = GUEST_SEGMENTS;
         for (VmcsField[] s : segments) {
             write(s[0], 0);
             write(s[1], 0);
@@ -206,13 +208,7 @@ final class VmxFixture {
         int cs = cpl == 0 ? KERNEL_CS : USER_CS;
         int ds = cpl == 0 ? KERNEL_DS : USER_DS;
         int dpl = cpl << 5;
-        VmcsField[][] segments = {
-                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
-                {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
-                {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
-                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
-                {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
-                {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
+        VmcsField[][] segments = GUEST_SEGMENTS;
         for (VmcsField[] seg : segments) {
             boolean code = seg[0] == GUEST_CS_SELECTOR;
             write(seg[0], code ? cs : ds);
@@ -254,13 +250,7 @@ final class VmxFixture {
         }
         write(GUEST_CR0, Cr0.PE | Cr0.ET | Cr0.NE);
         write(CR0_READ_SHADOW, Cr0.PE | Cr0.ET | Cr0.NE);
-        VmcsField[][] segments = {
-                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
-                {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
-                {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
-                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
-                {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
-                {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
+        VmcsField[][] segments = GUEST_SEGMENTS;
         for (VmcsField[] seg : segments) {
             boolean code = seg[0] == GUEST_CS_SELECTOR;
             write(seg[0], code ? CODE32 : DATA32);

@@ -41,13 +41,7 @@ public class X87SystemTest {
         VmxFixture fx = realMode(exceptions, code);
         fx.write(GUEST_CR0, Cr0.PE | Cr0.NE | Cr0.ET);
         fx.write(CR0_READ_SHADOW, Cr0.PE | Cr0.NE | Cr0.ET);
-        VmcsField[][] segments = {
-                {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
-                {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
-                {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
-                {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
-                {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
-                {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS}};
+        VmcsField[][] segments = VmxFixture.GUEST_SEGMENTS;
         for (VmcsField[] s : segments) {
             boolean code32 = s[0] == GUEST_CS_SELECTOR;
             fx.write(s[0], code32 ? 0x08 : 0x10);
