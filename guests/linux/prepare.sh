@@ -6,7 +6,7 @@
 #   initramfs.cpio   a newc cpio archive: busybox (Debian's busybox-static) and a tiny /init that prints the marker
 #                    "jvmx-linux: init started", runs a few commands, prints "jvmx-linux: init done" and then ends the
 #                    machine by writing 0 to the debug-exit port 0xF4 through /dev/port (exit code 0); if that fails
-#                    it reboots, which the platform's i8042 model turns into a reset that also ends the run
+#                    it reboots: the reset through the keyboard controller (0xFE to port 0x64) also ends the run
 #   kernel.version   the kernel package's name and version
 #
 # Usage: guests/linux/prepare.sh [output-dir]     (default: guests/linux/boot beside this script)
@@ -67,7 +67,7 @@ fi
 # ---- the initramfs
 root="$work/initramfs"
 rm -rf "$root"
-mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,etc}
 cp "$work/busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cat > "$root/init" <<'INIT'
