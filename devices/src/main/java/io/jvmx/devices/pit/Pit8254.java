@@ -223,12 +223,7 @@ public final class Pit8254 {
                 }
                 case 2, 3 -> {                           // GATE low stops counting (OUT high); rising reloads
                     if (level) {
-                        running = true;
-                        start = now;
-                        if (pending >= 0) { // a trigger loads the count register's newest count
-                            initial = pending;
-                            pending = -1;
-                        }
+                        trigger(now);
                     } else {
                         running = false;
                         frozen = 0;
@@ -236,14 +231,19 @@ public final class Pit8254 {
                 }
                 default -> {                             // modes 1 and 5: a rising edge triggers
                     if (level) {
-                        running = true;
-                        start = now;
-                        if (pending >= 0) { // a trigger loads the count register's newest count
-                            initial = pending;
-                            pending = -1;
-                        }
+                        trigger(now);
                     }
                 }
+            }
+        }
+
+        /** A rising GATE edge in modes 1, 2, 3 and 5: counting starts anew from the newest count written. */
+        private void trigger(long now) {
+            running = true;
+            start = now;
+            if (pending >= 0) {
+                initial = pending;
+                pending = -1;
             }
         }
 

@@ -73,28 +73,27 @@ public final class SerialPort implements VmExitHandler {
         if (raw == null) {
             return DEFAULT_IRQ;
         }
-        int value;
-        try {
-            value = raw instanceof Number n ? n.intValue() : Integer.decode(raw.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(IRQ + " must be an IRQ number 0-15, got \"" + raw + "\"");
-        }
+        long value = decode(raw, IRQ + " must be an IRQ number 0-15");
         if (value < 0 || value > 15) {
             throw new IllegalArgumentException(IRQ + " must be an IRQ number 0-15, got " + value);
         }
-        return value;
+        return (int) value;
+    }
+
+    /** A Number, or a String in decimal or 0x hex; otherwise {@code what} and the value in the exception. */
+    private static long decode(Object raw, String what) {
+        try {
+            return raw instanceof Number n ? n.longValue() : Long.decode(raw.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(what + ", got \"" + raw + "\"");
+        }
     }
 
     static int parseBase(Object raw) {
         if (raw == null) {
             return DEFAULT_BASE;
         }
-        long value;
-        try {
-            value = raw instanceof Number n ? n.longValue() : Long.decode(raw.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(PORT + " must be a port number such as 0x3F8, got \"" + raw + "\"");
-        }
+        long value = decode(raw, PORT + " must be a port number such as 0x3F8");
         if (value < 0 || value > 0x10000 - REGISTERS) {
             throw new IllegalArgumentException(String.format(
                     "%s must leave room for 8 registers below 0x10000 (0..0xfff8), got %#x", PORT, value));

@@ -3,7 +3,6 @@ package io.jvmx.vmx.core.internal;
 import static org.junit.Assert.assertEquals;
 
 import io.jvmx.vmx.api.exit.ExitReason;
-import io.jvmx.vmx.api.exit.IoQualification;
 import io.jvmx.vmx.api.handler.ExitAction;
 import io.jvmx.vmx.api.handler.VmExitHandler;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
@@ -61,15 +60,7 @@ public class EmulatedInstructionSingleStepTest {
             v.advanceRip(e.instructionLength());
             return ExitAction.HANDLED;
         });
-        add(dispatcher, 2, ExitReason.IO_INSTRUCTION, (v, e) -> {
-            IoQualification q = IoQualification.decode(e.qualification());
-            if (q.port() != 0xF4) {
-                return ExitAction.PASS;
-            }
-            v.advanceRip(e.instructionLength());
-            v.terminate((int) v.readGpr(GeneralRegisters.RAX) & 0xFF, "debug exit");
-            return ExitAction.HANDLED;
-        });
+        add(dispatcher, 2, ExitReason.IO_INSTRUCTION, TestDebugExit.HANDLER);
         VCpuRuntime runtime = new VCpuRuntime(dispatcher);
         runtime.addProvider(new SoftwareVmxProcessorProvider(), Map.of(VmxProcessorProvider.KIND, "software"));
         VCpuHandle handle = runtime.launch(LaunchRequest.of("single-step", image, 0x8000, 0x8000,

@@ -3,8 +3,6 @@ package io.jvmx.vmx.core.internal;
 import static org.junit.Assert.assertEquals;
 
 import io.jvmx.vmx.api.exit.ExitReason;
-import io.jvmx.vmx.api.exit.IoQualification;
-import io.jvmx.vmx.api.handler.ExitAction;
 import io.jvmx.vmx.api.handler.VmExitHandler;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import io.jvmx.vmx.api.spi.VmxProcessorProvider;
@@ -68,15 +66,7 @@ public class FlatProtectedModeEntryTest {
 
         WhiteboardExitDispatcher dispatcher = new WhiteboardExitDispatcher();
         dispatcher.configure(Map.of(WhiteboardExitDispatcher.HANDLER_WAIT_MILLIS, 0));
-        VmExitHandler debugExit = (v, e) -> {
-            IoQualification q = IoQualification.decode(e.qualification());
-            if (q.port() != 0xF4) {
-                return ExitAction.PASS;
-            }
-            v.advanceRip(e.instructionLength());
-            v.terminate((int) v.readGpr(GeneralRegisters.RAX) & 0xFF, "debug exit");
-            return ExitAction.HANDLED;
-        };
+        VmExitHandler debugExit = TestDebugExit.HANDLER;
         dispatcher.addHandler(debugExit, debugExit, Map.of(VmExitHandler.EXIT_REASON, ExitReason.IO_INSTRUCTION.name(),
                 "service.id", 1L), "io.test");
         VCpuRuntime runtime = new VCpuRuntime(dispatcher);
