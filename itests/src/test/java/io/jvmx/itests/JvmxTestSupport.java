@@ -45,7 +45,7 @@ public abstract class JvmxTestSupport {
     /** Every bundle of the platform, by symbolic name. */
     public static final List<String> JVMX_BUNDLES = List.of(
             "io.jvmx.vmx-api", "io.jvmx.vmx-vmcs", "io.jvmx.vmx-bitmaps", "io.jvmx.vmx-core",
-            "io.jvmx.vmx-impl-emulated", "io.jvmx.handler-interrupt-window", "io.jvmx.handler-preemption-timer",
+            "io.jvmx.vmx-impl-emulated", "io.jvmx.vmx-impl-native", "io.jvmx.handler-interrupt-window", "io.jvmx.handler-preemption-timer",
             "io.jvmx.handler-xsetbv", "io.jvmx.handler-cr-access", "io.jvmx.handler-cpuid", "io.jvmx.handler-msr",
             "io.jvmx.handler-task-switch", "io.jvmx.handler-exception", "io.jvmx.local-apic", "io.jvmx.devices",
             "io.jvmx.guests", "io.jvmx.linux-boot", "io.jvmx.shell");

@@ -141,6 +141,19 @@ public class ShellIT extends JvmxTestSupport {
                 l -> l.trim().startsWith("EXCEPTION_OR_NMI") && l.trim().endsWith("io.jvmx.handler-exception")));
     }
 
+    /**
+     * sys-debug's debug registers survive the platform's VM exits (save/load debug controls), and its I/O breakpoint
+     * on the report port, whose OUT a device completes, traps after the OUT (VmxVcpu emulates the trap): all 57 checks
+     * pass under vcpu:run.
+     */
+    @Test
+    public void debugRegistersWorkUnderThePlatform() throws Exception {
+        awaitCommand("vcpu", "run");
+        CommandResult run = execute("vcpu:run sys-debug");
+        assertOk(run);
+        assertTrue(run.out(), run.out().contains("sys-debug: all 57 checks passed"));
+    }
+
     @Test
     public void aGuestRunsAndCanBeInspectedAfterwards() throws Exception {
         awaitCommand("vcpu", "run");

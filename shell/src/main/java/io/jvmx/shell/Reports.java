@@ -110,10 +110,40 @@ final class Reports {
     }
 
     /**
+     * For the summary of a run on a processor that cannot deliver every exit: the exits with handlers (or that the
+     * demo causes) it never delivers, in one line; null if it delivers them all.
+     */
+    static String undeliverable(String kind, Set<ExitReason> deliverable, Set<ExitReason> handled) {
+        Set<ExitReason> missing = new TreeSet<>(DEMO_EXITS);
+        missing.addAll(handled);
+        missing.removeAll(deliverable);
+        if (missing.isEmpty()) {
+            return null;
+        }
+        List<String> names = new ArrayList<>();
+        for (ExitReason r : missing) {
+            names.add(r.name());
+        }
+        return "  not deliverable on " + kind + ": " + String.join(", ", names) + " (their handlers are not reached"
+                + (missing.contains(ExitReason.CPUID) ? "; CPUID answers come from the table the CPUID handlers gave "
+                + "when the vCPU started)" : ")");
+    }
+
+    /**
      * The handler chains, one block per exit reason: every reason that has handlers, and every reason of
      * {@link #DEMO_EXITS} (shown as unhandled when it has none).
      */
     static List<String> handlerChains(Map<ExitReason, List<HandlerDirectory.Entry>> chains) {
+        return handlerChains(chains, Map.of());
+    }
+
+    /**
+     * As {@link #handlerChains(Map)}, and under each reason a note for the processor kinds whose vCPUs cannot reach
+     * its handlers ({@code deliverable}: the exits each kind delivers). CPUID is the exception that still reaches
+     * them: a processor that answers CPUID itself (KVM) asks the chain once, before the vCPU first runs.
+     */
+    static List<String> handlerChains(Map<ExitReason, List<HandlerDirectory.Entry>> chains,
+                                      Map<String, Set<ExitReason>> deliverable) {
         Set<ExitReason> reasons = new TreeSet<>(DEMO_EXITS);
         reasons.addAll(chains.keySet());
         List<String> lines = new ArrayList<>();
@@ -122,13 +152,27 @@ final class Reports {
             if (chain.isEmpty()) {
                 lines.add(String.format("%s (%d): unhandled (the exit goes back to the caller of run)", reason,
                         reason.number()));
-                continue;
+            } else {
+                lines.add(String.format("%s (%d):", reason, reason.number()));
+                int n = 1;
+                for (HandlerDirectory.Entry e : chain) {
+                    lines.add(String.format("  %d. %-34s ranking %-6d service %-5d handled %-8d %s", n++, e.bundle(),
+                            e.ranking(), e.serviceId(), e.handled(), e.handlerClass()));
+                }
             }
-            lines.add(String.format("%s (%d):", reason, reason.number()));
-            int n = 1;
-            for (HandlerDirectory.Entry e : chain) {
-                lines.add(String.format("  %d. %-34s ranking %-6d service %-5d handled %-8d %s", n++, e.bundle(),
-                        e.ranking(), e.serviceId(), e.handled(), e.handlerClass()));
+            List<String> blind = new ArrayList<>();
+            for (Map.Entry<String, Set<ExitReason>> k : deliverable.entrySet()) {
+                if (!k.getValue().contains(reason)) {
+                    blind.add(k.getKey());
+                }
+            }
+            if (!blind.isEmpty()) {
+                String kinds = String.join(", ", blind);
+                lines.add(reason == ExitReason.CPUID
+                        ? "  " + kinds + " vCPUs: no CPUID exits; this chain is asked once, before the vCPU first "
+                                + "runs, for the CPUID table the processor answers from"
+                        : "  " + kinds + " vCPUs cannot reach these handlers: the processor never delivers "
+                                + reason + " exits");
             }
         }
         return lines;

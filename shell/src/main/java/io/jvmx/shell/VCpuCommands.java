@@ -5,6 +5,7 @@ import io.jvmx.guests.GuestImage;
 import io.jvmx.linux.boot.KernelImageException;
 import io.jvmx.linux.boot.LinuxLoader;
 import io.jvmx.vmx.api.handler.VCpu;
+import io.jvmx.vmx.api.spi.VmxProcessorProvider;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 import io.jvmx.vmx.core.runtime.HandlerDirectory;
 import io.jvmx.vmx.core.runtime.LaunchRequest;
@@ -18,6 +19,9 @@ import org.apache.felix.service.command.Descriptor;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -63,6 +67,11 @@ public final class VCpuCommands {
     private final VCpuManager manager;
     private final HandlerDirectory handlers;
     private final GuestCatalog guests;
+
+    /** The processor kinds, for what their vCPUs cannot reach (vcpu:handlers). They come and go with bundles. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile List<VmxProcessorProvider> providers = List.of();
 
     @Activate
     public VCpuCommands(@Reference VCpuManager manager, @Reference HandlerDirectory handlers,
@@ -200,6 +209,14 @@ public final class VCpuCommands {
         for (String line : Reports.summary(handle.id(), handle.name(), handle.processorKind(), outcome.get(),
                 handle.stats())) {
             out.println(line);
+        }
+        for (VmxProcessorProvider p : providers) {
+            if (p.kind().equals(handle.processorKind())) {
+                String note = Reports.undeliverable(p.kind(), p.deliverableExits(), handlers.chains().keySet());
+                if (note != null) {
+                    out.println(note);
+                }
+            }
         }
         out.flush();
         return Reports.exitStatus(outcome.get());
@@ -431,6 +448,11 @@ public final class VCpuCommands {
         }
     }
 
+    /** The processor providers (tests; DS injects them). */
+    void setProviders(List<VmxProcessorProvider> providers) {
+        this.providers = List.copyOf(providers);
+    }
+
     // ---- vcpu:handlers ----
 
     int handlers(PrintStream out, PrintStream err, String... args) {
@@ -438,7 +460,11 @@ public final class VCpuCommands {
             err.println("vcpu:handlers: takes no arguments");
             return BAD_INPUT;
         }
-        Reports.handlerChains(handlers.chains()).forEach(out::println);
+        Map<String, java.util.Set<io.jvmx.vmx.api.exit.ExitReason>> deliverable = new TreeMap<>();
+        for (VmxProcessorProvider p : providers) {
+            deliverable.put(p.kind(), p.deliverableExits());
+        }
+        Reports.handlerChains(handlers.chains(), deliverable).forEach(out::println);
         return OK;
     }
 

@@ -15,6 +15,32 @@ import static org.junit.Assert.assertEquals;
 public class ReportsTest {
 
     @Test
+    public void handlerChainsSayWhichKindsCannotReachThem() {
+        java.util.List<String> lines = Reports.handlerChains(Map.of(), Map.of("kvm",
+                java.util.EnumSet.of(ExitReason.IO_INSTRUCTION, ExitReason.INTERRUPT_WINDOW), "software",
+                java.util.EnumSet.allOf(ExitReason.class)));
+        int cr = lines.indexOf("CR_ACCESS (28): unhandled (the exit goes back to the caller of run)");
+        assertEquals("  kvm vCPUs cannot reach these handlers: the processor never delivers CR_ACCESS exits",
+                lines.get(cr + 1));
+        int cpuid = lines.indexOf("CPUID (10): unhandled (the exit goes back to the caller of run)");
+        assertEquals("  kvm vCPUs: no CPUID exits; this chain is asked once, before the vCPU first runs, for the "
+                + "CPUID table the processor answers from", lines.get(cpuid + 1));
+        int window = lines.indexOf("INTERRUPT_WINDOW (7): unhandled (the exit goes back to the caller of run)");
+        org.junit.Assert.assertFalse(lines.get(window + 1), lines.get(window + 1).startsWith("  kvm"));
+    }
+
+    @Test
+    public void aRunSummarySaysWhatTheProcessorCannotDeliver() {
+        java.util.Set<ExitReason> all = java.util.EnumSet.allOf(ExitReason.class);
+        org.junit.Assert.assertNull(Reports.undeliverable("software", all, java.util.Set.of(ExitReason.CPUID)));
+        java.util.Set<ExitReason> kvm = java.util.EnumSet.complementOf(java.util.EnumSet.of(ExitReason.CPUID,
+                ExitReason.XSETBV, ExitReason.CR_ACCESS));
+        assertEquals("  not deliverable on kvm: CPUID, CR_ACCESS, XSETBV (their handlers are not reached; CPUID "
+                + "answers come from the table the CPUID handlers gave when the vCPU started)",
+                Reports.undeliverable("kvm", kvm, java.util.Set.of(ExitReason.IO_INSTRUCTION)));
+    }
+
+    @Test
     public void handledByNamesTheBundlesAndWhatNoneTook() {
         assertEquals("io.jvmx.handler-cpuid", Reports.handledBy(5, Map.of("io.jvmx.handler-cpuid", 5L)));
         Map<String, Long> two = new LinkedHashMap<>();

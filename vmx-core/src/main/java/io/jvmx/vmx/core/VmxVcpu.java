@@ -2,6 +2,7 @@ package io.jvmx.vmx.core;
 
 import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Cr4;
+import io.jvmx.vmx.api.arch.Dr7;
 import io.jvmx.vmx.api.arch.Efer;
 import io.jvmx.vmx.api.arch.Exceptions;
 import io.jvmx.vmx.api.arch.Rflags;
@@ -16,7 +17,10 @@ import io.jvmx.vmx.api.error.VmxInstructionException;
 import io.jvmx.vmx.api.event.EventQueue;
 import io.jvmx.vmx.api.event.PendingEvent;
 import io.jvmx.vmx.api.exit.InterruptionInfo;
+import io.jvmx.vmx.api.exit.IoQualification;
+import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.exit.InterruptionType;
+import io.jvmx.vmx.api.exit.MmioAccess;
 import io.jvmx.vmx.api.exit.VmExitInfo;
 import io.jvmx.vmx.api.handler.InterruptController;
 import io.jvmx.vmx.api.handler.VCpu;
@@ -26,9 +30,9 @@ import io.jvmx.vmx.api.memory.PhysicalMemory;
 import io.jvmx.vmx.api.msr.EptVpidCap;
 import io.jvmx.vmx.api.msr.Msr;
 import io.jvmx.vmx.api.msr.VmxMisc;
+import io.jvmx.vmx.api.spi.CpuidLeaf;
 import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
-import io.jvmx.vmx.api.spi.HostContext;
 import io.jvmx.vmx.api.spi.VmxProcessor;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 import io.jvmx.vmx.bitmaps.IoBitmap;
@@ -68,6 +72,8 @@ public final class VmxVcpu implements VCpu {
     private static final int BLOCKING_BY_STI_OR_MOV_SS = 0b11;
     /** Pending debug exceptions bit 14: BS, a single-step trap (SDM 25.4.2, Table 25-4). */
     private static final long PENDING_DEBUG_BS = 1L << 14;
+    /** Pending debug exceptions bit 12: an enabled data or I/O breakpoint was met (Table 25-4). */
+    private static final long PENDING_DEBUG_ENABLED_BREAKPOINT = 1L << 12;
     /** CS access rights bit 13: L (64-bit code segment). */
     private static final int AR_L = 1 << 13;
     /** CPUID.80000001H:EDX bit 27: RDTSCP. */
@@ -106,6 +112,7 @@ public final class VmxVcpu implements VCpu {
     private long guestXcr0 = Xcr0.X87; // SDM Vol. 1, 13.3: XCR0 is 1 after RESET
     private long guestXss;
     private boolean launched;
+    private boolean cpuidTableGiven;
     private boolean bound;
     private boolean freed;
     private volatile VCpuState state = VCpuState.CREATED;
@@ -261,26 +268,7 @@ public final class VmxVcpu implements VCpu {
     }
 
     private void setupHost() {
-        HostContext h = processor.hostContext();
-        vmcs.write(VmcsField.HOST_IA32_PAT, h.pat());
-        vmcs.write(VmcsField.HOST_IA32_EFER, h.efer());
-        vmcs.write(VmcsField.HOST_CR0, h.cr0());
-        vmcs.write(VmcsField.HOST_CR3, h.cr3());
-        vmcs.write(VmcsField.HOST_CR4, h.cr4());
-        vmcs.write(VmcsField.HOST_ES_SELECTOR, h.esSelector());
-        vmcs.write(VmcsField.HOST_CS_SELECTOR, h.csSelector());
-        vmcs.write(VmcsField.HOST_SS_SELECTOR, h.ssSelector());
-        vmcs.write(VmcsField.HOST_DS_SELECTOR, h.dsSelector());
-        vmcs.write(VmcsField.HOST_FS_SELECTOR, h.fsSelector());
-        vmcs.write(VmcsField.HOST_GS_SELECTOR, h.gsSelector());
-        vmcs.write(VmcsField.HOST_TR_SELECTOR, h.trSelector());
-        vmcs.write(VmcsField.HOST_FS_BASE, h.fsBase());
-        vmcs.write(VmcsField.HOST_GS_BASE, h.gsBase());
-        vmcs.write(VmcsField.HOST_TR_BASE, h.trBase());
-        vmcs.write(VmcsField.HOST_GDTR_BASE, h.gdtrBase());
-        vmcs.write(VmcsField.HOST_IDTR_BASE, h.idtrBase());
-        vmcs.write(VmcsField.HOST_RSP, h.rsp());
-        vmcs.write(VmcsField.HOST_RIP, h.rip());
+        processor.hostContext().writeHostState(vmcs::write);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_ESP, 0);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_EIP, 0);
         vmcs.write(VmcsField.HOST_IA32_SYSENTER_CS, 0);
@@ -361,8 +349,14 @@ public final class VmxVcpu implements VCpu {
      * The execution, exit and entry controls of x86_vcpu's setup_vmcs_control, corrected (jvmx brief): external
      * interrupts exit (so that {@link VmxProcessor#kick} works), the preemption timer is actually armed when a slice
      * is configured, and HLT does not exit. MOV to and from CR8 exit: CR8 is the local APIC's TPR (SDM Vol. 3A 11.8.6),
-     * and the local APIC is the VMM's.
+     * and the local APIC is the VMM's; a processor that cannot exit on CR8 (KVM delivers no CR_ACCESS) keeps CR8
+     * itself.
      */
+    /** Whether the control MSR lets every bit of {@code bits} be 1 (allowed-1 settings, bits 63:32; SDM A.3). */
+    private boolean allowed1(int controlMsr, int bits) {
+        return ((processor.rdmsr(controlMsr) >>> 32) & bits) == bits;
+    }
+
     private void setupControls(long eptPointer) {
         boolean timer = timeSlice > 0;
         int timerPin = PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER;
@@ -371,12 +365,15 @@ public final class VmxVcpu implements VCpu {
                 PinBasedControls.NMI_EXITING | PinBasedControls.EXTERNAL_INTERRUPT_EXITING | (timer ? timerPin : 0),
                 timer ? 0 : timerPin);
 
+        int cr8Exiting = PrimaryProcessorBasedControls.CR8_LOAD_EXITING
+                | PrimaryProcessorBasedControls.CR8_STORE_EXITING;
+        if (!allowed1(Msr.IA32_VMX_TRUE_PROCBASED_CTLS, cr8Exiting)) {
+            cr8Exiting = 0;
+        }
         vmcs.setControl(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS,
                 Msr.IA32_VMX_TRUE_PROCBASED_CTLS,
                 PrimaryProcessorBasedControls.USE_IO_BITMAPS | PrimaryProcessorBasedControls.USE_MSR_BITMAPS
-                        | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS
-                        | PrimaryProcessorBasedControls.CR8_LOAD_EXITING
-                        | PrimaryProcessorBasedControls.CR8_STORE_EXITING,
+                        | PrimaryProcessorBasedControls.ACTIVATE_SECONDARY_CONTROLS | cr8Exiting,
                 PrimaryProcessorBasedControls.CR3_LOAD_EXITING | PrimaryProcessorBasedControls.CR3_STORE_EXITING
                         | PrimaryProcessorBasedControls.HLT_EXITING
                         | PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
@@ -398,14 +395,23 @@ public final class VmxVcpu implements VCpu {
 
         // SDM 26.2.1.2: "save VMX-preemption timer value" must be 0 when the timer is not activated.
         int saveTimer = VmExitControls.SAVE_VMX_PREEMPTION_TIMER_VALUE;
+        // The guest's DR7 and IA32_DEBUGCTL: a VM exit sets DR7 to 400H (SDM 28.5.1), so without "save debug
+        // controls" on exit and "load debug controls" on entry (28.3.1, 27.3.2.1) the guest's breakpoints are gone
+        // after its first exit. (x86_vcpu asks for neither; where the TRUE control MSRs let them be 0 it loses DR7.)
+        // A processor that keeps DR7 itself (KVM) does not offer them.
+        boolean debugControls = allowed1(Msr.IA32_VMX_TRUE_EXIT_CTLS, VmExitControls.SAVE_DEBUG_CONTROLS)
+                && allowed1(Msr.IA32_VMX_TRUE_ENTRY_CTLS, VmEntryControls.LOAD_DEBUG_CONTROLS);
         vmcs.setControl(VmcsField.PRIMARY_VM_EXIT_CONTROLS, Msr.IA32_VMX_EXIT_CTLS, Msr.IA32_VMX_TRUE_EXIT_CTLS,
                 VmExitControls.HOST_ADDRESS_SPACE_SIZE | VmExitControls.ACKNOWLEDGE_INTERRUPT_ON_EXIT
                         | VmExitControls.SAVE_IA32_PAT | VmExitControls.LOAD_IA32_PAT | VmExitControls.SAVE_IA32_EFER
-                        | VmExitControls.LOAD_IA32_EFER | (timer ? saveTimer : 0),
+                        | VmExitControls.LOAD_IA32_EFER | (timer ? saveTimer : 0)
+                        | (debugControls ? VmExitControls.SAVE_DEBUG_CONTROLS : 0),
                 timer ? 0 : saveTimer);
 
         vmcs.setControl(VmcsField.VM_ENTRY_CONTROLS, Msr.IA32_VMX_ENTRY_CTLS, Msr.IA32_VMX_TRUE_ENTRY_CTLS,
-                VmEntryControls.LOAD_IA32_PAT | VmEntryControls.LOAD_IA32_EFER, VmEntryControls.IA32E_MODE_GUEST);
+                VmEntryControls.LOAD_IA32_PAT | VmEntryControls.LOAD_IA32_EFER
+                        | (debugControls ? VmEntryControls.LOAD_DEBUG_CONTROLS : 0),
+                VmEntryControls.IA32E_MODE_GUEST);
 
         vmcs.write(VmcsField.EPT_POINTER, eptPointer);
         invalidateEpt(eptPointer);
@@ -455,6 +461,9 @@ public final class VmxVcpu implements VCpu {
             armExitDeadline(earliestExitDeadline);
         }
         boolean launch = !launched;
+        if (launch && !cpuidTableGiven) {
+            giveCpuidTable();
+        }
         loadGuestXstate();
         try {
             if (launch) {
@@ -485,7 +494,70 @@ public final class VmxVcpu implements VCpu {
         }
         HandlerRegistration h = dispatcher.dispatch(this, info);
         lastHandler = h;
+        if (h != null && info.reason() == ExitReason.IO_INSTRUCTION) {
+            ioBreakpointTrap(info);
+        }
         return h == null ? info : null;
+    }
+
+    /**
+     * An I/O instruction that a handler completed (RIP moved past it): the I/O breakpoints it meets are its debug
+     * trap (SDM Vol. 3B 18.2.4, 18.3.1.2), which the processor will not raise, since the instruction exited before it
+     * accessed the port (SDM Vol. 3C 26.1: an instruction that causes a VM exit does not execute). Pending B0-B3 make the next VM entry deliver
+     * the #DB (25.4.2 Table 25-4, 27.7.3), as {@link #advanceRip} does for a single step. The guest's DR0-DR3 are
+     * read only when DR7 enables some breakpoint.
+     */
+    private void ioBreakpointTrap(VmExitInfo info) {
+        long dr7 = vmread(VmcsField.GUEST_DR7);
+        long cr4 = vmread(VmcsField.GUEST_CR4);
+        if ((dr7 & 0xFF) == 0 || (cr4 & Cr4.DE) == 0
+                || vmread(VmcsField.GUEST_RIP) != info.guestRip() + info.instructionLength()) {
+            return;
+        }
+        long[] dr = {processor.readDr(0), processor.readDr(1), processor.readDr(2), processor.readDr(3)};
+        IoQualification q = IoQualification.decode(info.qualification());
+        int met = Dr7.ioBreakpoints(dr7, cr4, dr, q.port(), q.size());
+        if (met != 0) {
+            vmwrite(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS,
+                    vmread(VmcsField.GUEST_PENDING_DEBUG_EXCEPTIONS) | met | PENDING_DEBUG_ENABLED_BREAKPOINT);
+        }
+    }
+
+    /**
+     * For a processor that cannot deliver CPUID exits (KVM): asks the CPUID handler chain what it answers for each
+     * leaf the processor's table holds, as if the guest had executed CPUID there, and gives the answers to the
+     * processor. The guest's registers and RIP are restored afterwards; observers and counts do not see these
+     * questions. Once per vCPU: KVM takes the table before the guest first runs, so a CPUID handler swapped in
+     * later does not reach this vCPU (vcpu:handlers says so).
+     */
+    private void giveCpuidTable() {
+        cpuidTableGiven = true;
+        List<CpuidLeaf> leaves = processor.guestCpuidLeaves();
+        if (leaves.isEmpty() || dispatcher == null) {
+            return;
+        }
+        GeneralRegisters saved = new GeneralRegisters();
+        saved.copyFrom(regs);
+        long rip = vmread(VmcsField.GUEST_RIP);
+        long interruptibility = vmread(VmcsField.GUEST_INTERRUPTIBILITY_STATE);
+        Map<CpuidLeaf, CpuidResult> answers = new java.util.LinkedHashMap<>();
+        try {
+            for (CpuidLeaf l : leaves) {
+                regs.set(GeneralRegisters.RAX, l.leaf() & 0xFFFF_FFFFL);
+                regs.set(GeneralRegisters.RCX, l.subleaf() & 0xFFFF_FFFFL);
+                VmExitInfo question = VmExitInfo.of(ExitReason.CPUID.number(), 2, rip, 0);
+                if (dispatcher.consult(this, question) != null) {
+                    answers.put(l, new CpuidResult((int) regs.get(GeneralRegisters.RAX),
+                            (int) regs.get(GeneralRegisters.RBX), (int) regs.get(GeneralRegisters.RCX),
+                            (int) regs.get(GeneralRegisters.RDX)));
+                }
+            }
+        } finally {
+            regs.copyFrom(saved);
+            vmwrite(VmcsField.GUEST_RIP, rip);
+            vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_STATE, interruptibility);
+        }
+        processor.setGuestCpuid(answers);
     }
 
     /** The last exit {@link #run} read (handled or not), or null before the first. */
@@ -929,6 +1001,16 @@ public final class VmxVcpu implements VCpu {
     @Override
     public OutputStream console() {
         return console;
+    }
+
+    @Override
+    public MmioAccess mmioAccess() {
+        return processor.pendingMmioAccess();
+    }
+
+    @Override
+    public void completeMmio(long value) {
+        processor.completeMmio(value);
     }
 
     @Override

@@ -175,6 +175,17 @@ public final class FakeVmxProcessor implements VmxProcessor {
         msrs.put(msr, value);
     }
 
+    /** The guest's DR0-DR3 and DR6 as a test sets them (index 0-3, 6). */
+    public final long[] dr = new long[7];
+
+    @Override
+    public long readDr(int n) {
+        if (n != 6 && (n < 0 || n > 3)) {
+            throw ProcessorFault.ud("DR" + n);
+        }
+        return dr[n];
+    }
+
     @Override
     public long readCr(int cr) {
         return switch (cr) {
@@ -438,6 +449,23 @@ public final class FakeVmxProcessor implements VmxProcessor {
     @Override
     public Set<ExitReason> deliverableExits() {
         return EnumSet.allOf(ExitReason.class);
+    }
+
+    /** Leaves of a CPUID table this fake answers itself (as KVM does); empty: it delivers CPUID exits. */
+    public final List<io.jvmx.vmx.api.spi.CpuidLeaf> tableLeaves = new ArrayList<>();
+    /** What the VMM gave for them (setGuestCpuid), or null before it did. */
+    public volatile Map<io.jvmx.vmx.api.spi.CpuidLeaf, CpuidResult> guestCpuid;
+    public int guestCpuidCalls;
+
+    @Override
+    public List<io.jvmx.vmx.api.spi.CpuidLeaf> guestCpuidLeaves() {
+        return List.copyOf(tableLeaves);
+    }
+
+    @Override
+    public void setGuestCpuid(Map<io.jvmx.vmx.api.spi.CpuidLeaf, CpuidResult> answers) {
+        guestCpuidCalls++;
+        guestCpuid = Map.copyOf(answers);
     }
 
     @Override

@@ -32,6 +32,62 @@ public class VmxVcpuTest {
         return x.vcpu.vmread(field);
     }
 
+    // ------------------------------------------------------------------ processors without CPUID exits
+
+    /**
+     * A processor that answers CPUID from a table (KVM) gets the CPUID handler chain's answers before the first
+     * entry: each leaf is asked as a CPUID exit that did not happen (consult: not dispatched, not counted), the
+     * guest's registers and RIP are left as they were, and a leaf no handler answers keeps the processor's own.
+     */
+    @Test
+    public void aProcessorWithACpuidTableGetsTheHandlersAnswersOnceBeforeTheFirstEntry() {
+        FakeVmxProcessor cpu = new FakeVmxProcessor();
+        cpu.tableLeaves.add(new io.jvmx.vmx.api.spi.CpuidLeaf(0x4000_0000, 0));
+        cpu.tableLeaves.add(new io.jvmx.vmx.api.spi.CpuidLeaf(7, 1));
+        java.util.List<String> asked = new java.util.ArrayList<>();
+        HandlerRegistration cpuidHandler = new HandlerRegistration((vcpu, exit) -> {
+            long leaf = vcpu.readGpr(GeneralRegisters.RAX);
+            asked.add(String.format("%#x.%d at %#x", leaf, vcpu.readGpr(GeneralRegisters.RCX), exit.guestRip()));
+            if (leaf != 0x4000_0000L) {
+                return ExitAction.PASS;
+            }
+            vcpu.writeGpr(GeneralRegisters.RAX, 0x4000_0001L);
+            vcpu.writeGpr(GeneralRegisters.RBX, 0x4D56_5252L);
+            vcpu.advanceRip(exit.instructionLength());
+            return ExitAction.HANDLED;
+        }, java.util.Set.of(ExitReason.CPUID), "test.cpuid", 1, 0);
+        io.jvmx.vmx.core.dispatch.ExitDispatcher dispatcher = new io.jvmx.vmx.core.dispatch.ExitDispatcher() {
+            @Override
+            public HandlerRegistration dispatch(io.jvmx.vmx.api.handler.VCpu vcpu, VmExitInfo exit) {
+                return null; // the HLT exits of the fake guest go back to the caller
+            }
+
+            @Override
+            public HandlerRegistration consult(io.jvmx.vmx.api.handler.VCpu vcpu, VmExitInfo exit) {
+                assertEquals(ExitReason.CPUID, exit.reason());
+                ExitAction a;
+                try {
+                    a = cpuidHandler.handler().handle(vcpu, exit);
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+                return a == ExitAction.HANDLED ? cpuidHandler : null;
+            }
+        };
+        Fixture x = new Fixture(cpu, dispatcher, 0);
+        x.vcpu.regs().set(GeneralRegisters.RAX, 0x1111);
+        x.vcpu.regs().set(GeneralRegisters.RBX, 0x2222);
+        x.vcpu.run();
+        x.vcpu.run();
+        assertEquals(java.util.List.of("0x40000000.0 at 0x8000", "0x7.1 at 0x8000"), asked);
+        assertEquals("once", 1, cpu.guestCpuidCalls);
+        assertEquals(java.util.Map.of(new io.jvmx.vmx.api.spi.CpuidLeaf(0x4000_0000, 0),
+                new io.jvmx.vmx.api.spi.CpuidResult(0x4000_0001, 0x4D56_5252, 0, 0)), cpu.guestCpuid);
+        assertEquals("the guest's registers are its own again", 0x1111, x.vcpu.regs().get(GeneralRegisters.RAX));
+        assertEquals(0x2222, x.vcpu.regs().get(GeneralRegisters.RBX));
+        assertEquals(0, cpuidHandler.handledCount());
+    }
+
     // ------------------------------------------------------------------ control registers
 
     @Test

@@ -112,6 +112,7 @@ final class FakeVmcsProcessor implements VmxProcessor {
     @Override public void wrmsr(int msr, long value) { msrs.put(msr, value); }
     @Override public long readCr(int cr) { throw refuse(); }
     @Override public void writeCr(int cr, long value) { throw refuse(); }
+    @Override public long readDr(int dr) { throw refuse(); }
     @Override public long xgetbv(int xcr) { throw refuse(); }
     @Override public void xsetbv(int xcr, long value) { throw refuse(); }
     @Override public HostContext hostContext() { throw refuse(); }

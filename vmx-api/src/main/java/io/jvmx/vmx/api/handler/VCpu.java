@@ -1,6 +1,7 @@
 package io.jvmx.vmx.api.handler;
 
 import io.jvmx.vmx.api.exit.InterruptionType;
+import io.jvmx.vmx.api.exit.MmioAccess;
 import io.jvmx.vmx.api.memory.GuestPhysicalMemory;
 import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
@@ -131,6 +132,24 @@ public interface VCpu {
     long preemptionTimerSlice();
 
     // ---- memory and platform ----
+
+    /**
+     * The memory access behind the EPT_VIOLATION exit being handled, when the processor decoded it (the KVM
+     * processor does), otherwise null: then the VMM decodes the instruction itself.
+     */
+    default MmioAccess mmioAccess() {
+        return null;
+    }
+
+    /**
+     * A device completes the decoded MMIO access of the exit being handled: {@code value} is what a read returns
+     * (ignored for a write). The processor finishes the instruction at the next VM entry: do not advance RIP.
+     *
+     * @throws IllegalStateException if no decoded MMIO access is pending
+     */
+    default void completeMmio(long value) {
+        throw new IllegalStateException("no decoded MMIO access is pending on vCPU " + id());
+    }
 
     GuestPhysicalMemory guestMemory();
 

@@ -7,6 +7,10 @@ import io.jvmx.vmx.api.error.VmxInstructionException;
 import io.jvmx.vmx.api.exit.ExitReason;
 import io.jvmx.vmx.api.memory.PhysicalMemory;
 
+import io.jvmx.vmx.api.exit.MmioAccess;
+
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -46,6 +50,13 @@ public interface VmxProcessor extends AutoCloseable {
 
     /** MOV to CR0, CR3 or CR4 of the host; #GP if VMX operation forbids the value (SDM 24.8). */
     void writeCr(int cr, long value);
+
+    /**
+     * MOV from DR0-DR3 or DR6 in VMX root operation. VM entries and exits switch only DR7 (SDM Vol. 3C 27.3.2.1,
+     * 28.5.1), so after a VM exit these hold the guest's values: a VMM that completes an instruction for the guest
+     * reads its breakpoints here. #UD for another register.
+     */
+    long readDr(int dr);
 
     /** XGETBV. */
     long xgetbv(int xcr);
@@ -98,6 +109,45 @@ public interface VmxProcessor extends AutoCloseable {
 
     /** The exit reasons this processor can deliver to the VMM (all of them, for the software processor). */
     Set<ExitReason> deliverableExits();
+
+    /**
+     * The CPUID leaves a processor answers for its guests itself because it cannot deliver CPUID exits (KVM answers
+     * CPUID in the kernel from a table it must have before the guest runs); empty for a processor that delivers
+     * them (the software processor). The VMM asks its CPUID handlers about each and gives the answers to
+     * {@link #setGuestCpuid} before the first VM entry.
+     */
+    default List<CpuidLeaf> guestCpuidLeaves() {
+        return List.of();
+    }
+
+    /**
+     * The VMM's CPUID answers for the leaves of {@link #guestCpuidLeaves}, used from the next VM entry on (a leaf
+     * without an answer keeps the processor's own). Only before the first VM entry of the current VMCS.
+     *
+     * @throws UnsupportedOperationException for a processor that delivers CPUID exits
+     */
+    default void setGuestCpuid(Map<CpuidLeaf, CpuidResult> answers) {
+        throw new UnsupportedOperationException(kind() + " processor delivers CPUID exits: no CPUID table to set");
+    }
+
+    /**
+     * The memory access of the last exit if it was an EPT_VIOLATION the processor decoded (see {@link MmioAccess}),
+     * otherwise null. The software processor leaves decoding to the VMM and returns null.
+     */
+    default MmioAccess pendingMmioAccess() {
+        return null;
+    }
+
+    /**
+     * Completes the pending MMIO read with {@code value} (its low {@code size} bytes): at the next VM entry the
+     * processor finishes the instruction that read it (destination, RIP). For a pending write it only
+     * acknowledges it.
+     *
+     * @throws IllegalStateException if no decoded MMIO access is pending
+     */
+    default void completeMmio(long value) {
+        throw new IllegalStateException(kind() + " processor has no decoded MMIO access pending");
+    }
 
     /** Guest instructions retired since this processor was opened, or -1 if the processor cannot count them. */
     long guestInstructionsRetired();

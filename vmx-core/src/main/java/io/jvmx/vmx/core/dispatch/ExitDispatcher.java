@@ -19,4 +19,15 @@ public interface ExitDispatcher {
      * @throws HandlerFailureException if a handler threw: the vCPU must stop (state FAILED)
      */
     HandlerRegistration dispatch(VCpu vcpu, VmExitInfo exit);
+
+    /**
+     * Asks the handler chain of {@code exit}'s reason about an exit that did not happen: the VMM computing what its
+     * handlers would answer (the CPUID table of a processor that cannot deliver CPUID exits). Observers are not
+     * told and nothing is counted.
+     *
+     * @return the registration of the handler that returned HANDLED, or null
+     */
+    default HandlerRegistration consult(VCpu vcpu, VmExitInfo exit) {
+        return dispatch(vcpu, exit);
+    }
 }

@@ -282,6 +282,16 @@ public final class WhiteboardExitDispatcher implements ExitDispatcher, HandlerDi
                 observerFailed(o, exit, t);
             }
         }
+        return runChain(vcpu, exit, true);
+    }
+
+    @Override
+    public HandlerRegistration consult(VCpu vcpu, VmExitInfo exit) {
+        return runChain(vcpu, exit, false);
+    }
+
+    /** The chain of the exit's reason until a handler returns HANDLED; {@code count}: a real exit, counted. */
+    private HandlerRegistration runChain(VCpu vcpu, VmExitInfo exit, boolean count) {
         int reason = exit.reason().number();
         HandlerRegistration[] chain = chains[reason];
         if (chain.length == 0 && expected[reason]) {
@@ -295,7 +305,9 @@ public final class WhiteboardExitDispatcher implements ExitDispatcher, HandlerDi
                 throw new HandlerFailureException(h.bundle(), h.handlerClass(), exit, String.valueOf(t), t);
             }
             if (action == ExitAction.HANDLED) {
-                h.countHandled();
+                if (count) {
+                    h.countHandled();
+                }
                 return h;
             }
             if (action == null) {

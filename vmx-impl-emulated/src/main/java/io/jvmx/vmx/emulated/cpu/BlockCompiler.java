@@ -621,23 +621,7 @@ final class BlockCompiler {
 
         private void lea(int k, Insn i) {
             // the effective address from the registers now (Executor.ea), truncated to the operand size
-            m.visitLdcInsn(i.disp);
-            if (i.base >= 0) {
-                loadReg(i.base, 8);
-                m.visitInsn(LADD);
-            }
-            if (i.index >= 0) {
-                loadReg(i.index, 8);
-                if (i.scale != 0) {
-                    m.visitLdcInsn(i.scale);
-                    m.visitInsn(LSHL);
-                }
-                m.visitInsn(LADD);
-            }
-            if (i.ripRel) {
-                pushRip(offset[k + 1]);
-                m.visitInsn(LADD);
-            }
+            effectiveAddress(k, i);
             if (i.addrSize == 4) {
                 mask(4);
             } else if (i.addrSize == 2) {
@@ -706,15 +690,8 @@ final class BlockCompiler {
 
         // ------------------------------------------------------------------ memory operands (64-bit mode)
 
-        /**
-         * LIN = the linear address of instruction k's memory operand (Executor.ea and lin: the FS/GS base, the
-         * canonical check with #SS(0) for SS-relative and #GP(0) for other addresses, SDM Vol. 3A 3.3.7.1); from here
-         * the instruction may fault, so K says which one it is.
-         */
-        private void linearAddress(int k, Insn i) {
-            pendingAtFault[k] = pending;
-            m.visitLdcInsn(k);
-            m.visitVarInsn(ISTORE, K);
+        /** Pushes disp + base + index << scale (+ the next RIP if RIP-relative), before any address-size wrap. */
+        private void effectiveAddress(int k, Insn i) {
             m.visitLdcInsn(i.disp);
             if (i.base >= 0) {
                 loadReg(i.base, 8);
@@ -732,6 +709,18 @@ final class BlockCompiler {
                 pushRip(offset[k + 1]);
                 m.visitInsn(LADD);
             }
+        }
+
+        /**
+         * LIN = the linear address of instruction k's memory operand (Executor.ea and lin: the FS/GS base, the
+         * canonical check with #SS(0) for SS-relative and #GP(0) for other addresses, SDM Vol. 3A 3.3.7.1); from here
+         * the instruction may fault, so K says which one it is.
+         */
+        private void linearAddress(int k, Insn i) {
+            pendingAtFault[k] = pending;
+            m.visitLdcInsn(k);
+            m.visitVarInsn(ISTORE, K);
+            effectiveAddress(k, i);
             if (i.addrSize == 4) {
                 mask(4);
             }

@@ -1,6 +1,7 @@
 package io.jvmx.vmx.emulated.cpu;
 
 import io.jvmx.vmx.api.arch.Cr4;
+import io.jvmx.vmx.api.arch.Dr7;
 
 /**
  * The debug registers (SDM Vol. 3B, 18.2): the breakpoint addresses DR0-DR3, the debug status DR6, and what the
@@ -63,11 +64,11 @@ final class DebugRegisters {
         int exec = 0, data = 0, writeOnly = 0, io = 0;
         boolean moved = false;
         for (int n = 0; n < 4; n++) {
-            if (((dr7 >>> (2 * n)) & 3) == 0) {
-                continue; // neither Ln nor Gn
+            if (!Dr7.enabled(dr7, n)) {
+                continue;
             }
-            int rw = (int) (dr7 >>> (16 + 4 * n)) & 3;
-            int len = lengthBytes((int) (dr7 >>> (18 + 4 * n)) & 3);
+            int rw = Dr7.condition(dr7, n);
+            int len = Dr7.lengthBytes(dr7, n);
             long lo;
             switch (rw) {
                 case 0:
@@ -111,16 +112,6 @@ final class DebugRegisters {
     void setAddress(int n, long value) {
         dr[n] = value;
         reload();
-    }
-
-    /** LEN encoding (SDM 18.2.4): 00 one byte, 01 two, 10 eight, 11 four. */
-    private static int lengthBytes(int len) {
-        switch (len) {
-            case 0: return 1;
-            case 1: return 2;
-            case 2: return 8;
-            default: return 4;
-        }
     }
 
     /** Whether a data breakpoint covers any byte of the 4-KiB page of {@code linear}. */

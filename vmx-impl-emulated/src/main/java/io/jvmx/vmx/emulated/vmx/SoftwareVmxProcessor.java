@@ -22,8 +22,8 @@ import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import io.jvmx.vmx.api.spi.HostContext;
 import io.jvmx.vmx.api.spi.VmxProcessor;
-import io.jvmx.vmx.api.vmcs.VmcsField;
-import io.jvmx.vmx.api.vmcs.VmcsFieldWidth;
+import io.jvmx.vmx.vmcs.region.VmcsRegion;
+import io.jvmx.vmx.vmcs.region.VmxOperation;
 import io.jvmx.vmx.emulated.cpu.CpuState;
 import io.jvmx.vmx.emulated.cpu.Segment;
 import io.jvmx.vmx.emulated.cpu.VmExitSignal;
@@ -63,9 +63,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     private final EptWalker ept;
     private final X86Interpreter interpreter;
 
-    private boolean vmxOperation;
-    private long vmxonPointer = -1;
-    private Vmcs current;
+    private final VmxOperation<Vmcs> vmx;
     private boolean closed;
     /** Non-zero after a VMX abort (SDM 28.7): the processor is shut down. */
     private int vmxAbort;
@@ -76,6 +74,8 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         this.monitor = new NonRootMonitor(state, memory);
         this.ept = new EptWalker(memory, monitor);
         this.interpreter = new X86Interpreter(state, memory, ept, monitor);
+        this.vmx = new VmxOperation<>(memory, VmxCapabilities.VMCS_REVISION_ID, ProcessorModel::physicalAddressValid,
+                Vmcs::new);
         resetHostState();
     }
 
@@ -184,6 +184,16 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         };
     }
 
+    /** DR0-DR3 and DR6 are the interpreter's, which VM exits leave as the guest had them (SDM 28.5.1). */
+    @Override
+    public long readDr(int dr) {
+        ensureUsable();
+        if (dr != 6 && (dr < 0 || dr > 3)) {
+            throw ProcessorFault.ud("MOV from DR" + dr + " in VMX root operation (DR0-DR3 and DR6)");
+        }
+        return interpreter.debugRegister(dr);
+    }
+
     /** MOV to CR (SDM Vol. 2B "MOV - Move to/from Control Registers" and 24.8 "Restrictions on VMX Operation"). */
     @Override
     public void writeCr(int cr, long value) {
@@ -221,7 +231,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         if ((state.efer & Efer.LMA) != 0 && (value & Cr0.PG) == 0) {
             throw ProcessorFault.gp("CR0.PG cannot be cleared in 64-bit mode");
         }
-        if (vmxOperation && ((value & VmxCapabilities.CR0_FIXED0) != VmxCapabilities.CR0_FIXED0
+        if (vmx.isOn() && ((value & VmxCapabilities.CR0_FIXED0) != VmxCapabilities.CR0_FIXED0
                 || (value & ~VmxCapabilities.CR0_FIXED1) != 0)) {
             throw ProcessorFault.gp(String.format("CR0 %#x is not allowed in VMX operation (IA32_VMX_CR0_FIXED0/1)",
                     value));
@@ -236,13 +246,13 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
             throw ProcessorFault.gp(String.format("CR4 %#x sets bits %#x this processor does not implement", value,
                     value & ~ProcessorModel.CR4_IMPLEMENTED));
         }
-        if (vmxOperation && (value & Cr4.VMXE) == 0) {
+        if (vmx.isOn() && (value & Cr4.VMXE) == 0) {
             throw ProcessorFault.gp("CR4.VMXE cannot be cleared in VMX operation");
         }
         if ((state.efer & Efer.LMA) != 0 && (value & Cr4.PAE) == 0) {
             throw ProcessorFault.gp("CR4.PAE cannot be cleared in IA-32e mode");
         }
-        if (vmxOperation && ((value & VmxCapabilities.CR4_FIXED0) != VmxCapabilities.CR4_FIXED0
+        if (vmx.isOn() && ((value & VmxCapabilities.CR4_FIXED0) != VmxCapabilities.CR4_FIXED0
                 || (value & ~VmxCapabilities.CR4_FIXED1) != 0)) {
             throw ProcessorFault.gp(String.format("CR4 %#x is not allowed in VMX operation (IA32_VMX_CR4_FIXED0/1)",
                     value));
@@ -300,7 +310,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     /** #UD outside VMX operation, in virtual-8086 mode or compatibility mode (every VMX instruction but VMXON). */
     private void requireVmxOperation(String instruction) {
         ensureUsable();
-        if (!vmxOperation) {
+        if (!vmx.isOn()) {
             throw ProcessorFault.ud(instruction + " outside VMX operation");
         }
         requireRootMode(instruction);
@@ -316,26 +326,8 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
         }
     }
 
-    /** VMfail (SDM 31.2): VMfailValid with the error stored in the current VMCS, or VMfailInvalid if there is none. */
     private VmxInstructionException fail(String instruction, VmInstructionError error) {
-        if (current == null) {
-            return VmxInstructionException.failInvalid(instruction, "no current VMCS to hold error " + error);
-        }
-        current.put(VM_INSTRUCTION_ERROR, error.number());
-        return VmxInstructionException.failValid(instruction, error);
-    }
-
-    private Vmcs currentVmcs(String instruction) {
-        if (current == null) {
-            throw VmxInstructionException.failInvalid(instruction, "the current-VMCS pointer is invalid");
-        }
-        return current;
-    }
-
-    /** A VMXON/VMCS pointer: 4-KiB aligned, within MAXPHYADDR, and backed by memory. */
-    private boolean validRegionPointer(long pa) {
-        return (pa & 0xFFF) == 0 && pa >= 0 && ProcessorModel.physicalAddressValid(pa)
-                && pa + VmxCapabilities.VMCS_REGION_SIZE <= memory.size();
+        return vmx.fail(instruction, error);
     }
 
     @Override
@@ -345,7 +337,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
             throw ProcessorFault.ud("VMXON with CR4.VMXE = 0");
         }
         requireRootMode("VMXON");
-        if (vmxOperation) {
+        if (vmx.isOn()) {
             throw fail("VMXON", VmInstructionError.VMXON_IN_VMX_ROOT);
         }
         if ((state.cr0 & VmxCapabilities.CR0_FIXED0) != VmxCapabilities.CR0_FIXED0
@@ -360,98 +352,43 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
             throw ProcessorFault.gp(String.format(
                     "VMXON: IA32_FEATURE_CONTROL %#x must have the lock bit and VMX outside SMX set", fc));
         }
-        if (!validRegionPointer(vmxonRegion)) {
-            throw VmxInstructionException.failInvalid("VMXON",
-                    String.format("VMXON pointer %#x is not 4-KiB aligned inside physical memory", vmxonRegion));
-        }
-        int revision = VmcsRegion.revision(memory, vmxonRegion);
-        if (revision != VmxCapabilities.VMCS_REVISION_ID) {
-            throw VmxInstructionException.failInvalid("VMXON", String.format(
-                    "VMXON region revision %#x, expected %#x", revision, VmxCapabilities.VMCS_REVISION_ID));
-        }
-        vmxOperation = true;
-        vmxonPointer = vmxonRegion;
-        current = null;
+        vmx.vmxon(vmxonRegion);
     }
 
     @Override
     public void vmxoff() {
         requireVmxOperation("VMXOFF");
-        vmxOperation = false;
-        vmxonPointer = -1;
-        current = null;
+        vmx.vmxoff();
     }
 
     @Override
     public void vmclear(long vmcs) {
         requireVmxOperation("VMCLEAR");
-        if (!validRegionPointer(vmcs)) {
-            throw fail("VMCLEAR", VmInstructionError.VMCLEAR_INVALID_ADDRESS);
-        }
-        if (vmcs == vmxonPointer) {
-            throw fail("VMCLEAR", VmInstructionError.VMCLEAR_VMXON_POINTER);
-        }
-        // All VMCS data already lives in the region; VMCLEAR only sets the launch state to clear.
-        VmcsRegion.setLaunchState(memory, vmcs, VmcsRegion.LAUNCH_STATE_CLEAR);
-        if (current != null && current.address == vmcs) {
-            current = null;
-        }
+        vmx.vmclear(vmcs);
     }
 
     @Override
     public void vmptrld(long vmcs) {
         requireVmxOperation("VMPTRLD");
-        if (!validRegionPointer(vmcs)) {
-            throw fail("VMPTRLD", VmInstructionError.VMPTRLD_INVALID_ADDRESS);
-        }
-        if (vmcs == vmxonPointer) {
-            throw fail("VMPTRLD", VmInstructionError.VMPTRLD_VMXON_POINTER);
-        }
-        // Bit 31 (shadow VMCS) must be 0: VMCS shadowing is not supported.
-        if (VmcsRegion.revision(memory, vmcs) != VmxCapabilities.VMCS_REVISION_ID) {
-            throw fail("VMPTRLD", VmInstructionError.VMPTRLD_INCORRECT_REVISION);
-        }
-        current = new Vmcs(memory, vmcs);
+        vmx.vmptrld(vmcs);
     }
 
     @Override
     public long vmptrst() {
         requireVmxOperation("VMPTRST");
-        return current == null ? -1L : current.address;
+        return vmx.vmptrst();
     }
 
     @Override
     public long vmread(int encoding) {
         requireVmxOperation("VMREAD");
-        Vmcs v = currentVmcs("VMREAD");
-        if (!VmcsField.isSupportedEncoding(encoding)) {
-            throw fail("VMREAD", VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);
-        }
-        long raw = memory.read64(v.address + VmcsRegion.slot(encoding & ~1));
-        if ((encoding & 1) != 0) {
-            return raw >>> 32; // high access of a 64-bit field (SDM 25.11.2)
-        }
-        return raw & VmcsFieldWidth.ofEncoding(encoding).mask();
+        return vmx.vmread(encoding);
     }
 
     @Override
     public void vmwrite(int encoding, long value) {
         requireVmxOperation("VMWRITE");
-        Vmcs v = currentVmcs("VMWRITE");
-        if (!VmcsField.isSupportedEncoding(encoding)) {
-            throw fail("VMWRITE", VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);
-        }
-        VmcsField field = VmcsField.forEncoding(encoding & ~1);
-        // IA32_VMX_MISC bit 29 is 0: the VM-exit information fields are read-only.
-        if (field.isReadOnly()) {
-            throw fail("VMWRITE", VmInstructionError.VMWRITE_READ_ONLY_COMPONENT);
-        }
-        long slot = v.address + VmcsRegion.slot(field);
-        if ((encoding & 1) != 0) {
-            memory.write64(slot, (memory.read64(slot) & 0xFFFF_FFFFL) | (value << 32));
-        } else {
-            memory.write64(slot, value & field.width().mask());
-        }
+        vmx.vmwrite(encoding, value);
     }
 
     @Override
@@ -513,7 +450,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     private void enter(GeneralRegisters guest, boolean launch) {
         String instruction = launch ? "VMLAUNCH" : "VMRESUME";
         requireVmxOperation(instruction);
-        Vmcs v = currentVmcs(instruction);
+        Vmcs v = vmx.currentVmcs(instruction);
         if (launch && v.launched()) {
             throw fail(instruction, VmInstructionError.VMLAUNCH_NON_CLEAR_VMCS);
         }
@@ -676,7 +613,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
 
     /** SDM 28.7: the VMX-abort indicator is written and the processor shuts down. */
     private void abort(Vmcs v, int indicator) {
-        VmcsRegion.setAbortIndicator(memory, v.address, indicator);
+        VmcsRegion.setAbortIndicator(memory, v.address(), indicator);
         vmxAbort = indicator;
         throw new IllegalStateException("VMX abort " + indicator + " (SDM 28.7): the processor is shut down");
     }

@@ -1,5 +1,6 @@
 package io.jvmx.vmx.emulated.vmx;
 
+import io.jvmx.vmx.vmcs.region.VmcsRegion;
 import static io.jvmx.vmx.api.vmcs.VmcsField.*;
 
 import io.jvmx.vmx.api.arch.Cr0;
@@ -631,7 +632,7 @@ final class VmEntryChecks {
         if (link != -1L) {
             boolean ok = (link & 0xFFF) == 0 && ProcessorModel.physicalAddressValid(link) && link >= 0
                     && link + 4096 <= memorySize
-                    && VmcsRegion.revision(v.memory, link) == VmxCapabilities.VMCS_REVISION_ID;
+                    && VmcsRegion.revision(v.memory(), link) == VmxCapabilities.VMCS_REVISION_ID;
             if (!ok) {
                 return new GuestStateFailure(QUALIFICATION_LINK_POINTER, String.format(
                         "VMCS link pointer %#x is neither all ones nor a VMCS of this revision", link));
@@ -650,7 +651,7 @@ final class VmEntryChecks {
                 long table = v.get(GUEST_CR3) & 0xFFFF_FFE0L;
                 for (int i = 0; i < 4; i++) {
                     long pa = table + 8L * i;
-                    pdpte[i] = pa + 8 <= memorySize ? v.memory.read64(pa) : -1L;
+                    pdpte[i] = pa + 8 <= memorySize ? v.memory().read64(pa) : -1L;
                 }
             }
             for (int i = 0; i < 4; i++) {

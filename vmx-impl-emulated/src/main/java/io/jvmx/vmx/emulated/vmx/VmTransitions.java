@@ -95,7 +95,7 @@ final class VmTransitions {
                 long table = s.cr3 & 0xFFFF_FFE0L;
                 for (int i = 0; i < 4; i++) {
                     long pa = table + 8L * i;
-                    s.pdpte[i] = pa + 8 <= v.memory.size() ? v.memory.read64(pa) : 0;
+                    s.pdpte[i] = pa + 8 <= v.memory().size() ? v.memory().read64(pa) : 0;
                 }
             }
         }

@@ -1,12 +1,10 @@
 package io.jvmx.vmx.emulated.vmx;
 
 import io.jvmx.vmx.api.memory.PhysicalMemory;
-import io.jvmx.vmx.api.vmcs.VmcsField;
+import io.jvmx.vmx.vmcs.region.VmcsRegion;
 
-/** A view of one VMCS region in host-physical memory (layout: {@link VmcsRegion}). */
-final class Vmcs {
-    final PhysicalMemory memory;
-    final long address;
+/** The current VMCS of the software processor: a {@link VmcsRegion} plus what its VM entry reuses. */
+final class Vmcs extends VmcsRegion {
 
     /**
      * The guest segment registers ES..GS as VM entry reads them for its checks (SDM 27.3.1.2): kept here and reused,
@@ -18,28 +16,6 @@ final class Vmcs {
     final int[] entryAccessRights = new int[6];
 
     Vmcs(PhysicalMemory memory, long address) {
-        this.memory = memory;
-        this.address = address;
-    }
-
-    long get(VmcsField field) {
-        return memory.read64(address + VmcsRegion.slot(field));
-    }
-
-    int get32(VmcsField field) {
-        return (int) get(field);
-    }
-
-    /** Stores {@code value} truncated to the field's width. */
-    void put(VmcsField field, long value) {
-        memory.write64(address + VmcsRegion.slot(field), value & field.width().mask());
-    }
-
-    boolean launched() {
-        return VmcsRegion.launchState(memory, address) == VmcsRegion.LAUNCH_STATE_LAUNCHED;
-    }
-
-    void setLaunchState(int state) {
-        VmcsRegion.setLaunchState(memory, address, state);
+        super(memory, address);
     }
 }

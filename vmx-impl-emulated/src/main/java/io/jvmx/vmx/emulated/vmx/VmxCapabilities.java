@@ -12,6 +12,7 @@ import io.jvmx.vmx.api.msr.Msr;
 import io.jvmx.vmx.api.msr.VmxBasic;
 import io.jvmx.vmx.api.msr.VmxControlCapability;
 import io.jvmx.vmx.api.msr.VmxMisc;
+import io.jvmx.vmx.vmcs.region.VmcsRegion;
 
 /**
  * The VMX capability MSRs of the software processor (SDM Vol. 3D, Appendix A). They describe exactly what this
@@ -30,14 +31,13 @@ final class VmxCapabilities {
 
     /** "JVMX" in ASCII, bit 31 clear. */
     static final int VMCS_REVISION_ID = 0x4A56_4D58;
-    static final int VMCS_REGION_SIZE = 4096;
 
     /**
      * Bit 54 (INS/OUTS instruction information): set because I/O exits for INS/OUTS fill the instruction-information
      * field (SDM 28.2.5, Table 28-8). Bit 55: TRUE control MSRs exist. Bit 56 clear: VM entry checks the
      * deliver-error-code bit of injected hardware exceptions.
      */
-    static final long BASIC = new VmxBasic(VMCS_REVISION_ID, VMCS_REGION_SIZE, false, false,
+    static final long BASIC = new VmxBasic(VMCS_REVISION_ID, VmcsRegion.SIZE, false, false,
             VmxBasic.MEMORY_TYPE_WRITE_BACK, true, true, false).encode();
 
     // ---- default1 classes (SDM A.3.1, A.3.2, A.4.1, A.5) -----------------------------------------------------------

@@ -18,7 +18,6 @@ import io.jvmx.vmx.api.memory.ByteBufferPhysicalMemory;
 import io.jvmx.vmx.api.memory.PhysicalMemory;
 import io.jvmx.vmx.api.msr.Msr;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
-import io.jvmx.vmx.api.spi.HostContext;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 import io.jvmx.vmx.emulated.differential.InstructionForm.Mode;
 import io.jvmx.vmx.emulated.vmx.SoftwareVmxProcessor;
@@ -528,26 +527,7 @@ final class InterpreterCpu implements AutoCloseable {
     }
 
     private void writeHostState() {
-        HostContext h = cpu.hostContext();
-        write(HOST_CR0, h.cr0());
-        write(HOST_CR3, h.cr3());
-        write(HOST_CR4, h.cr4());
-        write(HOST_CS_SELECTOR, h.csSelector());
-        write(HOST_SS_SELECTOR, h.ssSelector());
-        write(HOST_DS_SELECTOR, h.dsSelector());
-        write(HOST_ES_SELECTOR, h.esSelector());
-        write(HOST_FS_SELECTOR, h.fsSelector());
-        write(HOST_GS_SELECTOR, h.gsSelector());
-        write(HOST_TR_SELECTOR, h.trSelector());
-        write(HOST_FS_BASE, h.fsBase());
-        write(HOST_GS_BASE, h.gsBase());
-        write(HOST_TR_BASE, h.trBase());
-        write(HOST_GDTR_BASE, h.gdtrBase());
-        write(HOST_IDTR_BASE, h.idtrBase());
-        write(HOST_IA32_PAT, h.pat());
-        write(HOST_IA32_EFER, h.efer());
-        write(HOST_RSP, h.rsp());
-        write(HOST_RIP, h.rip());
+        cpu.hostContext().writeHostState(this::write);
     }
 
     /** Linux's GDT, and a 64-bit TSS (SDM Vol. 3A, 8.7) whose descriptor is busy, as TR's must be. */

@@ -1,5 +1,6 @@
 package io.jvmx.vmx.emulated.vmx;
 
+import io.jvmx.vmx.vmcs.region.VmcsRegion;
 import static io.jvmx.vmx.api.vmcs.VmcsField.*;
 import static io.jvmx.vmx.emulated.vmx.VmxFixture.code;
 import static org.junit.Assert.assertEquals;

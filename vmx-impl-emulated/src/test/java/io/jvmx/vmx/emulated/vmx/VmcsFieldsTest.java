@@ -1,5 +1,6 @@
 package io.jvmx.vmx.emulated.vmx;
 
+import io.jvmx.vmx.vmcs.region.VmcsRegion;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -88,6 +89,6 @@ public class VmcsFieldsTest {
         fx.write(VmcsField.GUEST_RIP, 0x4242);
         assertEquals(0x4242, fx.memory.read64(fx.vmcs + VmcsRegion.slot(VmcsField.GUEST_RIP)));
         assertTrue(VmcsRegion.slot(VmcsField.values()[VmcsField.values().length - 1]) + 8
-                <= VmxCapabilities.VMCS_REGION_SIZE);
+                <= VmcsRegion.SIZE);
     }
 }
