@@ -50,7 +50,7 @@ public class FlatProtectedModeEntryTest {
 
     @Test(timeout = 60_000)
     public void theGuestStartsInFlat32BitProtectedModeWithTheLoadersRegisters() throws InterruptedException {
-        byte[] code = bytes("89 f0 2d 00 70 00 00 8c d9 83 e9 18 09 c8 8c c9 83 e9 10 09 c8 8c d1 83 e9 18 09 c8"
+        byte[] code = TestGuests.bytes("89 f0 2d 00 70 00 00 8c d9 83 e9 18 09 c8 8c c9 83 e9 10 09 c8 8c d1 83 e9 18 09 c8"
                 + " 83 eb 55 09 d8 0f 20 c1 81 e1 01 00 00 80 83 e9 01 09 c8"
                 + " 8b 15 00 00 20 00 81 ea 78 56 34 12 09 d0" // mov edx, [0x200000] ; sub edx, 0x12345678 ; or eax, edx
                 + " f7 d8 19 c0 e6 f4");
@@ -66,7 +66,7 @@ public class FlatProtectedModeEntryTest {
 
         WhiteboardExitDispatcher dispatcher = new WhiteboardExitDispatcher();
         dispatcher.configure(Map.of(WhiteboardExitDispatcher.HANDLER_WAIT_MILLIS, 0));
-        VmExitHandler debugExit = TestDebugExit.HANDLER;
+        VmExitHandler debugExit = TestGuests.DEBUG_EXIT;
         dispatcher.addHandler(debugExit, debugExit, Map.of(VmExitHandler.EXIT_REASON, ExitReason.IO_INSTRUCTION.name(),
                 "service.id", 1L), "io.test");
         VCpuRuntime runtime = new VCpuRuntime(dispatcher);
@@ -86,14 +86,5 @@ public class FlatProtectedModeEntryTest {
     @Test(expected = IllegalArgumentException.class)
     public void aSelectorOutsideTheGdtIsRefused() {
         GuestBoot.Entry.flatProtectedMode(0x10_0000, 0x1000, 0x17, 0x10, 0x18, new long[16]);
-    }
-
-    private static byte[] bytes(String hex) {
-        String[] parts = hex.trim().split("\\s+");
-        byte[] b = new byte[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            b[i] = (byte) Integer.parseInt(parts[i], 16);
-        }
-        return b;
     }
 }
