@@ -48,7 +48,7 @@ public abstract class JvmxTestSupport {
             "io.jvmx.vmx-impl-emulated", "io.jvmx.vmx-impl-native", "io.jvmx.handler-interrupt-window", "io.jvmx.handler-preemption-timer",
             "io.jvmx.handler-xsetbv", "io.jvmx.handler-cr-access", "io.jvmx.handler-cpuid", "io.jvmx.handler-msr",
             "io.jvmx.handler-task-switch", "io.jvmx.handler-exception", "io.jvmx.local-apic", "io.jvmx.devices",
-            "io.jvmx.guests", "io.jvmx.shell");
+            "io.jvmx.guests", "io.jvmx.linux-boot", "io.jvmx.shell");
 
     public static final long TIMEOUT_MS = 20_000;
 

@@ -1,6 +1,7 @@
 package io.jvmx.apic;
 
 import io.jvmx.vmx.api.handler.InterruptController;
+import io.jvmx.vmx.api.handler.InterruptLine;
 
 /**
  * A local APIC as SDM Vol. 3A chapter 11 ("Advanced Programmable Interrupt Controller") describes it, for a
@@ -17,8 +18,14 @@ import io.jvmx.vmx.api.handler.InterruptController;
  * <p>As the processor's {@link InterruptController}: {@link #pendingInterrupt} is the highest requested vector whose
  * priority class is above the processor priority, {@link #acknowledgeInterrupt} moves it from IRR to ISR.
  *
+ * <p>LINT0 can carry the 8259A's INTR ({@link #connectLint0}): with LVT LINT0 unmasked in ExtINT mode (virtual wire
+ * mode), or while the APIC is globally disabled, the 8259A's interrupt is the one the processor takes, with the
+ * 8259A's vector, outside IRR, ISR and the priorities (SDM 11.5.1: ExtINT "causes the processor to respond to the
+ * interrupt as if the interrupt originated in an externally connected (8259A-compatible) interrupt controller"),
+ * before the APIC's own fixed interrupts, as KVM gives it precedence.
+ *
  * <p>Not modelled, because a single processor without I/O APIC has no source for them: level-triggered interrupts from
- * the LINT pins, the thermal and performance-monitoring LVT sources, remote read (RRD), and INIT, SIPI or SMI sent to
+ * the LINT pins, fixed or NMI delivery from the LINT pins, the thermal and performance-monitoring LVT sources, remote read (RRD), and INIT, SIPI or SMI sent to
  * this processor itself (an {@link IllegalStateException} says so if a guest tries). IPIs to other APIC IDs reach no
  * one, as on a machine without those processors. The CMCI LVT (02F0H) does not exist (Version.MaxLVT = 5).
  */
@@ -66,6 +73,7 @@ public final class LocalApic implements InterruptController {
     private final long tscPerTick;
     private final long physicalAddressReserved;
     private final Runnable nmi;
+    private InterruptLine lint0;
 
     private long apicBase;
     private int id;               // the ID register as read in xAPIC mode (ID in bits 31:24)
@@ -109,6 +117,27 @@ public final class LocalApic implements InterruptController {
         this.nmi = nmi;
         apicBase = DEFAULT_BASE | BASE_EN | BASE_BSP;
         reset();
+    }
+
+    /** The 8259A's INTR arrives at LINT0 (see the class comment). */
+    public void connectLint0(InterruptLine line) {
+        lint0 = line;
+    }
+
+    public boolean lint0Connected() {
+        return lint0 != null;
+    }
+
+    /**
+     * Whether the 8259A's INTR reaches the processor: LVT LINT0 unmasked with delivery mode ExtINT (111B, SDM 11.5.1),
+     * or the APIC globally disabled, when LINT0 is the processor's INTR pin (SDM 11.4.3).
+     */
+    private boolean extIntPasses() {
+        if (lint0 == null) {
+            return false;
+        }
+        int l = lvt[(LVT_LINT0 - LVT_TIMER) >> 4];
+        return !enabled() || ((l & LVT_MASKED) == 0 && (l >> 8 & 7) == 7);
     }
 
     /** The power-up state of the registers (SDM 11.4.7.1); IA32_APIC_BASE is not among them. */
@@ -431,6 +460,12 @@ public final class LocalApic implements InterruptController {
 
     @Override
     public int pendingInterrupt() {
+        if (extIntPasses()) {
+            int v = lint0.pendingInterrupt();
+            if (v >= 0) {
+                return v;
+            }
+        }
         if (!enabled()) {
             return -1;
         }
@@ -444,6 +479,9 @@ public final class LocalApic implements InterruptController {
      */
     @Override
     public int acknowledgeInterrupt() {
+        if (extIntPasses() && lint0.pendingInterrupt() >= 0) {
+            return lint0.acknowledgeInterrupt(); // the INTA cycle goes to the 8259A
+        }
         int v = pendingInterrupt();
         if (v < 0) {
             return svr & 0xFF;

@@ -2,6 +2,8 @@ package io.jvmx.shell;
 
 import io.jvmx.guests.GuestCatalog;
 import io.jvmx.guests.GuestImage;
+import io.jvmx.linux.boot.KernelImageException;
+import io.jvmx.linux.boot.LinuxLoader;
 import io.jvmx.vmx.api.handler.VCpu;
 import io.jvmx.vmx.api.spi.VmxProcessorProvider;
 import io.jvmx.vmx.api.vmcs.VmcsField;
@@ -133,9 +135,19 @@ public final class VCpuCommands {
                 return OK;
             }
             OutputStream console = opts.background() ? new FlushingStream(backgroundConsole) : relay;
+            LaunchRequest request;
+            if (opts.kernel() != null) {
+                LinuxLoader.LoadedKernel kernel = loadKernel(opts, cwd);
+                out.println("vcpu:run: " + kernel.describe());
+                request = LaunchRequest.of(Path.of(opts.kernel()).getFileName().toString(), kernel.boot(),
+                        opts.memoryMiB() << 20, console).withProcessor(opts.processor())
+                        .withTimeSlice(opts.sliceTicks());
+            } else {
+                request = request(opts, cwd, console);
+            }
             // the manager says what is wrong with a request in one line: unknown or unavailable processor,
             // an image that does not fit, an entry point out of real-mode reach
-            handle = manager.launch(request(opts, cwd, console));
+            handle = manager.launch(request);
         } catch (UsageException | IllegalArgumentException | IllegalStateException e) {
             err.println("vcpu:run: " + Reports.describe(e));
             return BAD_INPUT;
@@ -225,6 +237,34 @@ public final class VCpuCommands {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /** Reads the kernel and initrd and lays them out through the boot protocol; what is wrong is one line. */
+    LinuxLoader.LoadedKernel loadKernel(RunOptions opts, Path cwd) {
+        byte[] kernel = readFile("--kernel", opts.kernel(), cwd);
+        byte[] initrd = opts.initrd() == null ? null : readFile("--initrd", opts.initrd(), cwd);
+        try {
+            return LinuxLoader.load(kernel, initrd, opts.append(), opts.memoryMiB() << 20);
+        } catch (KernelImageException e) {
+            throw new UsageException(opts.kernel() + ": " + e.getMessage());
+        }
+    }
+
+    private static byte[] readFile(String option, String name, Path cwd) {
+        Path file;
+        try {
+            file = cwd != null ? cwd.resolve(name) : Path.of(name);
+        } catch (InvalidPathException e) {
+            throw new UsageException(option + ": not a file name: '" + name + "'");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new UsageException(option + ": no file '" + name + "'");
+        }
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UsageException(option + ": cannot read '" + name + "': " + Reports.describe(e));
         }
     }
 

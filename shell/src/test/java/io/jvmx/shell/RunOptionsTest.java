@@ -70,4 +70,32 @@ public class RunOptionsTest {
     private static String message(String... args) {
         return assertThrows(UsageException.class, () -> RunOptions.parse(args)).getMessage();
     }
+
+    @Test
+    public void aKernelWithItsInitrdAndCommandLineAndAKernelSizedDefaultMemory() {
+        RunOptions o = RunOptions.parse("--kernel", "vmlinuz", "--initrd=initramfs.cpio", "--append", "console=ttyS0 quiet");
+        assertNull(o.image());
+        assertEquals("vmlinuz", o.kernel());
+        assertEquals("initramfs.cpio", o.initrd());
+        assertEquals("console=ttyS0 quiet", o.append());
+        assertEquals(RunOptions.DEFAULT_KERNEL_MEMORY_MIB, o.memoryMiB());
+        RunOptions d = RunOptions.parse("--kernel", "vmlinuz", "--memory", "128");
+        assertEquals(128, d.memoryMiB());
+        assertEquals(RunOptions.DEFAULT_APPEND, d.append());
+        assertNull(d.initrd());
+    }
+
+    @Test
+    public void kernelOptionsThatContradictEachOtherAreOneLine() {
+        assertTrue(assertThrows(UsageException.class, () -> RunOptions.parse("demo", "--kernel", "vmlinuz"))
+                .getMessage().contains("not both"));
+        assertTrue(assertThrows(UsageException.class, () -> RunOptions.parse("--kernel", "vmlinuz", "--load", "0"))
+                .getMessage().contains("--load and --entry are for flat images"));
+        assertTrue(assertThrows(UsageException.class, () -> RunOptions.parse("--initrd", "x.cpio"))
+                .getMessage().contains("--initrd needs --kernel"));
+        assertTrue(assertThrows(UsageException.class, () -> RunOptions.parse("--append", "quiet"))
+                .getMessage().contains("--append needs --kernel"));
+        assertTrue(assertThrows(UsageException.class, () -> RunOptions.parse("--kernel", " "))
+                .getMessage().contains("empty file name"));
+    }
 }

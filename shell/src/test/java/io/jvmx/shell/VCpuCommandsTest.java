@@ -251,4 +251,47 @@ public class VCpuCommandsTest {
         assertTrue(text, text.contains("XSETBV (55): unhandled"));
         assertTrue(text, text.contains("CR_ACCESS (28): unhandled"));
     }
+
+    /** A minimal protocol 2.15 bzImage: 4 setup sectors, header as boot.rst lays it out, 16 KiB of kernel. */
+    private static byte[] bzImage() {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(5 * 512 + 0x4000).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(0x1F1, (byte) 4).putInt(0x1F4, 0x4000 / 16).putShort(0x1FE, (short) 0xAA55).put(0x201, (byte) 0x6A)
+                .putInt(0x202, 0x53726448).putShort(0x206, (short) 0x020F).put(0x211, (byte) 1)
+                .putInt(0x214, 0x100000).putInt(0x22C, 0x7FFFFFFF).putInt(0x230, 0x200000).put(0x234, (byte) 1)
+                .putInt(0x238, 0x7FF).putLong(0x258, 0x1000000).putInt(0x260, 0x2000000);
+        return b.array();
+    }
+
+    @Test
+    public void aKernelIsLaidOutByTheBootProtocolAndEnteredInProtectedMode() throws IOException {
+        Files.write(tmp.newFile("vmlinuz").toPath(), bzImage());
+        Files.write(tmp.newFile("initrd.cpio").toPath(), new byte[8192]);
+        guestPrintingAndExiting(0);
+        assertEquals(0, run("--kernel", "vmlinuz", "--initrd", "initrd.cpio", "--append", "console=ttyS0"));
+        var request = manager.handles.get(0).request;
+        assertEquals("vmlinuz", request.name());
+        assertEquals(RunOptions.DEFAULT_KERNEL_MEMORY_MIB << 20, request.memoryBytes());
+        var boot = request.guestBoot();
+        assertTrue(boot.entry().protectedMode());
+        assertEquals(0x1000000, boot.entry().rip());
+        assertTrue(boot.regions().stream().anyMatch(r -> r.what().equals("initrd") && r.length() == 8192));
+        assertTrue(out(), out().startsWith("vcpu:run: Linux unknown (boot protocol 2.15, unknown payload): kernel at "
+                + "0x1000000 (init_size 32 MiB), initrd of 8 KiB at 0xfffe000, command line \"console=ttyS0\"\n"));
+    }
+
+    @Test
+    public void aBadKernelIsOneLineSayingWhy() throws IOException {
+        Files.write(tmp.newFile("notakernel").toPath(), new byte[4096]);
+        assertEquals(2, run("--kernel", "notakernel"));
+        assertEquals("vcpu:run: notakernel: not a Linux kernel image: no \"HdrS\" signature at 0x202 (found 00000000);"
+                + " an ELF vmlinux or a compressed file is not a bzImage\n", err());
+        err.reset();
+        assertEquals(2, run("--kernel", "missing"));
+        assertEquals("vcpu:run: --kernel: no file 'missing'\n", err());
+        err.reset();
+        Files.write(tmp.newFile("small").toPath(), bzImage());
+        assertEquals(2, run("--kernel", "small", "--memory", "16"));
+        assertTrue(err(), err().contains("give the guest at least 34 MiB"));
+        assertTrue(manager.handles.isEmpty());
+    }
 }

@@ -1,5 +1,6 @@
 package io.jvmx.devices.serial;
 
+import io.jvmx.devices.pic.PicPorts;
 import io.jvmx.devices.port.PortIo;
 import io.jvmx.vmx.api.arch.Cr0;
 import io.jvmx.vmx.api.arch.Rflags;
@@ -28,19 +29,28 @@ import java.util.Map;
  * address is a guest-physical address; with paging on it would need a walk of the guest's page tables, which this
  * device does not do: it writes a note on the console and returns PASS, so the exit reaches the caller of run. INS,
  * OUTSW and OUTSD are not supported either (same note, PASS).
+ *
+ * <p>The UART's interrupt output ({@link Uart16550#interruptLine}) is IRQ {@value #DEFAULT_IRQ} of the vCPU's 8259A
+ * pair ({@link PicPorts}; property {@value #IRQ}), updated after every access that may change it.
  */
 @Component(service = VmExitHandler.class, configurationPid = "io.jvmx.devices.serial",
-        property = {VmExitHandler.EXIT_REASON + "=IO_INSTRUCTION", SerialPort.PORT + ":Integer=1016"})
+        property = {VmExitHandler.EXIT_REASON + "=IO_INSTRUCTION", SerialPort.PORT + ":Integer=1016",
+                SerialPort.IRQ + ":Integer=4"})
 public final class SerialPort implements VmExitHandler {
 
     /** Component property: the UART's base port (Integer, or a String such as "0x2F8"). */
     static final String PORT = "serial.port";
+    /** Component property: the 8259A input the UART's interrupt output drives (0-15). */
+    static final String IRQ = "serial.irq";
+    static final int DEFAULT_IRQ = 4;
     static final int DEFAULT_BASE = 0x3F8;
     private static final int REGISTERS = 8;
 
     /** The UARTs of one vCPU, by base port (several instances of this component may serve different bases). */
     static final class Uarts {
         private final Map<Integer, Uart16550> byBase = new HashMap<>();
+        /** The bases whose interrupt output is high (as last told to the interrupt controller). */
+        private final java.util.Set<Integer> interrupting = new java.util.HashSet<>();
 
         Uart16550 at(int base) {
             return byBase.computeIfAbsent(base, b -> new Uart16550());
@@ -48,6 +58,7 @@ public final class SerialPort implements VmExitHandler {
     }
 
     private volatile int base = DEFAULT_BASE;
+    private volatile int irq = DEFAULT_IRQ;
 
     public SerialPort() {
     }
@@ -55,18 +66,34 @@ public final class SerialPort implements VmExitHandler {
     @Activate
     void activate(Map<String, ?> properties) {
         base = parseBase(properties.get(PORT));
+        irq = parseIrq(properties.get(IRQ));
+    }
+
+    static int parseIrq(Object raw) {
+        if (raw == null) {
+            return DEFAULT_IRQ;
+        }
+        long value = decode(raw, IRQ + " must be an IRQ number 0-15");
+        if (value < 0 || value > 15) {
+            throw new IllegalArgumentException(IRQ + " must be an IRQ number 0-15, got " + value);
+        }
+        return (int) value;
+    }
+
+    /** A Number, or a String in decimal or 0x hex; otherwise {@code what} and the value in the exception. */
+    private static long decode(Object raw, String what) {
+        try {
+            return raw instanceof Number n ? n.longValue() : Long.decode(raw.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(what + ", got \"" + raw + "\"");
+        }
     }
 
     static int parseBase(Object raw) {
         if (raw == null) {
             return DEFAULT_BASE;
         }
-        long value;
-        try {
-            value = raw instanceof Number n ? n.longValue() : Long.decode(raw.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(PORT + " must be a port number such as 0x3F8, got \"" + raw + "\"");
-        }
+        long value = decode(raw, PORT + " must be a port number such as 0x3F8");
         if (value < 0 || value > 0x10000 - REGISTERS) {
             throw new IllegalArgumentException(String.format(
                     "%s must leave room for 8 registers below 0x10000 (0..0xfff8), got %#x", PORT, value));
@@ -86,9 +113,12 @@ public final class SerialPort implements VmExitHandler {
             return ExitAction.PASS;
         }
         IoQualification q = IoQualification.decode(exit.qualification());
-        Uart16550 uart = vcpu.attachment(Uarts.class, Uarts::new).at(base);
+        Uarts uarts = vcpu.attachment(Uarts.class, Uarts::new);
+        Uart16550 uart = uarts.at(base);
         if (q.string()) {
-            return outsb(vcpu, exit, q, uart, base);
+            ExitAction action = outsb(vcpu, exit, q, uart, base);
+            updateInterrupt(vcpu, uarts, uart, base);
+            return action;
         }
         int first = q.port() - base;
         if (q.in()) {
@@ -103,8 +133,22 @@ public final class SerialPort implements VmExitHandler {
                 uart.write(first + i, (int) (data >>> (8 * i)), vcpu.console());
             }
         }
+        updateInterrupt(vcpu, uarts, uart, base);
         vcpu.advanceRip(exit.instructionLength());
         return ExitAction.HANDLED;
+    }
+
+    /** Tells the 8259A when the UART's interrupt output changed (the 8259A is created at the first change only). */
+    private void updateInterrupt(VCpu vcpu, Uarts uarts, Uart16550 uart, int base) {
+        boolean level = uart.interruptLine();
+        if (level != uarts.interrupting.contains(base)) {
+            if (level) {
+                uarts.interrupting.add(base);
+            } else {
+                uarts.interrupting.remove(base);
+            }
+            PicPorts.of(vcpu).setIrq(irq, level);
+        }
     }
 
     /** OUTSB and REP OUTSB with paging off (SDM Vol. 2B "OUTS", "REP"). */

@@ -124,7 +124,63 @@ public class SerialPortTest {
         assertEquals(0x60, in(v, COM1 + 5, 1));
         assertEquals("", v.consoleText());
         out(v, COM1 + 4, 1, 0x00);
+        assertEquals("leaving loopback, RI fell: TERI (MSR bit 2) until MSR is read", 0xB4, in(v, COM1 + 6, 1));
         assertEquals(0xB0, in(v, COM1 + 6, 1));
+    }
+
+    /** Modem-status deltas in loopback (PC16550D MSR bits 3:0): DCTS follows RTS changes, DDCD follows OUT2. */
+    @Test
+    public void loopbackModemDeltas() throws Exception {
+        FakeVCpu v = new FakeVCpu();
+        out(v, COM1 + 4, 1, 0x10);
+        in(v, COM1 + 6, 1);
+        out(v, COM1 + 4, 1, 0x12); // RTS: CTS rises
+        assertEquals(0x11, in(v, COM1 + 6, 1));
+        out(v, COM1 + 4, 1, 0x1A); // OUT2: DCD rises
+        assertEquals(0x98, in(v, COM1 + 6, 1));
+        assertEquals(0x90, in(v, COM1 + 6, 1));
+    }
+
+    /**
+     * The THRE interrupt (PC16550D Table IV): set by enabling IER bit 1 while THR is empty and after each byte sent,
+     * named by IIR (ID 001B, bits 3:0 = 0010B), cleared by reading IIR or writing THR; the UART's INTR reaches IRQ 4
+     * only through OUT2 (MCR bit 3), as the PC wires it.
+     */
+    @Test
+    public void thrEmptyInterruptReachesIrq4ThroughOut2() throws Exception {
+        FakeVCpu v = new FakeVCpu();
+        io.jvmx.devices.pic.DualPic pic = io.jvmx.devices.pic.PicPorts.of(v);
+        pic.write(0x21, 0x00); // unmask all: IRQ 4 is vector 08H + 4
+        out(v, COM1 + 1, 1, 0x02); // IER: THRE
+        assertEquals("THRE named in IIR", 0x02, in(v, COM1 + 2, 1));
+        assertEquals("reading IIR cleared it", 0x01, in(v, COM1 + 2, 1));
+        assertEquals("OUT2 is low: no interrupt request", -1, pic.pendingInterrupt());
+        out(v, COM1 + 4, 1, 0x08); // OUT2
+        out(v, COM1, 1, 'x');      // the byte leaves at once: THR empty again
+        assertEquals(0x0C, pic.pendingInterrupt());
+        assertEquals(0x0C, pic.acknowledgeInterrupt());
+        assertEquals(0x02, in(v, COM1 + 2, 1));
+        out(v, COM1 + 1, 1, 0x00);
+        out(v, COM1 + 1, 1, 0x02); // enabling it again raises it again (Linux's THRE test)
+        assertEquals(0x02, in(v, COM1 + 2, 1));
+        assertEquals("x", v.consoleText());
+    }
+
+    /** Received data (loopback) outranks THRE; line status (overrun) outranks both (Table IV priorities). */
+    @Test
+    public void interruptPriorities() throws Exception {
+        FakeVCpu v = new FakeVCpu();
+        out(v, COM1 + 4, 1, 0x10); // loopback
+        out(v, COM1 + 1, 1, 0x07); // IER: received data, THRE, line status
+        assertEquals(0x02, in(v, COM1 + 2, 1));
+        out(v, COM1, 1, 'a');
+        assertEquals(0x04, in(v, COM1 + 2, 1));
+        for (int i = 0; i < 16; i++) {
+            out(v, COM1, 1, 'b');
+        }
+        assertEquals(0x06, in(v, COM1 + 2, 1));
+        in(v, COM1 + 5, 1); // reading LSR clears OE
+        assertEquals(0x04, in(v, COM1 + 2, 1));
     }
 
     /** Loopback overrun: a 17th byte is lost and sets LSR.OE once (cleared by reading LSR). */

@@ -12,6 +12,7 @@ import io.jvmx.vmx.api.exit.InterruptionType;
 import io.jvmx.vmx.api.exit.VmExitInfo;
 import io.jvmx.vmx.api.handler.CpuidContribution;
 import io.jvmx.vmx.api.handler.ExitAction;
+import io.jvmx.vmx.api.handler.InterruptLine;
 import io.jvmx.vmx.api.handler.VCpu;
 import io.jvmx.vmx.api.handler.VmExitHandler;
 import io.jvmx.vmx.api.msr.Msr;
@@ -89,16 +90,23 @@ public final class LocalApicDevice implements VmExitHandler, CpuidContribution {
         }
     }
 
-    /** This vCPU's local APIC, created (and connected as its interrupt controller) at the first use. */
+    /**
+     * This vCPU's local APIC, created at the first use and then connected: it takes the vCPU's INTR line at LINT0 (the
+     * 8259A's interrupts, {@link InterruptLine}) and becomes the vCPU's interrupt controller.
+     */
     public LocalApic apic(VCpu vcpu) {
-        return vcpu.attachment(LocalApic.class, () -> {
+        LocalApic apic = vcpu.attachment(LocalApic.class, () -> {
             int bits = Integer.compareUnsigned(vcpu.hostCpuid(0x8000_0000, 0).eax(), 0x8000_0008) >= 0
                     ? vcpu.hostCpuid(0x8000_0008, 0).eax() & 0xFF : DEFAULT_PHYSICAL_ADDRESS_BITS;
-            LocalApic apic = new LocalApic(0, tscPerTick, bits,
+            return new LocalApic(0, tscPerTick, bits,
                     () -> vcpu.queueEvent(Exceptions.NMI, InterruptionType.NMI, -1));
-            vcpu.setInterruptController(apic);
-            return apic;
         });
+        if (!apic.lint0Connected()) { // outside the attachment's creation: attachments are not created re-entrantly
+            InterruptLine line = vcpu.attachment(InterruptLine.class, InterruptLine::new);
+            apic.connectLint0(line);
+            line.connectLocalApic(vcpu, apic);
+        }
+        return apic;
     }
 
     @Override

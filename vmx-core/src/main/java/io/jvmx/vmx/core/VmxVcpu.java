@@ -39,6 +39,7 @@ import io.jvmx.vmx.bitmaps.IoBitmap;
 import io.jvmx.vmx.bitmaps.MsrBitmap;
 import io.jvmx.vmx.core.dispatch.ExitDispatcher;
 import io.jvmx.vmx.core.dispatch.HandlerRegistration;
+import io.jvmx.vmx.core.runtime.GuestBoot;
 import io.jvmx.vmx.vmcs.Vmcs;
 
 import java.io.OutputStream;
@@ -65,6 +66,8 @@ public final class VmxVcpu implements VCpu {
 
     /** Segment access rights for the real-mode start state (x86_vcpu setup_vmcs_guest; SDM Vol. 3C, 25.4.1). */
     private static final int AR_DATA = 0x93, AR_CODE = 0x9B, AR_TSS_BUSY = 0x8B, AR_LDT = 0x82;
+    /** Flat 32-bit segments: AR_CODE / AR_DATA with D/B = 1 (bit 14) and G = 1 (bit 15), SDM 25.4.1 Table 25-2. */
+    private static final int AR_CODE_32 = 0xC09B, AR_DATA_32 = 0xC093;
     /** Pending debug exceptions bit 12: an enabled data or I/O breakpoint was met (Table 25-4). */
     private static final long PENDING_DEBUG_ENABLED_BREAKPOINT = 1L << 12;
     /** CS access rights bit 13: L (64-bit code segment). */
@@ -203,13 +206,28 @@ public final class VmxVcpu implements VCpu {
      * adjusted to the capability MSRs, unbind. Afterwards the vCPU is READY.
      */
     public void setup(long eptPointer, long entry) {
+        setup(eptPointer, GuestBoot.Entry.realMode(entry));
+    }
+
+    /**
+     * Fills the VMCS like {@link #setup(long, long)}, with the guest state of {@code entry}: real mode, or the flat
+     * 32-bit protected mode a boot protocol hands over in (Linux's 32-bit boot protocol, for example).
+     */
+    public void setup(long eptPointer, GuestBoot.Entry entry) {
         if (state != VCpuState.CREATED) {
             throw new IllegalStateException("vCPU " + id + " is " + state + "; setup needs CREATED");
         }
         checkEptPointer(eptPointer);
         processor.vmclear(vmcsRegion);
         bindToCurrentProcessor();
-        setupGuest(entry);
+        setupGuest(entry.rip());
+        if (entry.protectedMode()) {
+            setupFlatProtectedMode(entry);
+        }
+        long[] gprs = entry.gprs();
+        for (int i = 0; i < 16; i++) {
+            writeGpr(i, gprs[i]);
+        }
         setupControls(eptPointer);
         unbindFromCurrentProcessor();
         setState(VCpuState.READY);
@@ -286,6 +304,36 @@ public final class VmxVcpu implements VCpu {
         vmcs.write(VmcsField.VMCS_LINK_POINTER, -1L); // SDM 27.3.1.5: all ones unless VMCS shadowing
         vmcs.write(VmcsField.GUEST_IA32_DEBUGCTL, 0);
         vmcs.write(VmcsField.GUEST_IA32_PAT, processor.rdmsr(Msr.IA32_PAT));
+    }
+
+    /**
+     * 32-bit protected mode with paging off, as a boot loader leaves the processor (SDM Vol. 3A 10.9.1 is what it did
+     * to get there): CR0.PE = 1, a GDT, CS a flat 32-bit execute/read code segment, the data segments flat read/write,
+     * all at privilege level 0. TR stays the busy 32-bit TSS of the reset state, which VM entry requires outside
+     * IA-32e mode (SDM 27.3.1.2); LDTR stays as it is (the guest never loaded one).
+     */
+    private void setupFlatProtectedMode(GuestBoot.Entry entry) {
+        applyCr0(Cr0.PE | Cr0.ET);
+        flat(VmcsField.GUEST_CS_SELECTOR, VmcsField.GUEST_CS_BASE, VmcsField.GUEST_CS_LIMIT, VmcsField.GUEST_CS_ACCESS_RIGHTS, entry.codeSelector(), AR_CODE_32);
+        for (VmcsField[] s : new VmcsField[][] {
+                {VmcsField.GUEST_DS_SELECTOR, VmcsField.GUEST_DS_BASE, VmcsField.GUEST_DS_LIMIT, VmcsField.GUEST_DS_ACCESS_RIGHTS},
+                {VmcsField.GUEST_ES_SELECTOR, VmcsField.GUEST_ES_BASE, VmcsField.GUEST_ES_LIMIT, VmcsField.GUEST_ES_ACCESS_RIGHTS},
+                {VmcsField.GUEST_SS_SELECTOR, VmcsField.GUEST_SS_BASE, VmcsField.GUEST_SS_LIMIT, VmcsField.GUEST_SS_ACCESS_RIGHTS},
+                {VmcsField.GUEST_FS_SELECTOR, VmcsField.GUEST_FS_BASE, VmcsField.GUEST_FS_LIMIT, VmcsField.GUEST_FS_ACCESS_RIGHTS},
+                {VmcsField.GUEST_GS_SELECTOR, VmcsField.GUEST_GS_BASE, VmcsField.GUEST_GS_LIMIT, VmcsField.GUEST_GS_ACCESS_RIGHTS}}) {
+            flat(s[0], s[1], s[2], s[3], entry.dataSelector(), AR_DATA_32);
+        }
+        vmcs.write(VmcsField.GUEST_GDTR_BASE, entry.gdtBase());
+        vmcs.write(VmcsField.GUEST_GDTR_LIMIT, entry.gdtLimit());
+        vmcs.write(VmcsField.GUEST_IDTR_BASE, 0);
+        vmcs.write(VmcsField.GUEST_IDTR_LIMIT, 0);
+    }
+
+    private void flat(VmcsField selector, VmcsField base, VmcsField limit, VmcsField ar, int value, int rights) {
+        vmcs.write(selector, value);
+        vmcs.write(base, 0);
+        vmcs.write(limit, 0xFFFF_FFFFL);
+        vmcs.write(ar, rights);
     }
 
     private void segment(VmcsField selector, VmcsField base, VmcsField limit, VmcsField ar, int rights) {

@@ -11,6 +11,7 @@ import io.jvmx.vmx.core.VmxVcpu;
 import io.jvmx.vmx.core.dispatch.ExitDispatcher;
 import io.jvmx.vmx.core.dispatch.HandlerRegistration;
 import io.jvmx.vmx.core.memory.GuestMemory;
+import io.jvmx.vmx.core.runtime.GuestBoot;
 import io.jvmx.vmx.core.runtime.LaunchRequest;
 import io.jvmx.vmx.core.runtime.RunOutcome;
 import io.jvmx.vmx.core.runtime.VCpuHandle;
@@ -128,11 +129,14 @@ final class VCpuRun implements VCpuHandle {
             perCpu.hardwareEnable();
             vmxOn = true;
             memory = GuestMemory.allocate(p.memory(), request.memoryBytes());
-            memory.load(request.image(), request.loadAddress());
+            GuestBoot boot = request.guestBoot();
+            for (GuestBoot.Region r : boot.regions()) {
+                memory.load(r.bytes(), r.address());
+            }
             v = VmxVcpu.create(perCpu, id, memory, dispatcher, request.console(), request.timeSliceTicks());
             vcpu = v;
             v.setExitFilter(this::isOurKick);
-            v.setup(memory.eptPointer(), request.entry());
+            v.setup(memory.eptPointer(), boot.entry());
             state = VCpuState.READY;
             settled.countDown();
             v.bindToCurrentProcessor();

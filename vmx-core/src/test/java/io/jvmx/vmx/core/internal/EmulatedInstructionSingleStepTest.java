@@ -3,7 +3,6 @@ package io.jvmx.vmx.core.internal;
 import static org.junit.Assert.assertEquals;
 
 import io.jvmx.vmx.api.exit.ExitReason;
-import io.jvmx.vmx.api.exit.IoQualification;
 import io.jvmx.vmx.api.handler.ExitAction;
 import io.jvmx.vmx.api.handler.VmExitHandler;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
@@ -48,10 +47,10 @@ public class EmulatedInstructionSingleStepTest {
     @Test(timeout = 60_000)
     public void theSingleStepTrapOfAnEmulatedCpuidReachesTheGuest() throws InterruptedException {
         byte[] image = new byte[0x1006];
-        byte[] code = bytes("31 c0 8e d8 8e d0 bc 00 70 c7 06 04 00 00 90 c7 06 06 00 00 00 9c 58 0d 00 01 50 9d 0f a2"
+        byte[] code = TestGuests.bytes("31 c0 8e d8 8e d0 bc 00 70 c7 06 04 00 00 90 c7 06 06 00 00 00 9c 58 0d 00 01 50 9d 0f a2"
                 + " b0 55 e6 f4");
         System.arraycopy(code, 0, image, 0, code.length);
-        byte[] handler = bytes("58 2d 1e 80 e6 f4");
+        byte[] handler = TestGuests.bytes("58 2d 1e 80 e6 f4");
         System.arraycopy(handler, 0, image, 0x1000, handler.length);
 
         WhiteboardExitDispatcher dispatcher = new WhiteboardExitDispatcher();
@@ -61,15 +60,7 @@ public class EmulatedInstructionSingleStepTest {
             v.advanceRip(e.instructionLength());
             return ExitAction.HANDLED;
         });
-        add(dispatcher, 2, ExitReason.IO_INSTRUCTION, (v, e) -> {
-            IoQualification q = IoQualification.decode(e.qualification());
-            if (q.port() != 0xF4) {
-                return ExitAction.PASS;
-            }
-            v.advanceRip(e.instructionLength());
-            v.terminate((int) v.readGpr(GeneralRegisters.RAX) & 0xFF, "debug exit");
-            return ExitAction.HANDLED;
-        });
+        add(dispatcher, 2, ExitReason.IO_INSTRUCTION, TestGuests.DEBUG_EXIT);
         VCpuRuntime runtime = new VCpuRuntime(dispatcher);
         runtime.addProvider(new SoftwareVmxProcessorProvider(), Map.of(VmxProcessorProvider.KIND, "software"));
         VCpuHandle handle = runtime.launch(LaunchRequest.of("single-step", image, 0x8000, 0x8000,
@@ -81,14 +72,5 @@ public class EmulatedInstructionSingleStepTest {
 
     private static void add(WhiteboardExitDispatcher d, long id, ExitReason reason, VmExitHandler h) {
         d.addHandler(h, h, Map.of(VmExitHandler.EXIT_REASON, reason.name(), "service.id", id), "io.test");
-    }
-
-    private static byte[] bytes(String hex) {
-        String[] parts = hex.trim().split("\\s+");
-        byte[] b = new byte[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            b[i] = (byte) Integer.parseInt(parts[i], 16);
-        }
-        return b;
     }
 }

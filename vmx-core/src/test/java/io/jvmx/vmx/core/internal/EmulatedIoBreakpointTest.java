@@ -68,11 +68,11 @@ public class EmulatedIoBreakpointTest {
 
     private static RunOutcome run(int breakpointPort) throws InterruptedException {
         byte[] image = new byte[0x1011];
-        byte[] code = bytes("31 c0 8e d8 8e d0 bc 00 70 c7 06 04 00 00 90 c7 06 06 00 00 00 0f 20 e0 66 83 c8 08"
+        byte[] code = TestGuests.bytes("31 c0 8e d8 8e d0 bc 00 70 c7 06 04 00 00 90 c7 06 06 00 00 00 0f 20 e0 66 83 c8 08"
                 + " 0f 22 e0 66 b8 " + String.format("%02x %02x", breakpointPort & 0xFF, breakpointPort >> 8)
                 + " 00 00 0f 23 d0 66 b8 10 04 00 02 0f 23 f8 e6 e0 b0 55 e6 f4");
         System.arraycopy(code, 0, image, 0, code.length);
-        byte[] handler = bytes("58 2d 33 80 0f 21 f3 83 e3 0f 83 eb 04 09 d8 e6 f4");
+        byte[] handler = TestGuests.bytes("58 2d 33 80 0f 21 f3 83 e3 0f 83 eb 04 09 d8 e6 f4");
         System.arraycopy(handler, 0, image, 0x1000, handler.length);
 
         WhiteboardExitDispatcher dispatcher = new WhiteboardExitDispatcher();
@@ -92,14 +92,5 @@ public class EmulatedIoBreakpointTest {
         VCpuHandle handle = runtime.launch(LaunchRequest.of("io-breakpoint", image, 0x8000, 0x8000,
                 new ByteArrayOutputStream()));
         return handle.awaitOutcome(Duration.ofSeconds(50)).orElseThrow();
-    }
-
-    private static byte[] bytes(String hex) {
-        String[] parts = hex.trim().split("\\s+");
-        byte[] b = new byte[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            b[i] = (byte) Integer.parseInt(parts[i], 16);
-        }
-        return b;
     }
 }
