@@ -47,7 +47,8 @@ final class ProcessorModel {
     static final int ECX81_LAHF = 1, ECX81_LZCNT = 1 << 5;
     // ---- leaf 7 sub-leaf 0 ------------------------------------------------------------------------------------------
     static final int EBX7_FSGSBASE = 1, EBX7_BMI1 = 1 << 3, EBX7_SMEP = 1 << 7, EBX7_BMI2 = 1 << 8,
-            EBX7_INVPCID = 1 << 10, EBX7_RDSEED = 1 << 18, EBX7_ADX = 1 << 19, EBX7_SMAP = 1 << 20;
+            EBX7_INVPCID = 1 << 10, EBX7_RDSEED = 1 << 18, EBX7_ADX = 1 << 19, EBX7_SMAP = 1 << 20,
+            EBX7_CLFLUSHOPT = 1 << 23, EBX7_CLWB = 1 << 24;
     static final int ECX7_UMIP = 1 << 2;
 
     /** Leaf 1 EDX: the instruction-set and system features the interpreter implements. */
@@ -58,7 +59,7 @@ final class ProcessorModel {
     static final int LEAF1_ECX = ECX1_MONITOR | ECX1_VMX | ECX1_CX16 | ECX1_PCID | ECX1_MOVBE | ECX1_POPCNT
             | ECX1_XSAVE | ECX1_RDRAND | ECX1_SSE3 | ECX1_SSSE3 | ECX1_SSE41 | ECX1_SSE42;
     static final int LEAF7_EBX = EBX7_FSGSBASE | EBX7_BMI1 | EBX7_SMEP | EBX7_BMI2 | EBX7_INVPCID | EBX7_RDSEED
-            | EBX7_ADX | EBX7_SMAP;
+            | EBX7_ADX | EBX7_SMAP | EBX7_CLFLUSHOPT | EBX7_CLWB;
     static final int LEAF7_ECX = ECX7_UMIP;
     static final int EXT1_EDX = EDX81_SYSCALL | EDX81_NX | EDX81_PAGE1GB | EDX81_RDTSCP | EDX81_LM;
     static final int EXT1_ECX = ECX81_LAHF | ECX81_LZCNT;

@@ -13,7 +13,7 @@ import java.util.List;
 /**
  * The instructions that change no architectural state of a user process, in 64-bit and compatibility mode: NOP (90,
  * and the multi-byte 0F 1F /0 in the forms SDM Vol. 2B, NOP, Table 4-12 recommends), PAUSE, the reserved-NOP hint
- * space 0F 19-0F 1E (ENDBR64 and ENDBR32 live there), the prefetches, the fences, and CLFLUSH/CLFLUSHOPT. Their
+ * space 0F 19-0F 1E (ENDBR64 and ENDBR32 live there), the prefetches, the fences, and CLFLUSH/CLFLUSHOPT/CLWB. Their
  * memory operands are never accessed (except CLFLUSH's, which is checked like a read), so the NOP and prefetch
  * forms get random pointers. The comparison is that nothing changed but RIP.
  */
@@ -91,6 +91,12 @@ final class HintForms {
                     ? InstructionForm.of("CLFLUSHOPT m8 (66 0F AE /7)", Feature.CLFLUSHOPT, clflushopt)
                     : InstructionForm.of("CLFLUSHOPT m8 (66 0F AE /7)", Feature.CLFLUSHOPT, clflushopt)
                             .inCompatibilityMode());
+            // CLWB is 66 0F AE /6 with a memory operand (with a register operand it is TPAUSE, #UD here)
+            InstructionForm.Generator clwb = b -> b.encoder(4).prefix(0x66).opcode(0x0F, 0xAE)
+                    .modrm(6, b.mem(1)).bytes();
+            forms.add(mode == Mode.LONG_64
+                    ? InstructionForm.of("CLWB m8 (66 0F AE /6)", Feature.CLWB, clwb)
+                    : InstructionForm.of("CLWB m8 (66 0F AE /6)", Feature.CLWB, clwb).inCompatibilityMode());
         }
     }
 

@@ -52,6 +52,8 @@ record HostCpu(String vendor, String brand, Set<Feature> features) {
         BMI2(0x7, 0, Register.EBX, 8),
         /** CPUID.(EAX=07H, ECX=0):EBX.CLFLUSHOPT[bit 23]. */
         CLFLUSHOPT(0x7, 0, Register.EBX, 23),
+        /** CPUID.(EAX=07H, ECX=0):EBX.CLWB[bit 24]. */
+        CLWB(0x7, 0, Register.EBX, 24),
         /** CPUID.(EAX=07H, ECX=0):EBX.ADX[bit 19]: ADCX ADOX. */
         ADX(0x7, 0, Register.EBX, 19);
 

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  *
  * <p>Left out: forms whose result depends on CS (its selector or base: PUSH CS, MOV from CS, CS overrides), on
  * absolute code addresses (CALL, RET, indirect JMP: CS-relative offsets here), and those where 66H is an opcode
- * extension rather than the operand size (ADCX, CLFLUSHOPT) or makes another instruction (66 0F AE F0 is TPAUSE,
+ * extension rather than the operand size (ADCX, CLFLUSHOPT, CLWB) or makes another instruction (66 0F AE F0 is TPAUSE,
  * not MFENCE; 66 0F C3 is no MOVNTI). In real-address mode also the forms that load or read
  * segment registers (the selectors there mean a base of 16 times themselves), POPF (IOPL and IF belong to CPL 0
  * there), ARPL (#UD) and VEX (#UD).
@@ -29,7 +29,7 @@ final class SixteenBitForms {
     }
 
     private static final Pattern NOT_16 = Pattern.compile(
-            "CS|CALL|RET|JMP r/m|ADCX|ADOX|CLFLUSH|MOVNTI|FENCE");
+            "CS|CALL|RET|JMP r/m|ADCX|ADOX|CLFLUSH|CLWB|MOVNTI|FENCE");
     private static final Pattern NOT_REAL = Pattern.compile(
             "8C /r|8E /r|(PUSH|POP) [DEFGS]S|^L[DES]S|POPF|ARPL|VEX");
 

@@ -77,6 +77,18 @@ public class RootOperationTest {
         assertTrue("LM", (ext.edx() & (1 << 29)) != 0);
     }
 
+    /**
+     * CPUID leaf 7 sub-leaf 0 EBX names what the interpreter implements (SDM Vol. 2A CPUID, Table 3-8): FSGSBASE, BMI1,
+     * SMEP, BMI2, INVPCID, RDSEED, ADX, SMAP, CLFLUSHOPT and CLWB (the differential test runs both cache-line
+     * instructions against this machine's processor), and nothing of AVX2 or AVX-512, which it does not.
+     */
+    @Test
+    public void cpuidLeaf7() {
+        int ebx = cpu.cpuid(7, 0).ebx();
+        int implemented = 1 | 1 << 3 | 1 << 7 | 1 << 8 | 1 << 10 | 1 << 18 | 1 << 19 | 1 << 20 | 1 << 23 | 1 << 24;
+        assertEquals(Integer.toHexString(ebx), implemented, ebx);
+    }
+
     /** CPUID leaf 0xD sub-leaf 0: XCR0 may hold x87 and SSE; the XSAVE area is 576 bytes. */
     @Test
     public void cpuidLeafD() {
