@@ -432,6 +432,31 @@ public class VmxVcpuTest {
         assertEquals(0x8002, x.vcpu.rip());
     }
 
+    /**
+     * An I/O exit a handler completed, with no breakpoint enabled in DR7: its breakpoint check reads no control
+     * register, which a processor that saves them lazily at an exit (KVM) would have to save for it.
+     */
+    @Test
+    public void aCompletedIoExitWithoutBreakpointsReadsNoControlRegister() {
+        io.jvmx.vmx.core.internal.WhiteboardExitDispatcher d = new io.jvmx.vmx.core.internal.WhiteboardExitDispatcher();
+        HandlerRegistration reg = d.addHandler("port", (v, e) -> {
+            v.advanceRip(e.instructionLength());
+            return ExitAction.HANDLED;
+        }, java.util.Map.of("vmx.exit.reason", "IO_INSTRUCTION", "service.id", 1L), "test.bundle");
+        Fixture x = new Fixture(d, 0);
+        x.cpu.script((c, r) -> c.exit(ExitReason.IO_INSTRUCTION, 0x0080_0000L, 2));
+        x.cpu.vmreads = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        assertNull(x.vcpu.run());
+        java.util.List<Integer> reads = new java.util.ArrayList<>(x.cpu.vmreads);
+        x.cpu.vmreads = null;
+        assertEquals(1, reg.handledCount());
+        assertEquals(0x8002, x.vcpu.rip());
+        for (VmcsField cr : new VmcsField[] {VmcsField.GUEST_CR0, VmcsField.GUEST_CR3, VmcsField.GUEST_CR4,
+                VmcsField.CR0_READ_SHADOW, VmcsField.CR4_READ_SHADOW}) {
+            assertFalse(cr + " was read", reads.contains(cr.encoding()));
+        }
+    }
+
     @Test
     public void vmFailOnEntryThrowsWithTheSdmText() {
         Fixture x = new Fixture(null, 0);
