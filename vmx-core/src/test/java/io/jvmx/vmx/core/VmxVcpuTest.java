@@ -419,10 +419,7 @@ public class VmxVcpuTest {
     @Test
     public void handledExitsReturnNullAndTheHandlerIsRecorded() {
         io.jvmx.vmx.core.internal.WhiteboardExitDispatcher d = new io.jvmx.vmx.core.internal.WhiteboardExitDispatcher();
-        HandlerRegistration reg = d.addHandler("cpuid", (v, e) -> {
-            v.advanceRip(e.instructionLength());
-            return ExitAction.HANDLED;
-        }, java.util.Map.of("vmx.exit.reason", "CPUID", "service.id", 1L), "test.bundle");
+        HandlerRegistration reg = completingHandler(d, ExitReason.CPUID);
         Fixture x = new Fixture(d, 0);
         x.cpu.script((c, r) -> c.exit(ExitReason.CPUID, 0, 2));
         assertNull(x.vcpu.run());
@@ -432,6 +429,15 @@ public class VmxVcpuTest {
         assertEquals(0x8002, x.vcpu.rip());
     }
 
+    /** A handler of {@code reason} that completes the instruction (advances RIP past it) and nothing else. */
+    private static HandlerRegistration completingHandler(io.jvmx.vmx.core.internal.WhiteboardExitDispatcher d,
+                                                         ExitReason reason) {
+        return d.addHandler("completing", (v, e) -> {
+            v.advanceRip(e.instructionLength());
+            return ExitAction.HANDLED;
+        }, java.util.Map.of("vmx.exit.reason", reason.name(), "service.id", 1L), "test.bundle");
+    }
+
     /**
      * An I/O exit a handler completed, with no breakpoint enabled in DR7: its breakpoint check reads no control
      * register, which a processor that saves them lazily at an exit (KVM) would have to save for it.
@@ -439,10 +445,7 @@ public class VmxVcpuTest {
     @Test
     public void aCompletedIoExitWithoutBreakpointsReadsNoControlRegister() {
         io.jvmx.vmx.core.internal.WhiteboardExitDispatcher d = new io.jvmx.vmx.core.internal.WhiteboardExitDispatcher();
-        HandlerRegistration reg = d.addHandler("port", (v, e) -> {
-            v.advanceRip(e.instructionLength());
-            return ExitAction.HANDLED;
-        }, java.util.Map.of("vmx.exit.reason", "IO_INSTRUCTION", "service.id", 1L), "test.bundle");
+        HandlerRegistration reg = completingHandler(d, ExitReason.IO_INSTRUCTION);
         Fixture x = new Fixture(d, 0);
         x.cpu.script((c, r) -> c.exit(ExitReason.IO_INSTRUCTION, 0x0080_0000L, 2));
         x.cpu.vmreads = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
