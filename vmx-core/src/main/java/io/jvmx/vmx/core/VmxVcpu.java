@@ -503,13 +503,16 @@ public final class VmxVcpu implements VCpu {
      * trap (SDM Vol. 3B 18.2.4, 18.3.1.2), which the processor will not raise, since the instruction exited before it
      * accessed the port (SDM Vol. 3C 26.1: an instruction that causes a VM exit does not execute). Pending B0-B3 make the next VM entry deliver
      * the #DB (25.4.2 Table 25-4, 27.7.3), as {@link #advanceRip} does for a single step. The guest's DR0-DR3 are
-     * read only when DR7 enables some breakpoint.
+     * read only when DR7 enables some breakpoint, and CR4 only then too: on a processor that saves the control
+     * registers lazily at an exit (KVM), reading it would cost every I/O exit that work.
      */
     private void ioBreakpointTrap(VmExitInfo info) {
         long dr7 = vmread(VmcsField.GUEST_DR7);
+        if ((dr7 & 0xFF) == 0 || vmread(VmcsField.GUEST_RIP) != info.guestRip() + info.instructionLength()) {
+            return;
+        }
         long cr4 = vmread(VmcsField.GUEST_CR4);
-        if ((dr7 & 0xFF) == 0 || (cr4 & Cr4.DE) == 0
-                || vmread(VmcsField.GUEST_RIP) != info.guestRip() + info.instructionLength()) {
+        if ((cr4 & Cr4.DE) == 0) {
             return;
         }
         long[] dr = {processor.readDr(0), processor.readDr(1), processor.readDr(2), processor.readDr(3)};

@@ -308,8 +308,15 @@ public final class FakeVmxProcessor implements VmxProcessor {
         return vmcsData.get(current);
     }
 
+    /** The encodings VMREAD was given, in order, while not null (tests set it to a list to watch). */
+    public volatile List<Integer> vmreads;
+
     @Override
     public long vmread(int encoding) {
+        List<Integer> log = vmreads;
+        if (log != null) {
+            log.add(encoding);
+        }
         Map<Integer, Long> f = currentVmcs("VMREAD");
         if (!VmcsField.isSupportedEncoding(encoding)) {
             throw VmxInstructionException.failValid("VMREAD", VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);

@@ -419,10 +419,7 @@ public class VmxVcpuTest {
     @Test
     public void handledExitsReturnNullAndTheHandlerIsRecorded() {
         io.jvmx.vmx.core.internal.WhiteboardExitDispatcher d = new io.jvmx.vmx.core.internal.WhiteboardExitDispatcher();
-        HandlerRegistration reg = d.addHandler("cpuid", (v, e) -> {
-            v.advanceRip(e.instructionLength());
-            return ExitAction.HANDLED;
-        }, java.util.Map.of("vmx.exit.reason", "CPUID", "service.id", 1L), "test.bundle");
+        HandlerRegistration reg = completingHandler(d, ExitReason.CPUID);
         Fixture x = new Fixture(d, 0);
         x.cpu.script((c, r) -> c.exit(ExitReason.CPUID, 0, 2));
         assertNull(x.vcpu.run());
@@ -430,6 +427,37 @@ public class VmxVcpuTest {
         assertEquals(1, reg.handledCount());
         assertEquals(ExitReason.CPUID, x.vcpu.lastExit().reason());
         assertEquals(0x8002, x.vcpu.rip());
+    }
+
+    /** A handler of {@code reason} that completes the instruction (advances RIP past it) and nothing else. */
+    private static HandlerRegistration completingHandler(io.jvmx.vmx.core.internal.WhiteboardExitDispatcher d,
+                                                         ExitReason reason) {
+        return d.addHandler("completing", (v, e) -> {
+            v.advanceRip(e.instructionLength());
+            return ExitAction.HANDLED;
+        }, java.util.Map.of("vmx.exit.reason", reason.name(), "service.id", 1L), "test.bundle");
+    }
+
+    /**
+     * An I/O exit a handler completed, with no breakpoint enabled in DR7: its breakpoint check reads no control
+     * register, which a processor that saves them lazily at an exit (KVM) would have to save for it.
+     */
+    @Test
+    public void aCompletedIoExitWithoutBreakpointsReadsNoControlRegister() {
+        io.jvmx.vmx.core.internal.WhiteboardExitDispatcher d = new io.jvmx.vmx.core.internal.WhiteboardExitDispatcher();
+        HandlerRegistration reg = completingHandler(d, ExitReason.IO_INSTRUCTION);
+        Fixture x = new Fixture(d, 0);
+        x.cpu.script((c, r) -> c.exit(ExitReason.IO_INSTRUCTION, 0x0080_0000L, 2));
+        x.cpu.vmreads = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        assertNull(x.vcpu.run());
+        java.util.List<Integer> reads = new java.util.ArrayList<>(x.cpu.vmreads);
+        x.cpu.vmreads = null;
+        assertEquals(1, reg.handledCount());
+        assertEquals(0x8002, x.vcpu.rip());
+        for (VmcsField cr : new VmcsField[] {VmcsField.GUEST_CR0, VmcsField.GUEST_CR3, VmcsField.GUEST_CR4,
+                VmcsField.CR0_READ_SHADOW, VmcsField.CR4_READ_SHADOW}) {
+            assertFalse(cr + " was read", reads.contains(cr.encoding()));
+        }
     }
 
     @Test

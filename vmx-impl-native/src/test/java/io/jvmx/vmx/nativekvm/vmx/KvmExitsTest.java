@@ -125,6 +125,42 @@ public class KvmExitsTest {
     }
 
     /**
+     * Segment and control registers are saved from KVM only when a VMM reads one, and an exit whose handlers read none
+     * leaves them unsaved: the values read at a later exit are still those of that exit, not of an earlier one. The
+     * demo goes from real mode through protected mode to long mode between its serial writes; a handler ahead of the
+     * UART reads CS, CR0 and EFER at every 7th OUT to the data port only (the exits in between save nothing), and on
+     * KVM it sees what the software processor sees at the same OUTs (KVM's run stops earlier, at XSETBV).
+     */
+    @Test(timeout = 60_000)
+    public void segmentAndControlRegistersReadAfterUnreadIoExitsAreThoseOfTheExit() throws Exception {
+        Map<String, List<String>> seen = new java.util.HashMap<>();
+        for (String kind : new String[] {"software", "kvm"}) {
+            Platform platform = new Platform();
+            List<String> states = new ArrayList<>();
+            int[] outs = {0};
+            platform.register("test.state-reader", 100, (vcpu, exit) -> {
+                io.jvmx.vmx.api.exit.IoQualification q = io.jvmx.vmx.api.exit.IoQualification.decode(
+                        exit.qualification());
+                if (q.port() == 0x3F8 && !q.in() && ++outs[0] % 7 == 0) {
+                    states.add(String.format("out %d: cs %#x ar %#x cr0.pe %d efer.lma %d", outs[0],
+                            vcpu.vmread(VmcsField.GUEST_CS_SELECTOR), vcpu.vmread(VmcsField.GUEST_CS_ACCESS_RIGHTS),
+                            vcpu.guestCr(0) & 1, (vcpu.vmread(VmcsField.GUEST_IA32_EFER) >>> 10) & 1));
+                }
+                return ExitAction.PASS;
+            }, ExitReason.IO_INSTRUCTION);
+            platform.run("demo", kind, 30);
+            seen.put(kind, states);
+        }
+        List<String> kvm = seen.get("kvm");
+        List<String> software = seen.get("software");
+        assertTrue("the software run goes at least as far: " + software + " / " + kvm,
+                software.size() >= kvm.size());
+        assertEquals(software.subList(0, kvm.size()), kvm);
+        assertTrue("real, protected and long mode among the reads: " + kvm,
+                kvm.stream().map(x -> x.replaceAll("^out \\d+: ", "")).distinct().count() >= 3);
+    }
+
+    /**
      * Debug exits: with the monitor trap flag on, every instruction is a MONITOR_TRAP_FLAG exit (KVM single-steps the
      * guest), each after one more instruction, until the VMM turns it off again.
      */
