@@ -21,9 +21,10 @@ import java.util.Map;
  *
  * <p>A block is the fall-through chain of instructions from a hot jump target, as far as the successor links go
  * within one page, before any instruction that ends a block ({@link Insn#endsBlock}), at most
- * {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/OR/AND/SUB/XOR/CMP/TEST, INC/DEC, LEA, MOVZX, shifts
- * by an immediate, Jcc and JMP; 32- and 64-bit operands) become inline bytecode with their registers and immediates
- * as constants; a conditional jump right after the compare that set its flags tests the compare's operands directly;
+ * {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/OR/AND/SUB/XOR/CMP/TEST incl. byte registers and
+ * immediates, INC/DEC, NOT/NEG, LEA, MOVZX, SHL/SHR/SAR by an immediate, by 1 and by CL incl. bytes and words,
+ * CMOVcc, two-operand IMUL, the NOP Ev, Jcc and JMP) become inline bytecode with their registers and immediates as
+ * constants; a conditional jump right after the compare that set its flags tests the compare's operands directly;
  * jumps to an instruction of the block stay in the method (a loop stays a loop). Every other instruction calls its op,
  * as the interpreter does. Between the calls, RIP, the retired-instruction count, the TSC and the block budget are
  * brought up to date only where something can see them (before an op that may fault or exit, at every way out), so
@@ -52,10 +53,12 @@ final class BlockCompiler {
 
     // what the translator does with an instruction
     private static final int CALL = 0, MOV_RR = 1, MOV_RI = 2, ALU_RR = 3, ALU_RI = 4, INC_DEC = 5, LEA = 6, JCC = 7,
-            JMP = 8, MOVZX = 9, SHIFT_I = 10;
+            JMP = 8, MOVZX = 9, SHIFT = 10;
     // memory forms (64-bit mode): loads, stores, read-modify-writes and compares of a ModRM memory operand
     private static final int MOV_RM = 11, MOV_MR = 12, MOV_MI = 13, MOVZX_M = 14, ALU_RM = 15, ALU_MR = 16,
             ALU_MI = 17;
+    // more register forms: CMOVcc, two-operand IMUL, NOT and NEG, and the NOP Ev
+    private static final int CMOV = 18, IMUL_RR = 19, NOT_NEG = 20, NOP = 21;
     /** TEST, as an ALU operation of the translator (not a group-1 number). */
     private static final int TEST = 8;
 
@@ -102,19 +105,34 @@ final class BlockCompiler {
         if (i.lock || i.vex) {
             return CALL;
         }
+        int op = i.opcode;
+        boolean wide = i.opSize == 4 || i.opSize == 8;
+        if (i.map == Insn.MAP_0F && op == 0x1F && OpTable.isGeneric0F(i)) {
+            return NOP; // NOP Ev: no memory access, nothing but RIP changes (SystemOps.execute0F)
+        }
+        if (i.map == Insn.MAP_1 && op == 0x8D && i.mod != 3 && wide && i.addrSize != 2) {
+            return LEA; // no memory access: any mode with 32- or 64-bit addressing
+        }
         if (i.mod != 3 && i.hasModrm) {
             return memoryForm(i);
         }
-        int op = i.opcode;
-        boolean wide = i.opSize == 4 || i.opSize == 8;
         boolean reg = i.mod == 3;
         boolean branches = i.mode == Insn.MODE64 || i.opSize == 4; // a 16-bit IP would wrap at 64 KiB
+        // byte registers: with REX SPL..DIL and R8B..R15B, without it AL..BL only (not AH..BH, the high-byte view)
+        boolean byteRm = i.rex != 0 || i.rm < 4;
+        boolean byteRegs = i.rex != 0 || (i.reg < 4 && i.rm < 4);
         if (i.map == Insn.MAP_0F) {
             if (op >= 0x80 && op <= 0x8F) {
                 return branches ? JCC : CALL;
             }
             if ((op == 0xB6 || op == 0xB7) && reg && wide && !(op == 0xB6 && i.rex == 0 && i.rm >= 4 && i.rm < 8)) {
                 return MOVZX; // not AH..BH: those need the high-byte view
+            }
+            if (op >= 0x40 && op <= 0x4F && reg && wide) {
+                return CMOV;
+            }
+            if (op == 0xAF && reg && wide) {
+                return IMUL_RR;
             }
             return CALL;
         }
@@ -129,11 +147,28 @@ final class BlockCompiler {
         }
         if (op < 0x40 && aluSupported(op >>> 3)) {
             switch (op & 7) {
-                case 0: case 2: return reg && (i.rex != 0 || (i.reg < 4 && i.rm < 4)) ? ALU_RR : CALL; // not AH..BH
+                case 0: case 2: return reg && byteRegs ? ALU_RR : CALL;
                 case 1: case 3: return reg && wide ? ALU_RR : CALL;
+                case 4: return ALU_RI; // AL, Ib
                 case 5: return wide ? ALU_RI : CALL;
                 default: return CALL;
             }
+        }
+        switch (op) {
+            case 0x84: return reg && byteRegs ? ALU_RR : CALL;               // TEST Eb,Gb
+            case 0x80: return reg && byteRm && aluSupported(i.regOp()) ? ALU_RI : CALL;
+            case 0xF6: return reg && byteRm && i.regOp() <= 1 ? ALU_RI : CALL; // TEST Eb,Ib
+            case 0xA8: return ALU_RI;                                         // TEST AL,Ib
+            case 0xC0: case 0xD0: case 0xD2:
+                return reg && byteRm && i.regOp() >= 4 ? SHIFT : CALL;        // SHL SHR SAL SAR Eb
+            case 0xC1: case 0xD1: case 0xD3:
+                return reg && i.regOp() >= 4 ? SHIFT : CALL;                  // Ev, 16-bit included
+            case 0xF7:
+                if (reg && wide && (i.regOp() == 2 || i.regOp() == 3)) {
+                    return NOT_NEG;
+                }
+                break;
+            default: break;
         }
         if (!wide) {
             return CALL;
@@ -146,8 +181,6 @@ final class BlockCompiler {
             case 0xF7: return reg && i.regOp() <= 1 ? ALU_RI : CALL;
             case 0xC7: return reg && i.regOp() == 0 ? MOV_RI : CALL;
             case 0xFF: return reg && i.regOp() <= 1 ? INC_DEC : CALL;
-            case 0x8D: return reg ? CALL : LEA;
-            case 0xC1: return reg && i.regOp() >= 4 && i.regOp() != 6 ? SHIFT_I : reg && i.regOp() == 6 ? SHIFT_I : CALL;
             default:
                 return op >= 0xB8 && op <= 0xBF ? MOV_RI : CALL;
         }
@@ -180,11 +213,11 @@ final class BlockCompiler {
             }
         }
         switch (op) {
-            case 0x8B: return wide ? MOV_RM : CALL;
+            case 0x8B: return MOV_RM; // 16-, 32- and 64-bit
             case 0x8A: return byteReg ? MOV_RM : CALL;
-            case 0x89: return wide ? MOV_MR : CALL;
+            case 0x89: return MOV_MR;
             case 0x88: return byteReg ? MOV_MR : CALL;
-            case 0xC7: return wide && i.regOp() == 0 ? MOV_MI : CALL;
+            case 0xC7: return i.regOp() == 0 ? MOV_MI : CALL;
             case 0xC6: return i.regOp() == 0 ? MOV_MI : CALL;
             case 0x85: return wide ? ALU_MR : CALL; // TEST Ev,Gv
             case 0x80: return aluSupported(i.regOp()) ? ALU_MI : CALL;
@@ -378,7 +411,11 @@ final class BlockCompiler {
                     case INC_DEC: incDec(i); break;
                     case LEA: lea(k, i); break;
                     case MOVZX: movzx(i); break;
-                    case SHIFT_I: shift(i); break;
+                    case SHIFT: shift(i); break;
+                    case CMOV: cmov(i); break;
+                    case IMUL_RR: imul(i); break;
+                    case NOT_NEG: notNeg(i); break;
+                    case NOP: pending++; break;
                     case JCC: jcc(k, i); break;
                     case JMP: jmp(k, i); break;
                     case MOV_RM: case MOVZX_M: load(k, i); break;
@@ -531,7 +568,7 @@ final class BlockCompiler {
             int aop;
             int dst;
             int src;
-            if (i.opcode == 0x85) {
+            if (i.opcode == 0x85 || i.opcode == 0x84) {
                 aop = TEST;
                 dst = i.rm;
                 src = i.reg;
@@ -553,21 +590,22 @@ final class BlockCompiler {
             int op = i.opcode;
             int aop;
             int dst;
-            if (op == 0xA9 || op == 0xF7) {
+            if (op == 0xA8 || op == 0xA9 || op == 0xF6 || op == 0xF7) {
                 aop = TEST;
-                dst = op == 0xA9 ? 0 : i.rm;
+                dst = op == 0xA8 || op == 0xA9 ? 0 : i.rm;
             } else if (op < 0x40) {
                 aop = op >>> 3;
-                dst = 0; // rAX
+                dst = 0; // AL / rAX
             } else {
                 aop = i.regOp();
                 dst = i.rm;
             }
-            loadReg(dst, i.opSize);
+            int size = operandSize(i);
+            loadOperandReg(dst, size);
             m.visitVarInsn(LSTORE, A);
-            m.visitLdcInsn(i.opSize == 4 ? i.imm & 0xFFFF_FFFFL : i.imm);
+            m.visitLdcInsn(i.imm & Alu.mask(size));
             m.visitVarInsn(LSTORE, B);
-            alu(aop, dst, i.opSize);
+            alu(aop, dst, size);
         }
 
         /** R = A op B, the flags recorded, the register written (not for CMP, TEST). */
@@ -645,46 +683,146 @@ final class BlockCompiler {
             pending++;
         }
 
+        /**
+         * SHL/SAL, SHR, SAR of a register by an immediate, by 1 or by CL (ShiftOps.Shift): a masked count of 0 changes
+         * no flag and leaves the register (a 32-bit one zero-extended); otherwise the lazy shift record.
+         */
         private void shift(Insn i) {
-            int size = i.opSize;
-            int cnt = (int) i.imm & (size == 8 ? 0x3F : 0x1F);
-            loadReg(i.rm, size);
+            int size = operandSize(i);
+            int countMask = size == 8 ? 0x3F : 0x1F;
+            loadOperandReg(i.rm, size);
             m.visitVarInsn(LSTORE, A);
-            if (cnt == 0) {
-                storeReg(i.rm, A); // no flags; a 32-bit register is still zero-extended (Executor.zeroExtendOnCountZero)
+            if (i.opcode == 0xD2 || i.opcode == 0xD3) {
+                // B = CL & mask, known only at run time
+                m.visitVarInsn(ALOAD, G);
+                m.visitLdcInsn(Executor.RCX);
+                m.visitInsn(LALOAD);
+                m.visitLdcInsn((long) countMask);
+                m.visitInsn(LAND);
+                m.visitVarInsn(LSTORE, B);
+                Label shifts = new Label();
+                Label done = new Label();
+                m.visitVarInsn(LLOAD, B);
+                m.visitInsn(LCONST_0);
+                m.visitInsn(LCMP);
+                m.visitJumpInsn(IFNE, shifts);
+                if (size == 4) {
+                    storeReg(i.rm, A); // Executor.zeroExtendOnCountZero
+                }
+                m.visitJumpInsn(GOTO, done);
+                m.visitLabel(shifts);
+                shiftBy(i, size, () -> {
+                    m.visitVarInsn(LLOAD, B);
+                    m.visitInsn(L2I);
+                });
+                m.visitLabel(done);
+                lastFlags = 0; // the record may or may not have changed
                 pending++;
                 return;
             }
+            int cnt = (i.opcode == 0xD0 || i.opcode == 0xD1 ? 1 : (int) i.imm) & countMask;
+            if (cnt == 0) {
+                if (size == 4) {
+                    storeReg(i.rm, A); // no flags; a 32-bit register is still zero-extended
+                }
+                pending++;
+                return;
+            }
+            m.visitLdcInsn((long) cnt);
+            m.visitVarInsn(LSTORE, B);
+            shiftBy(i, size, () -> m.visitLdcInsn(cnt));
+            pending++;
+        }
+
+        /** R = A shifted by the count {@code count} pushes (1..63, also in B); the register written, flags recorded. */
+        private void shiftBy(Insn i, int size, Runnable count) {
             int kind;
             m.visitVarInsn(LLOAD, A);
             switch (i.regOp()) {
                 case 5:
-                    m.visitLdcInsn(cnt);
+                    count.run();
                     m.visitInsn(LUSHR);
                     kind = CpuState.LAZY_SHR;
                     break;
                 case 7:
-                    if (size == 4) {
-                        m.visitInsn(L2I);
-                        m.visitInsn(I2L); // sign-extend the 32-bit value
-                    }
-                    m.visitLdcInsn(cnt);
+                    signExtendTo64(size);
+                    count.run();
                     m.visitInsn(LSHR);
-                    mask(size);
+                    maskTo(size);
                     kind = CpuState.LAZY_SAR;
                     break;
                 default: // 4 SHL, 6 SAL
-                    m.visitLdcInsn(cnt);
+                    count.run();
                     m.visitInsn(LSHL);
-                    mask(size);
+                    maskTo(size);
                     kind = CpuState.LAZY_SHL;
                     break;
             }
             m.visitVarInsn(LSTORE, R);
-            storeReg(i.rm, R);
-            m.visitLdcInsn((long) cnt);
-            m.visitVarInsn(LSTORE, B);
+            storeOperandReg(i.rm, size, R);
             recordFlags(kind, size);
+        }
+
+        /**
+         * CMOVcc r, r (SystemOps.execute0F): the source if the condition holds; a 32-bit destination is zero-extended
+         * even when it does not. No flag changes.
+         */
+        private void cmov(Insn i) {
+            Label taken = new Label();
+            Label done = new Label();
+            int flags = lastFlags;
+            condition(i.opcode & 0xF, taken);
+            if (i.opSize == 4) {
+                loadReg(i.reg, 4);
+                m.visitVarInsn(LSTORE, T);
+                storeReg(i.reg, T);
+            }
+            m.visitJumpInsn(GOTO, done);
+            m.visitLabel(taken);
+            loadReg(i.rm, i.opSize);
+            m.visitVarInsn(LSTORE, T);
+            storeReg(i.reg, T);
+            m.visitLabel(done);
+            lastFlags = flags;
+            pending++;
+        }
+
+        /** IMUL r, r (0F AF): the product and its flags, set eagerly, by CpuState.imul as the interpreter does. */
+        private void imul(Insn i) {
+            m.visitVarInsn(ALOAD, S);
+            loadReg(i.reg, i.opSize);
+            loadReg(i.rm, i.opSize);
+            m.visitLdcInsn(i.opSize);
+            m.visitMethodInsn(INVOKEVIRTUAL, STATE, "imul", "(JJI)J", false);
+            m.visitVarInsn(LSTORE, T);
+            storeReg(i.reg, T);
+            lastFlags = 0;
+            pending++;
+        }
+
+        /** NOT r (no flags) and NEG r (the flags of 0 - r: Alu.neg). */
+        private void notNeg(Insn i) {
+            int size = i.opSize;
+            if (i.regOp() == 2) {
+                loadReg(i.rm, size);
+                m.visitLdcInsn(-1L);
+                m.visitInsn(LXOR);
+                mask(size);
+                m.visitVarInsn(LSTORE, T);
+                storeReg(i.rm, T);
+                pending++;
+                return;
+            }
+            loadReg(i.rm, size);
+            m.visitVarInsn(LSTORE, B);
+            m.visitInsn(LCONST_0);
+            m.visitVarInsn(LSTORE, A);
+            m.visitVarInsn(LLOAD, B);
+            m.visitInsn(LNEG);
+            mask(size);
+            m.visitVarInsn(LSTORE, R);
+            storeReg(i.rm, R);
+            recordFlags(CpuState.LAZY_SUB, size);
             pending++;
         }
 
@@ -792,28 +930,28 @@ final class BlockCompiler {
             pending = p;
         }
 
-        /** A byte register (never AH..BH here) or a 32/64-bit one, masked to size. */
+        /** A byte register (never AH..BH here) or a 16/32/64-bit one, masked to size. */
         private void loadOperandReg(int r, int size) {
-            if (size == 1) {
+            if (size <= 2) {
                 m.visitVarInsn(ALOAD, G);
                 m.visitLdcInsn(r);
                 m.visitInsn(LALOAD);
-                m.visitLdcInsn(0xFFL);
+                m.visitLdcInsn(Alu.mask(size));
                 m.visitInsn(LAND);
             } else {
                 loadReg(r, size);
             }
         }
 
-        /** Register r = local (masked to size); a byte write keeps bits 63:8 (SDM Vol. 1, 3.4.1.1). */
+        /** Register r = local (masked to size); a byte or word write keeps the bits above (SDM Vol. 1, 3.4.1.1). */
         private void storeOperandReg(int r, int size, int local) {
-            if (size == 1) {
+            if (size <= 2) {
                 m.visitVarInsn(ALOAD, G);
                 m.visitLdcInsn(r);
                 m.visitVarInsn(ALOAD, G);
                 m.visitLdcInsn(r);
                 m.visitInsn(LALOAD);
-                m.visitLdcInsn(~0xFFL);
+                m.visitLdcInsn(~Alu.mask(size));
                 m.visitInsn(LAND);
                 m.visitVarInsn(LLOAD, local);
                 m.visitInsn(LOR);
@@ -826,7 +964,8 @@ final class BlockCompiler {
         private static int operandSize(Insn i) {
             int op = i.opcode;
             boolean bytes = i.map == Insn.MAP_1 && (op == 0x88 || op == 0x8A || op == 0xC6 || op == 0x80 || op == 0xF6
-                    || (op < 0x40 && (op & 7) <= 2 && (op & 1) == 0));
+                    || op == 0x84 || op == 0xA8 || op == 0xC0 || op == 0xD0 || op == 0xD2
+                    || (op < 0x40 && ((op & 7) == 0 || (op & 7) == 2 || (op & 7) == 4)));
             return bytes ? 1 : i.opSize;
         }
 

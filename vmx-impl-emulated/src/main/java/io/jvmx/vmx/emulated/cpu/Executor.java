@@ -1102,18 +1102,8 @@ final class Executor {
 
     /** IMUL with a truncated result (2- and 3-operand forms): CF = OF = the product did not fit. */
     long imul(long a, long b, int size) {
-        long sa = signExtend(a, size), sb = signExtend(b, size);
-        long r;
-        boolean overflow;
-        if (size == 8) {
-            r = sa * sb;
-            overflow = Math.multiplyHigh(sa, sb) != (r >> 63);
-        } else {
-            long p = sa * sb;
-            r = p & mask(size);
-            overflow = signExtend(r, size) != p;
-        }
-        alu.eager((s.rflags() & ~Alu.STATUS) | (overflow ? Alu.CF | Alu.OF : 0) | Alu.szp(r, size));
+        long r = Alu.imulProduct(a, b, size);
+        alu.eager((s.rflags() & ~Alu.STATUS) | Alu.imulFlags(a, b, r, size));
         return r;
     }
 

@@ -18,10 +18,11 @@ import org.junit.Test;
 
 /**
  * Hot loops translated to bytecode against the interpreter and against this machine's processor. Each case is a
- * random loop body (register ALU operations incl. ADC/SBB, TEST, MOV of registers and immediates, LEA, MOVZX,
- * shifts and rotates by immediates, INC/DEC, loads, stores (byte, immediate), compares, TESTs and
- * read-modify-writes of the data page, IMUL, NEG, NOT, SETcc, CMOVcc, and compares with forward conditional jumps
- * inside the body) closed by {@code DEC R15D; JNZ top},
+ * random loop body (register ALU operations incl. ADC/SBB, byte registers and immediates, TEST, MOV of registers and
+ * immediates, LEA, MOVZX, shifts and rotates by immediates, shifts of bytes, words, doublewords and quadwords by an
+ * immediate, by 1 and by CL, INC/DEC, loads, stores (byte, word, immediate), compares, TESTs and read-modify-writes of
+ * the data page, IMUL, NEG, NOT, SETcc, CMOVcc, multi-byte NOPs, and compares with forward conditional jumps inside
+ * the body) closed by {@code DEC R15D; JNZ top},
  * run for more iterations than it takes the processor to translate the loop. The same bytes run natively, on a
  * processor that interprets every instruction, and on one that translates hot blocks: the translated run must leave
  * exactly the interpreted run's registers, RFLAGS, data page and retired-instruction count, and both must leave the
@@ -331,7 +332,7 @@ public class TranslatedBlockTest {
         int size = rnd.nextBoolean() ? 4 : 8;
         Reg d = reg(rnd, size);
         Reg s = reg(rnd, size);
-        int k = kind >= 0 ? kind : rnd.nextInt(22);
+        int k = kind >= 0 ? kind : rnd.nextInt(26);
         Encoder e = new Encoder();
         String sz = size == 8 ? "64" : "32";
         switch (k) {
@@ -534,6 +535,109 @@ public class TranslatedBlockTest {
                 Mem m = data(rnd, 1);
                 listing.add(ALU[aop] + " BYTE [R14 + " + m.disp() + "], " + bd.name() + " (form " + form + ")");
                 return e.rex().opcode(aop << 3 | form).modrm(bd, m).bytes();
+            }
+            case 22: { // byte ALU with an immediate: 80 /op Eb,Ib; 04..3C AL,Ib; TEST: F6 /0, A8, and 84 Eb,Gb
+                Reg bd = new Reg(d.number(), 1, false);
+                Reg bs = new Reg(s.number(), 1, false);
+                long imm = rnd.nextInt(256);
+                switch (rnd.nextInt(4)) {
+                    case 0: {
+                        int aop = rnd.nextInt(8);
+                        if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                            aop = 0;
+                        }
+                        undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                        listing.add(ALU[aop] + " " + bd.name() + ", " + imm);
+                        return e.rex().opcode(0x80).modrm(aop, bd).imm(imm, 1).bytes();
+                    }
+                    case 1: {
+                        int aop = rnd.nextInt(8);
+                        if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                            aop = 0;
+                        }
+                        undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                        listing.add(ALU[aop] + " AL, " + imm);
+                        return e.opcode(aop << 3 | 4).imm(imm, 1).bytes();
+                    }
+                    case 2:
+                        undefined = AF;
+                        if (rnd.nextBoolean()) {
+                            listing.add("TEST AL, " + imm);
+                            return e.opcode(0xA8).imm(imm, 1).bytes();
+                        }
+                        listing.add("TEST " + bd.name() + ", " + imm);
+                        return e.rex().opcode(0xF6).modrm(0, bd).imm(imm, 1).bytes();
+                    default:
+                        undefined = AF;
+                        listing.add("TEST " + bd.name() + ", " + bs.name());
+                        return e.rex().opcode(0x84).modrm(bs, bd).bytes();
+                }
+            }
+            case 23: { // shifts of bytes and words by an immediate and by 1, of any size by CL (C0, C1, D0-D3)
+                int[] ops = {4, 5, 7, 6};
+                String[] names = {"SHL", "SHR", "SAR", "SAL"};
+                int which = rnd.nextInt(ops.length);
+                int ssize = new int[] {1, 2, 4, 8}[rnd.nextInt(4)];
+                Reg r = new Reg(d.number(), ssize, false);
+                int bits = ssize * 8;
+                switch (rnd.nextInt(3)) {
+                    case 0: { // by an immediate below the operand's width (CF is undefined from the width on)
+                        int count = rnd.nextInt(bits);
+                        if (count != 0) {
+                            undefined = (count == 1 ? 0 : OF) | AF;
+                        }
+                        listing.add(names[which] + " " + r.name() + ", " + count);
+                        return e.operandSize(ssize).rex().opcode(ssize == 1 ? 0xC0 : 0xC1).modrm(ops[which], r)
+                                .imm(count, 1).bytes();
+                    }
+                    case 1:
+                        undefined = AF;
+                        listing.add(names[which] + " " + r.name() + ", 1");
+                        return e.operandSize(ssize).rex().opcode(ssize == 1 ? 0xD0 : 0xD1).modrm(ops[which], r)
+                                .bytes();
+                    default: {
+                        // AND ECX, width - 1 first: a count below the width, so CF stays defined (a count of 0
+                        // keeps the AND's flags)
+                        Encoder and = new Encoder();
+                        byte[] mask = and.opcode(0x83).modrm(4, new Reg(1, 4, false)).imm(bits - 1, 1).bytes();
+                        undefined = OF | AF;
+                        listing.add("AND ECX, " + (bits - 1));
+                        listing.add(names[which] + " " + r.name() + ", CL");
+                        byte[] shift = e.operandSize(ssize).rex().opcode(ssize == 1 ? 0xD2 : 0xD3)
+                                .modrm(ops[which], r).bytes();
+                        ByteArrayOutputStream both = new ByteArrayOutputStream();
+                        both.writeBytes(mask);
+                        both.writeBytes(shift);
+                        return both.toByteArray();
+                    }
+                }
+            }
+            case 24: { // 16-bit loads and stores of the data page: 66 8B, 66 89, 66 C7
+                Mem m = data(rnd, 2);
+                Reg w = new Reg(d.number(), 2, false);
+                String at = "[R14 + " + m.disp() + "]";
+                switch (rnd.nextInt(3)) {
+                    case 0:
+                        listing.add("MOV " + w.name() + ", WORD " + at);
+                        return e.operandSize(2).opcode(0x8B).modrm(w, m).bytes();
+                    case 1:
+                        listing.add("MOV WORD " + at + ", " + w.name());
+                        return e.operandSize(2).opcode(0x89).modrm(w, m).bytes();
+                    default: {
+                        long imm = rnd.nextInt(0x10000);
+                        listing.add("MOV WORD " + at + ", " + imm);
+                        return e.operandSize(2).opcode(0xC7).modrm(0, m).imm(imm, 2).bytes();
+                    }
+                }
+            }
+            case 25: { // multi-byte NOPs (0F 1F /0 with register and memory operands, 66 0F 1F)
+                if (rnd.nextBoolean()) {
+                    listing.add("NOP " + d.name());
+                    return e.operandSize(size).opcode(0x0F, 0x1F).modrm(0, d).bytes();
+                }
+                Mem m = new Mem(REGS[rnd.nextInt(REGS.length)], Mem.NONE, 1, rnd.nextInt(), 4);
+                listing.add("NOP [" + MachineState.registerName(m.base()) + " + " + m.disp() + "]");
+                return e.operandSize(rnd.nextBoolean() ? 2 : 4).opcode(0x0F, 0x1F).modrm(0, m).bytes();
             }
             default: { // ALU with the accumulator and an immediate (05, 0D, ... 3D)
                 int aop = rnd.nextInt(8);
