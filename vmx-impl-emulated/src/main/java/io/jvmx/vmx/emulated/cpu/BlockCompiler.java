@@ -282,20 +282,9 @@ final class BlockCompiler {
             }
         }
 
-        /**
-         * The form of instruction k in this block: a jump whose target is outside the page is left to its op, which
-         * checks the target (canonical form, CS limit) and may fault with the jump's state.
-         */
+        /** The form of instruction k in this block. */
         int formAt(int k) {
-            Insn i = run.get(k);
-            int f = form(i);
-            if (f == JCC || f == JMP) {
-                long inPage = pageOffset + (long) offset[k + 1] + i.imm;
-                if (inPage < 0 || inPage >= 4096) {
-                    return CALL;
-                }
-            }
-            return f;
+            return form(run.get(k));
         }
 
         byte[] generate() {
@@ -1101,20 +1090,45 @@ final class BlockCompiler {
         private void transfer(int k, Insn i) {
             int target = offset[k + 1] + (int) i.imm;
             Integer j = jumpTargets.get(target);
-            flush(target);
             if (j != null) {
+                flush(target);
                 // round again only if the budget still covers the whole block (else the interpreter goes on)
                 budgetCheck(exitTrue);
                 m.visitJumpInsn(GOTO, at[j]);
                 return;
             }
-            int inPage = pageOffset + target;
-            if (inPage < 0 || inPage >= 4096) {
-                // out of the page: the target may be non-canonical or beyond the CS limit; let the interpreter check
-                // by not having taken it: undo is impossible, so such jumps are not translated (see form)
-                throw new IllegalStateException("unreachable: jumps out of the page are called, not translated");
+            long inPage = pageOffset + (long) target;
+            if (mode64 && (inPage < 0 || inPage >= 4096)) {
+                // out of the page in 64-bit mode: a non-canonical target is #GP(0) with the jump not retired
+                // (Executor.nearTarget); outside it, compiled blocks run only with CS base 0 and limit 4 GiB, where
+                // every 32-bit target is within the limit
+                nonCanonicalTargetFaults(k, target);
             }
+            flush(target);
             m.visitJumpInsn(GOTO, exitTrue);
+        }
+
+        /** #GP(0) if entry + target is not canonical, with the state before jump k (counted in pending). */
+        private void nonCanonicalTargetFaults(int k, int target) {
+            pendingAtFault[k] = pending - 1;
+            Label canonical = new Label();
+            pushRip(target);
+            m.visitInsn(DUP2);
+            m.visitLdcInsn(16);
+            m.visitInsn(LSHL);
+            m.visitLdcInsn(16);
+            m.visitInsn(LSHR);
+            m.visitInsn(LCMP);
+            m.visitJumpInsn(IFEQ, canonical);
+            m.visitLdcInsn(k);
+            m.visitVarInsn(ISTORE, K);
+            m.visitVarInsn(ALOAD, X);
+            m.visitFieldInsn(GETFIELD, EXECUTOR, "fault", "L" + FAULT + ";");
+            m.visitLdcInsn(io.jvmx.vmx.api.arch.Exceptions.GP);
+            m.visitInsn(ICONST_0);
+            m.visitMethodInsn(INVOKEVIRTUAL, FAULT, "set", "(II)L" + FAULT + ";", false);
+            m.visitInsn(ATHROW);
+            m.visitLabel(canonical);
         }
 
         /** Jumps to {@code taken} if condition cc holds. */

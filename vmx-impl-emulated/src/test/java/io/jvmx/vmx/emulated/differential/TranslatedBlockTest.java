@@ -240,6 +240,43 @@ public class TranslatedBlockTest {
         }
     }
 
+    /**
+     * A conditional jump out of the code page from a translated loop: when R15D reaches 1 the loop leaves by JE rel32 to
+     * the page after the data page, which the guest does not map, so the fetch there is a #PF. The translated run must
+     * retire the jump exactly as the interpreted one does (RIP at the target, the same count) and fault there.
+     * <pre>
+     *   top:  41 83 FF 01        CMP R15D, 1
+     *         0F 84 rel32        JE out           ; out: two pages on, not mapped
+     *         48 FF C0           INC RAX
+     *         41 FF CF           DEC R15D
+     *         75 EE              JNZ top
+     * </pre>
+     */
+    @Test
+    public void aJumpOutOfTheCodePageFromATranslatedLoopRetiresAsInterpreted() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
+        int out = 2 * 4096 - NativeCpu.INSTRUCTION_OFFSET + 0x10; // from the loop's start: past the data page
+        int rel = out - 10;                                         // from the end of the JE
+        byte[] code = {0x41, (byte) 0x83, (byte) 0xFF, 0x01, 0x0F, (byte) 0x84, (byte) rel, (byte) (rel >> 8),
+                (byte) (rel >> 16), (byte) (rel >> 24), 0x48, (byte) 0xFF, (byte) 0xC0, 0x41, (byte) 0xFF,
+                (byte) 0xCF, 0x75, (byte) 0xEE};
+        try (NativeCpu nativeCpu = NativeCpu.open();
+             InterpreterCpu interpreted = new InterpreterCpu(Layout.of(nativeCpu), false);
+             InterpreterCpu translated = new InterpreterCpu(Layout.of(nativeCpu), true)) {
+            MachineState in = randomInput(new Random(9), nativeCpu);
+            in.gpr[R15] = 3000;
+            InterpreterCpu.Outcome slow = interpreted.execute(Mode.LONG_64, code, NO_SITES, in);
+            InterpreterCpu.Outcome fast = translated.execute(Mode.LONG_64, code, NO_SITES, in);
+            long target = nativeCpu.codeAddress() + NativeCpu.INSTRUCTION_OFFSET + out;
+            assertTrue(String.valueOf(slow.failure()), slow.failure() != null && slow.failure().contains("#PF")
+                    && slow.failure().contains(String.format("%#x", target)));
+            assertEquals("interpreted: the jump retired, RIP at its target", target, slow.state().rip);
+            assertSameOutcome("jump out of the page", slow, fast);
+            assertEquals("RIP, translated vs interpreted", slow.state().rip, fast.state().rip);
+            assertTrue("the loop was not translated before it left", translated.translatedBlocks() > 0);
+        }
+    }
+
     private static MachineState randomInput(Random rnd, NativeCpu nativeCpu) {
         MachineState in = new MachineState();
         for (int r = 0; r < MachineState.REGISTERS; r++) {
