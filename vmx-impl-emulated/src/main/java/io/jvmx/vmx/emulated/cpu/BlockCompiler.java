@@ -59,6 +59,8 @@ final class BlockCompiler {
             ALU_MI = 17;
     // more register forms: CMOVcc, two-operand IMUL, NOT and NEG, and the NOP Ev
     private static final int CMOV = 18, IMUL_RR = 19, NOT_NEG = 20, NOP = 21;
+    // the stack in 64-bit mode with 64-bit operands: PUSH r, POP r, CALL rel32, RET
+    private static final int PUSH_R = 22, POP_R = 23, CALL_REL = 24, RET_NEAR = 25;
     /** TEST, as an ALU operation of the translator (not a group-1 number). */
     private static final int TEST = 8;
 
@@ -153,6 +155,13 @@ final class BlockCompiler {
                 case 5: return wide ? ALU_RI : CALL;
                 default: return CALL;
             }
+        }
+        boolean stack64 = i.mode == Insn.MODE64 && !(i.opPrefix && (i.rex & 8) == 0); // Executor.stackOpSize 8
+        if (op >= 0x50 && op <= 0x5F) {
+            return stack64 ? (op < 0x58 ? PUSH_R : POP_R) : CALL;
+        }
+        if (op == 0xE8 || op == 0xC3) {
+            return i.mode == Insn.MODE64 ? (op == 0xE8 ? CALL_REL : RET_NEAR) : CALL; // Executor.branchSize 8
         }
         switch (op) {
             case 0x84: return reg && byteRegs ? ALU_RR : CALL;               // TEST Eb,Gb
@@ -405,6 +414,10 @@ final class BlockCompiler {
                     case IMUL_RR: imul(i); break;
                     case NOT_NEG: notNeg(i); break;
                     case NOP: pending++; break;
+                    case PUSH_R: pushReg(k, i); break;
+                    case POP_R: popReg(k, i); break;
+                    case CALL_REL: callRel(k, i); break;
+                    case RET_NEAR: ret(k); break;
                     case JCC: jcc(k, i); break;
                     case JMP: jmp(k, i); break;
                     case MOV_RM: case MOVZX_M: load(k, i); break;
@@ -472,6 +485,11 @@ final class BlockCompiler {
             m.visitVarInsn(ALOAD, S);
             pushRip(delta);
             m.visitFieldInsn(PUTFIELD, STATE, "rip", "J");
+            retirePending();
+        }
+
+        /** The pending instructions retire (count, TSC) and leave the budget. */
+        private void retirePending() {
             if (pending > 0) {
                 addLongField(S, STATE, "instructionsRetired", pending);
                 addLongField(S, STATE, "tsc", pending);
@@ -679,6 +697,17 @@ final class BlockCompiler {
         private void shift(Insn i) {
             int size = operandSize(i);
             int countMask = size == 8 ? 0x3F : 0x1F;
+            int cnt = (i.opcode == 0xD0 || i.opcode == 0xD1 ? 1 : (int) i.imm) & countMask;
+            if (i.opcode != 0xD2 && i.opcode != 0xD3 && cnt == 0) {
+                // no flags: A, B, R keep the last record; a 32-bit register is still zero-extended
+                if (size == 4) {
+                    loadReg(i.rm, 4);
+                    m.visitVarInsn(LSTORE, T);
+                    storeReg(i.rm, T);
+                }
+                pending++;
+                return;
+            }
             loadOperandReg(i.rm, size);
             m.visitVarInsn(LSTORE, A);
             if (i.opcode == 0xD2 || i.opcode == 0xD3) {
@@ -706,14 +735,6 @@ final class BlockCompiler {
                 });
                 m.visitLabel(done);
                 lastFlags = 0; // the record may or may not have changed
-                pending++;
-                return;
-            }
-            int cnt = (i.opcode == 0xD0 || i.opcode == 0xD1 ? 1 : (int) i.imm) & countMask;
-            if (cnt == 0) {
-                if (size == 4) {
-                    storeReg(i.rm, A); // no flags; a 32-bit register is still zero-extended
-                }
                 pending++;
                 return;
             }
@@ -844,9 +865,7 @@ final class BlockCompiler {
          * the instruction may fault, so K says which one it is.
          */
         private void linearAddress(int k, Insn i) {
-            pendingAtFault[k] = pending;
-            m.visitLdcInsn(k);
-            m.visitVarInsn(ISTORE, K);
+            mayFault(k, pending);
             effectiveAddress(k, i);
             if (i.addrSize == 4) {
                 mask(4);
@@ -860,23 +879,129 @@ final class BlockCompiler {
                 m.visitInsn(LADD);
             }
             m.visitVarInsn(LSTORE, LIN);
+            faultIfNotCanonical(LIN, i.eaSeg == CpuState.SS ? io.jvmx.vmx.api.arch.Exceptions.SS
+                    : io.jvmx.vmx.api.arch.Exceptions.GP);
+        }
+
+        /** Throws {@code vector}(0) if the address in {@code local} is not canonical (Executor.lin, nearTarget). */
+        private void faultIfNotCanonical(int local, int vector) {
             Label canonical = new Label();
-            m.visitVarInsn(LLOAD, LIN);
+            m.visitVarInsn(LLOAD, local);
             m.visitLdcInsn(16);
             m.visitInsn(LSHL);
             m.visitLdcInsn(16);
             m.visitInsn(LSHR);
-            m.visitVarInsn(LLOAD, LIN);
+            m.visitVarInsn(LLOAD, local);
             m.visitInsn(LCMP);
             m.visitJumpInsn(IFEQ, canonical);
             m.visitVarInsn(ALOAD, X);
             m.visitFieldInsn(GETFIELD, EXECUTOR, "fault", "L" + FAULT + ";");
-            m.visitLdcInsn(i.eaSeg == CpuState.SS ? io.jvmx.vmx.api.arch.Exceptions.SS
-                    : io.jvmx.vmx.api.arch.Exceptions.GP);
+            m.visitLdcInsn(vector);
             m.visitInsn(ICONST_0);
             m.visitMethodInsn(INVOKEVIRTUAL, FAULT, "set", "(II)L" + FAULT + ";", false);
             m.visitInsn(ATHROW);
             m.visitLabel(canonical);
+        }
+
+        /** From here instruction k may fault: with the state before it, {@code pending} instructions to retire. */
+        private void mayFault(int k, int pendingBefore) {
+            pendingAtFault[k] = pendingBefore;
+            m.visitLdcInsn(k);
+            m.visitVarInsn(ISTORE, K);
+        }
+
+        // ------------------------------------------------------------------ the stack (64-bit mode, 64-bit operands)
+
+        /** LIN = RSP + delta, checked as a stack address (#SS(0) if not canonical). */
+        private void stackAddress(long delta) {
+            loadReg(Executor.RSP, 8);
+            if (delta != 0) {
+                m.visitLdcInsn(delta);
+                m.visitInsn(LADD);
+            }
+            m.visitVarInsn(LSTORE, LIN);
+            faultIfNotCanonical(LIN, io.jvmx.vmx.api.arch.Exceptions.SS);
+        }
+
+        /** Writes local {@code value} at RSP - 8 (Executor.push): RSP changes only once the write is done. */
+        private void push(int value) {
+            stackAddress(-8);
+            writeMemory(8, value);
+            storeReg(Executor.RSP, LIN);
+        }
+
+        /** PUSH r64 (MoveOps PUSH_REG): the register's value before RSP changes (PUSH RSP pushes the old RSP). */
+        private void pushReg(int k, Insn i) {
+            mayFault(k, pending);
+            loadReg((i.opcode & 7) | ((i.rex & 1) << 3), 8);
+            m.visitVarInsn(LSTORE, T);
+            push(T);
+            leaveIfPageWritten(k);
+            pending++;
+        }
+
+        /** POP r64 (MoveOps POP_REG): RSP + 8 first, then the register, so POP RSP leaves the popped value. */
+        private void popReg(int k, Insn i) {
+            mayFault(k, pending);
+            stackAddress(0);
+            readMemory(8);
+            m.visitVarInsn(LSTORE, T);
+            popped();
+            storeReg((i.opcode & 7) | ((i.rex & 1) << 3), T);
+            pending++;
+        }
+
+        /**
+         * CALL rel32 (BranchOps CALL_REL): the target checked (#GP(0)) before the return address is pushed; then out of
+         * the block at the target.
+         */
+        private void callRel(int k, Insn i) {
+            int target = offset[k + 1] + (int) i.imm;
+            mayFault(k, pending);
+            pushRip(target);
+            m.visitVarInsn(LSTORE, T);
+            faultIfNotCanonical(T, io.jvmx.vmx.api.arch.Exceptions.GP);
+            pushRip(offset[k + 1]);
+            m.visitVarInsn(LSTORE, T);
+            push(T);
+            pending++;
+            flush(target);
+            m.visitJumpInsn(GOTO, exitTrue);
+            afterLeaving(k);
+        }
+
+        /** RET (BranchOps RET_NEAR): the return address read and checked (#GP(0)) before RSP changes; out at it. */
+        private void ret(int k) {
+            mayFault(k, pending);
+            stackAddress(0);
+            readMemory(8);
+            m.visitVarInsn(LSTORE, T);
+            faultIfNotCanonical(T, io.jvmx.vmx.api.arch.Exceptions.GP);
+            popped();
+            pending++;
+            m.visitVarInsn(ALOAD, S);
+            m.visitVarInsn(LLOAD, T);
+            m.visitFieldInsn(PUTFIELD, STATE, "rip", "J");
+            retirePending();
+            m.visitJumpInsn(GOTO, exitTrue);
+            afterLeaving(k);
+        }
+
+        /** RSP = LIN + 8: the quadword at LIN (the old RSP) is popped (A, B, R hold the flags record: not used). */
+        private void popped() {
+            m.visitVarInsn(LLOAD, LIN);
+            m.visitLdcInsn(8L);
+            m.visitInsn(LADD);
+            m.visitVarInsn(LSTORE, LIN);
+            storeReg(Executor.RSP, LIN);
+        }
+
+        /** After an instruction that always leaves: what follows is reached only by a jump to it. */
+        private void afterLeaving(int k) {
+            lastFlags = 0;
+            if (k < n - 1) {
+                pending = 0;
+            }
         }
 
         /** Pushes the value of {@code size} bytes at LIN (Mmu.read: paging, EPT, page-crossing). */
@@ -894,7 +1019,7 @@ final class BlockCompiler {
          * Writes local {@code value} ({@code size} bytes) at LIN, then leaves the block if the write hit the block's
          * own page (its decodings are gone): with the instruction retired, RIP at the next one.
          */
-        private void writeMemory(int k, int size, int value) {
+        private void writeMemory(int size, int value) {
             m.visitVarInsn(ALOAD, X);
             m.visitFieldInsn(GETFIELD, EXECUTOR, "m", "L" + MMU + ";");
             m.visitVarInsn(LLOAD, LIN);
@@ -983,7 +1108,7 @@ final class BlockCompiler {
                 loadOperandReg(i.reg, size);
             }
             m.visitVarInsn(LSTORE, T);
-            writeMemory(k, size, T);
+            writeMemory(size, T);
             leaveIfPageWritten(k);
             pending++;
         }
@@ -1032,7 +1157,7 @@ final class BlockCompiler {
             if (writes && f == ALU_RM) {
                 storeOperandReg(i.reg, size, R);
             } else if (writes) {
-                writeMemory(k, size, R);
+                writeMemory(size, R);
             }
             if (kind == CpuState.LAZY_LOGIC) {
                 m.visitInsn(LCONST_0);
@@ -1110,25 +1235,10 @@ final class BlockCompiler {
 
         /** #GP(0) if entry + target is not canonical, with the state before jump k (counted in pending). */
         private void nonCanonicalTargetFaults(int k, int target) {
-            pendingAtFault[k] = pending - 1;
-            Label canonical = new Label();
+            mayFault(k, pending - 1);
             pushRip(target);
-            m.visitInsn(DUP2);
-            m.visitLdcInsn(16);
-            m.visitInsn(LSHL);
-            m.visitLdcInsn(16);
-            m.visitInsn(LSHR);
-            m.visitInsn(LCMP);
-            m.visitJumpInsn(IFEQ, canonical);
-            m.visitLdcInsn(k);
-            m.visitVarInsn(ISTORE, K);
-            m.visitVarInsn(ALOAD, X);
-            m.visitFieldInsn(GETFIELD, EXECUTOR, "fault", "L" + FAULT + ";");
-            m.visitLdcInsn(io.jvmx.vmx.api.arch.Exceptions.GP);
-            m.visitInsn(ICONST_0);
-            m.visitMethodInsn(INVOKEVIRTUAL, FAULT, "set", "(II)L" + FAULT + ";", false);
-            m.visitInsn(ATHROW);
-            m.visitLabel(canonical);
+            m.visitVarInsn(LSTORE, T);
+            faultIfNotCanonical(T, io.jvmx.vmx.api.arch.Exceptions.GP);
         }
 
         /** Jumps to {@code taken} if condition cc holds. */

@@ -21,8 +21,9 @@ import org.junit.Test;
  * random loop body (register ALU operations incl. ADC/SBB, byte registers and immediates, TEST, MOV of registers and
  * immediates, LEA, MOVZX, shifts and rotates by immediates, shifts of bytes, words, doublewords and quadwords by an
  * immediate, by 1 and by CL, INC/DEC, loads, stores (byte, word, immediate), compares, TESTs and read-modify-writes of
- * the data page, IMUL, NEG, NOT, SETcc, CMOVcc, multi-byte NOPs, and compares with forward conditional jumps inside
- * the body) closed by {@code DEC R15D; JNZ top},
+ * the data page, IMUL, NEG, NOT, SETcc, CMOVcc, multi-byte NOPs, PUSH/POP pairs, CALL to the next instruction and
+ * POP, a RET to the next instruction, and compares with forward conditional jumps inside the body) closed by
+ * {@code DEC R15D; JNZ top},
  * run for more iterations than it takes the processor to translate the loop. The same bytes run natively, on a
  * processor that interprets every instruction, and on one that translates hot blocks: the translated run must leave
  * exactly the interpreted run's registers, RFLAGS, data page and retired-instruction count, and both must leave the
@@ -277,6 +278,40 @@ public class TranslatedBlockTest {
         }
     }
 
+    /**
+     * A page fault in a POP of a translated loop: the loop pops upward from the start of the stack page into the page
+     * after it, which the guest does not map; the translated run must fault at the same POP with the same RSP,
+     * registers and retired count as the interpreted one (RSP is not changed by the POP that faults).
+     * <pre>
+     *   top:  58          POP RAX
+     *         48 01 C1    ADD RCX, RAX
+     *         41 FF CF    DEC R15D
+     *         75 F7       JNZ top
+     * </pre>
+     */
+    @Test
+    public void aFaultInATranslatedPopIsPrecise() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
+        byte[] code = {0x58, 0x48, 0x01, (byte) 0xC1, 0x41, (byte) 0xFF, (byte) 0xCF, 0x75, (byte) 0xF7};
+        try (NativeCpu nativeCpu = NativeCpu.open();
+             InterpreterCpu interpreted = new InterpreterCpu(Layout.of(nativeCpu), false);
+             InterpreterCpu translated = new InterpreterCpu(Layout.of(nativeCpu), true)) {
+            MachineState in = randomInput(new Random(6), nativeCpu);
+            long end = nativeCpu.stackAddress() + 4096;
+            in.gpr[MachineState.RSP] = nativeCpu.stackAddress();
+            in.gpr[R15] = 4000;
+            InterpreterCpu.Outcome slow = interpreted.execute(Mode.LONG_64, code, NO_SITES, in);
+            InterpreterCpu.Outcome fast = translated.execute(Mode.LONG_64, code, NO_SITES, in);
+            assertTrue(String.valueOf(slow.failure()), slow.failure() != null && slow.failure().contains("#PF")
+                    && slow.failure().contains(String.format("%#x", end)));
+            assertEquals("RSP at the faulting POP", end, slow.state().gpr[MachineState.RSP]);
+            assertSameOutcome("fault in a translated POP", slow, fast);
+            assertEquals("RSP, translated vs interpreted", slow.state().gpr[MachineState.RSP],
+                    fast.state().gpr[MachineState.RSP]);
+            assertTrue("the loop was not translated before it faulted", translated.translatedBlocks() > 0);
+        }
+    }
+
     private static MachineState randomInput(Random rnd, NativeCpu nativeCpu) {
         MachineState in = new MachineState();
         for (int r = 0; r < MachineState.REGISTERS; r++) {
@@ -369,7 +404,7 @@ public class TranslatedBlockTest {
         int size = rnd.nextBoolean() ? 4 : 8;
         Reg d = reg(rnd, size);
         Reg s = reg(rnd, size);
-        int k = kind >= 0 ? kind : rnd.nextInt(26);
+        int k = kind >= 0 ? kind : rnd.nextInt(29);
         Encoder e = new Encoder();
         String sz = size == 8 ? "64" : "32";
         switch (k) {
@@ -675,6 +710,35 @@ public class TranslatedBlockTest {
                 Mem m = new Mem(REGS[rnd.nextInt(REGS.length)], Mem.NONE, 1, rnd.nextInt(), 4);
                 listing.add("NOP [" + MachineState.registerName(m.base()) + " + " + m.disp() + "]");
                 return e.operandSize(rnd.nextBoolean() ? 2 : 4).opcode(0x0F, 0x1F).modrm(0, m).bytes();
+            }
+            case 26: { // PUSH r64; POP r64 (a move through the stack)
+                Reg s64 = new Reg(s.number(), 8, false);
+                Reg d64 = new Reg(d.number(), 8, false);
+                listing.add("PUSH " + s64.name() + " / POP " + d64.name());
+                ByteArrayOutputStream both = new ByteArrayOutputStream();
+                both.writeBytes(new Encoder().opcodePlusRegister(0x50, s64).bytes());
+                both.writeBytes(e.opcodePlusRegister(0x58, d64).bytes());
+                return both.toByteArray();
+            }
+            case 27: { // CALL to the next instruction; POP r64: the return address
+                Reg d64 = new Reg(d.number(), 8, false);
+                listing.add("CALL +0 / POP " + d64.name());
+                ByteArrayOutputStream both = new ByteArrayOutputStream();
+                both.writeBytes(new Encoder().opcode(0xE8).imm(0, 4).bytes());
+                both.writeBytes(e.opcodePlusRegister(0x58, d64).bytes());
+                return both.toByteArray();
+            }
+            case 28: { // LEA r64, [RIP + past the RET]; PUSH r64; RET: a return to the next instruction
+                Reg d64 = new Reg(d.number(), 8, false);
+                byte[] push = new Encoder().opcodePlusRegister(0x50, d64).bytes();
+                byte[] lea = e.operandSize(8).opcode(0x8D).modrm(d64, new Mem(Mem.RIP, Mem.NONE, 1, push.length + 1, 4))
+                        .bytes();
+                listing.add("LEA " + d64.name() + ", [RIP + " + (push.length + 1) + "] / PUSH " + d64.name() + " / RET");
+                ByteArrayOutputStream all = new ByteArrayOutputStream();
+                all.writeBytes(lea);
+                all.writeBytes(push);
+                all.write(0xC3);
+                return all.toByteArray();
             }
             default: { // ALU with the accumulator and an immediate (05, 0D, ... 3D)
                 int aop = rnd.nextInt(8);
