@@ -19,13 +19,15 @@ import java.util.Map;
 /**
  * Translates hot runs of decoded instructions into JVM bytecode: one hidden class per block ({@link CompiledBlock}).
  *
- * <p>A block is the fall-through chain of instructions from a hot jump target, as far as the successor links go
- * within one page, before any instruction that ends a block ({@link Insn#endsBlock}), at most
- * {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/OR/AND/SUB/XOR/CMP/TEST incl. byte registers and
- * immediates, INC/DEC, NOT/NEG, LEA, MOVZX, SHL/SHR/SAR by an immediate, by 1 and by CL incl. bytes and words,
- * CMOVcc, two-operand IMUL, the NOP Ev, Jcc and JMP) become inline bytecode with their registers and immediates as
- * constants; a conditional jump right after the compare that set its flags tests the compare's operands directly;
- * jumps to an instruction of the block stay in the method (a loop stays a loop). Every other instruction calls its op,
+ * <p>A block is the fall-through chain of instructions from a hot jump target (or a hot place where execution enters
+ * a page without a jump), as far as the successor links go within one page, before any instruction that ends a block
+ * ({@link Insn#endsBlock}), at most {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/OR/AND/SUB/XOR/CMP/
+ * TEST incl. byte registers and immediates, INC/DEC, NOT/NEG, LEA, MOVZX, SHL/SHR/SAR by an immediate, by 1 and by CL
+ * incl. bytes and words, CMOVcc, two-operand IMUL, the NOP Ev, Jcc and JMP, also to targets outside the page), the
+ * memory forms of 64-bit mode (loads, stores incl. 8- and 16-bit ones, ALU with memory operands; PUSH/POP r64, CALL
+ * rel32 and RET) become inline bytecode with their registers and immediates as constants; a conditional jump right
+ * after the compare that set its flags tests the compare's operands directly; jumps to an instruction of the block
+ * stay in the method (a loop stays a loop). Every other instruction calls its op,
  * as the interpreter does. Between the calls, RIP, the retired-instruction count, the TSC and the block budget are
  * brought up to date only where something can see them (before an op that may fault or exit, at every way out), so
  * faults and exits find the state of the interpreter; the lazy flags record is written by every flag-setting
