@@ -63,6 +63,8 @@ final class BlockCompiler {
     private static final int CMOV = 18, IMUL_RR = 19, NOT_NEG = 20, NOP = 21;
     // the stack in 64-bit mode with 64-bit operands: PUSH r, POP r, CALL rel32, RET
     private static final int PUSH_R = 22, POP_R = 23, CALL_REL = 24, RET_NEAR = 25;
+    // SETcc r8 and MOVSXD r, r32
+    private static final int SETCC = 26, MOVSXD = 27;
     /** TEST, as an ALU operation of the translator (not a group-1 number). */
     private static final int TEST = 8;
 
@@ -138,6 +140,9 @@ final class BlockCompiler {
             if (op == 0xAF && reg && wide) {
                 return IMUL_RR;
             }
+            if (op >= 0x90 && op <= 0x9F && reg && byteRm) {
+                return SETCC;
+            }
             return CALL;
         }
         if (i.map != Insn.MAP_1) {
@@ -166,6 +171,7 @@ final class BlockCompiler {
             return i.mode == Insn.MODE64 ? (op == 0xE8 ? CALL_REL : RET_NEAR) : CALL; // Executor.branchSize 8
         }
         switch (op) {
+            case 0x63: return reg && wide && i.mode == Insn.MODE64 ? MOVSXD : CALL; // ARPL outside 64-bit mode
             case 0x84: return reg && byteRegs ? ALU_RR : CALL;               // TEST Eb,Gb
             case 0x80: return reg && byteRm && aluSupported(i.regOp()) ? ALU_RI : CALL;
             case 0xF6: return reg && byteRm && i.regOp() <= 1 ? ALU_RI : CALL; // TEST Eb,Ib
@@ -239,9 +245,9 @@ final class BlockCompiler {
         }
     }
 
-    /** ADD, OR, AND, SUB, XOR, CMP: not ADC and SBB, which need the carry in. */
+    /** ADD, OR, ADC, AND, SUB, XOR, CMP: not SBB, whose flags are eager (Alu.arith). */
     private static boolean aluSupported(int aop) {
-        return aop != Alu.ADC && aop != Alu.SBB;
+        return aop != Alu.SBB;
     }
 
     /** Generates the hidden class of one block. */
@@ -416,6 +422,8 @@ final class BlockCompiler {
                     case IMUL_RR: imul(i); break;
                     case NOT_NEG: notNeg(i); break;
                     case NOP: pending++; break;
+                    case SETCC: setcc(i); break;
+                    case MOVSXD: movsxd(i); break;
                     case PUSH_R: pushReg(k, i); break;
                     case POP_R: popReg(k, i); break;
                     case CALL_REL: callRel(k, i); break;
@@ -624,6 +632,7 @@ final class BlockCompiler {
             m.visitVarInsn(LLOAD, B);
             switch (aop) {
                 case Alu.ADD: m.visitInsn(LADD); maskTo(size); kind = CpuState.LAZY_ADD; break;
+                case Alu.ADC: m.visitInsn(LADD); carryIn(); maskTo(size); kind = CpuState.LAZY_ADD; break;
                 case Alu.SUB: case Alu.CMP: m.visitInsn(LSUB); maskTo(size); kind = CpuState.LAZY_SUB; break;
                 case Alu.OR: m.visitInsn(LOR); kind = CpuState.LAZY_LOGIC; break;
                 case Alu.XOR: m.visitInsn(LXOR); kind = CpuState.LAZY_LOGIC; break;
@@ -796,6 +805,35 @@ final class BlockCompiler {
             storeReg(i.reg, T);
             m.visitLabel(done);
             lastFlags = flags;
+            pending++;
+        }
+
+        /** SETcc r8 (SystemOps.execute0F): 1 or 0 in the low byte, not AH..BH. No flag changes. */
+        private void setcc(Insn i) {
+            Label taken = new Label();
+            Label done = new Label();
+            int flags = lastFlags;
+            condition(i.opcode & 0xF, taken);
+            m.visitInsn(LCONST_0);
+            m.visitJumpInsn(GOTO, done);
+            m.visitLabel(taken);
+            m.visitInsn(LCONST_1);
+            m.visitLabel(done);
+            m.visitVarInsn(LSTORE, T);
+            storeOperandReg(i.rm, 1, T);
+            lastFlags = flags;
+            pending++;
+        }
+
+        /** MOVSXD r, r32 (MoveOps MOVSXD): sign-extended to 64 bits, or a 32-bit copy zero-extended. */
+        private void movsxd(Insn i) {
+            loadReg(i.rm, 4);
+            if (i.opSize == 8) {
+                m.visitInsn(L2I);
+                m.visitInsn(I2L);
+            }
+            m.visitVarInsn(LSTORE, T);
+            storeReg(i.reg, T);
             pending++;
         }
 
@@ -1149,6 +1187,7 @@ final class BlockCompiler {
             m.visitVarInsn(LLOAD, B);
             switch (aop) {
                 case Alu.ADD: m.visitInsn(LADD); maskTo(size); kind = CpuState.LAZY_ADD; break;
+                case Alu.ADC: m.visitInsn(LADD); carryIn(); maskTo(size); kind = CpuState.LAZY_ADD; break;
                 case Alu.SUB: case Alu.CMP: m.visitInsn(LSUB); maskTo(size); kind = CpuState.LAZY_SUB; break;
                 case Alu.OR: m.visitInsn(LOR); kind = CpuState.LAZY_LOGIC; break;
                 case Alu.XOR: m.visitInsn(LXOR); kind = CpuState.LAZY_LOGIC; break;
@@ -1172,6 +1211,16 @@ final class BlockCompiler {
                 leaveIfPageWritten(k);
             }
             pending++;
+        }
+
+        /**
+         * Adds CF (Alu.arith's ADC: the record of the last flag-setting instruction is always in the state's lazy
+         * fields, so CpuState.cf reads it; the lazy ADD record of ADC holds r with the carry included).
+         */
+        private void carryIn() {
+            m.visitVarInsn(ALOAD, S);
+            m.visitMethodInsn(INVOKEVIRTUAL, STATE, "cf", "()J", false);
+            m.visitInsn(LADD);
         }
 
         private void maskTo(int size) {

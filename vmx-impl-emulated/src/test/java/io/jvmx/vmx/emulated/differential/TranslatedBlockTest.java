@@ -19,7 +19,7 @@ import org.junit.Test;
 /**
  * Hot loops translated to bytecode against the interpreter and against this machine's processor. Each case is a
  * random loop body (register ALU operations incl. ADC/SBB, byte registers and immediates, TEST, MOV of registers and
- * immediates, LEA, MOVZX, shifts and rotates by immediates, shifts of bytes, words, doublewords and quadwords by an
+ * immediates, LEA, MOVZX, MOVSXD, shifts and rotates by immediates, shifts of bytes, words, doublewords and quadwords by an
  * immediate, by 1 and by CL, INC/DEC, loads, stores (byte, word, immediate), compares, TESTs and read-modify-writes of
  * the data page, IMUL, NEG, NOT, SETcc, CMOVcc, multi-byte NOPs, PUSH/POP pairs, CALL to the next instruction and
  * POP, a RET to the next instruction, and compares with forward conditional jumps inside the body) closed by
@@ -404,7 +404,7 @@ public class TranslatedBlockTest {
         int size = rnd.nextBoolean() ? 4 : 8;
         Reg d = reg(rnd, size);
         Reg s = reg(rnd, size);
-        int k = kind >= 0 ? kind : rnd.nextInt(29);
+        int k = kind >= 0 ? kind : rnd.nextInt(30);
         Encoder e = new Encoder();
         String sz = size == 8 ? "64" : "32";
         switch (k) {
@@ -739,6 +739,11 @@ public class TranslatedBlockTest {
                 all.writeBytes(push);
                 all.write(0xC3);
                 return all.toByteArray();
+            }
+            case 29: { // MOVSXD r64, r32 and its 32-bit form (a zero-extending copy)
+                Reg src = new Reg(s.number(), 4, false);
+                listing.add("MOVSXD " + d.name() + ", " + src.name());
+                return e.operandSize(size).opcode(0x63).modrm(d, src).bytes();
             }
             default: { // ALU with the accumulator and an immediate (05, 0D, ... 3D)
                 int aop = rnd.nextInt(8);
