@@ -21,9 +21,10 @@ import java.util.Map;
  *
  * <p>A block is the fall-through chain of instructions from a hot jump target (or a hot place where execution enters
  * a page without a jump), as far as the successor links go within one page, before any instruction that ends a block
- * ({@link Insn#endsBlock}), at most {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/OR/AND/SUB/XOR/CMP/
- * TEST incl. byte registers and immediates, INC/DEC, NOT/NEG, LEA, MOVZX, SHL/SHR/SAR by an immediate, by 1 and by CL
- * incl. bytes and words, CMOVcc, two-operand IMUL, the NOP Ev, Jcc and JMP, also to targets outside the page), the
+ * ({@link Insn#endsBlock}), at most {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/ADC/OR/AND/SUB/
+ * XOR/CMP/TEST incl. byte registers and immediates, INC/DEC, NOT/NEG, LEA, MOVZX, MOVSXD, SHL/SHR/SAR by an immediate,
+ * by 1 and by CL incl. bytes and words, CMOVcc, SETcc, two-operand IMUL, the NOP Ev, Jcc and JMP, also to targets
+ * outside the page), the
  * memory forms of 64-bit mode (loads, stores incl. 8- and 16-bit ones, ALU with memory operands; PUSH/POP r64, CALL
  * rel32 and RET) become inline bytecode with their registers and immediates as constants; a conditional jump right
  * after the compare that set its flags tests the compare's operands directly; jumps to an instruction of the block
