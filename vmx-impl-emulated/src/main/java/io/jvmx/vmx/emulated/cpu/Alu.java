@@ -66,6 +66,21 @@ final class Alu {
         }
     }
 
+    /** Two- and three-operand IMUL (SDM Vol. 2A IMUL): the signed product truncated to the operand size. */
+    static long imulProduct(long a, long b, int size) {
+        return signExtend(a, size) * signExtend(b, size) & mask(size);
+    }
+
+    /**
+     * The status flags of IMUL with product {@code r} ({@link #imulProduct}): CF = OF = 1 where significant bits were
+     * lost, SF ZF PF of the result (undefined by the SDM; as current processors set them), AF = 0.
+     */
+    static long imulFlags(long a, long b, long r, int size) {
+        long sa = signExtend(a, size), sb = signExtend(b, size);
+        boolean overflow = size == 8 ? Math.multiplyHigh(sa, sb) != (r >> 63) : signExtend(r, size) != sa * sb;
+        return (overflow ? CF | OF : 0) | szp(r, size);
+    }
+
     /** SF, ZF and PF of a result (PF looks at the low byte only). */
     static long szp(long r, int size) {
         long f = 0;

@@ -19,12 +19,16 @@ import java.util.Map;
 /**
  * Translates hot runs of decoded instructions into JVM bytecode: one hidden class per block ({@link CompiledBlock}).
  *
- * <p>A block is the fall-through chain of instructions from a hot jump target, as far as the successor links go
- * within one page, before any instruction that ends a block ({@link Insn#endsBlock}), at most
- * {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/OR/AND/SUB/XOR/CMP/TEST, INC/DEC, LEA, MOVZX, shifts
- * by an immediate, Jcc and JMP; 32- and 64-bit operands) become inline bytecode with their registers and immediates
- * as constants; a conditional jump right after the compare that set its flags tests the compare's operands directly;
- * jumps to an instruction of the block stay in the method (a loop stays a loop). Every other instruction calls its op,
+ * <p>A block is the fall-through chain of instructions from a hot jump target (or a hot place where execution enters
+ * a page without a jump), as far as the successor links go within one page, before any instruction that ends a block
+ * ({@link Insn#endsBlock}), at most {@link #MAX_INSTRUCTIONS}. The common register forms (MOV, ADD/ADC/OR/AND/SUB/
+ * XOR/CMP/TEST incl. byte registers and immediates, INC/DEC, NOT/NEG, LEA, MOVZX, MOVSXD, SHL/SHR/SAR by an immediate,
+ * by 1 and by CL incl. bytes and words, CMOVcc, SETcc, two-operand IMUL, the NOP Ev, Jcc and JMP, also to targets
+ * outside the page), the
+ * memory forms of 64-bit mode (loads, stores incl. 8- and 16-bit ones, ALU with memory operands; PUSH/POP r64, CALL
+ * rel32 and RET) become inline bytecode with their registers and immediates as constants; a conditional jump right
+ * after the compare that set its flags tests the compare's operands directly; jumps to an instruction of the block
+ * stay in the method (a loop stays a loop). Every other instruction calls its op,
  * as the interpreter does. Between the calls, RIP, the retired-instruction count, the TSC and the block budget are
  * brought up to date only where something can see them (before an op that may fault or exit, at every way out), so
  * faults and exits find the state of the interpreter; the lazy flags record is written by every flag-setting
@@ -52,10 +56,16 @@ final class BlockCompiler {
 
     // what the translator does with an instruction
     private static final int CALL = 0, MOV_RR = 1, MOV_RI = 2, ALU_RR = 3, ALU_RI = 4, INC_DEC = 5, LEA = 6, JCC = 7,
-            JMP = 8, MOVZX = 9, SHIFT_I = 10;
+            JMP = 8, MOVZX = 9, SHIFT = 10;
     // memory forms (64-bit mode): loads, stores, read-modify-writes and compares of a ModRM memory operand
     private static final int MOV_RM = 11, MOV_MR = 12, MOV_MI = 13, MOVZX_M = 14, ALU_RM = 15, ALU_MR = 16,
             ALU_MI = 17;
+    // more register forms: CMOVcc, two-operand IMUL, NOT and NEG, and the NOP Ev
+    private static final int CMOV = 18, IMUL_RR = 19, NOT_NEG = 20, NOP = 21;
+    // the stack in 64-bit mode with 64-bit operands: PUSH r, POP r, CALL rel32, RET
+    private static final int PUSH_R = 22, POP_R = 23, CALL_REL = 24, RET_NEAR = 25;
+    // SETcc r8 and MOVSXD r, r32
+    private static final int SETCC = 26, MOVSXD = 27;
     /** TEST, as an ALU operation of the translator (not a group-1 number). */
     private static final int TEST = 8;
 
@@ -102,19 +112,37 @@ final class BlockCompiler {
         if (i.lock || i.vex) {
             return CALL;
         }
+        int op = i.opcode;
+        boolean wide = i.opSize == 4 || i.opSize == 8;
+        if (i.map == Insn.MAP_0F && op == 0x1F && OpTable.isGeneric0F(i)) {
+            return NOP; // NOP Ev: no memory access, nothing but RIP changes (SystemOps.execute0F)
+        }
+        if (i.map == Insn.MAP_1 && op == 0x8D && i.mod != 3 && wide && i.addrSize != 2) {
+            return LEA; // no memory access: any mode with 32- or 64-bit addressing
+        }
         if (i.mod != 3 && i.hasModrm) {
             return memoryForm(i);
         }
-        int op = i.opcode;
-        boolean wide = i.opSize == 4 || i.opSize == 8;
         boolean reg = i.mod == 3;
         boolean branches = i.mode == Insn.MODE64 || i.opSize == 4; // a 16-bit IP would wrap at 64 KiB
+        // byte registers: with REX SPL..DIL and R8B..R15B, without it AL..BL only (not AH..BH, the high-byte view)
+        boolean byteRm = i.rex != 0 || i.rm < 4;
+        boolean byteRegs = i.rex != 0 || (i.reg < 4 && i.rm < 4);
         if (i.map == Insn.MAP_0F) {
             if (op >= 0x80 && op <= 0x8F) {
                 return branches ? JCC : CALL;
             }
             if ((op == 0xB6 || op == 0xB7) && reg && wide && !(op == 0xB6 && i.rex == 0 && i.rm >= 4 && i.rm < 8)) {
                 return MOVZX; // not AH..BH: those need the high-byte view
+            }
+            if (op >= 0x40 && op <= 0x4F && reg && wide) {
+                return CMOV;
+            }
+            if (op == 0xAF && reg && wide) {
+                return IMUL_RR;
+            }
+            if (op >= 0x90 && op <= 0x9F && reg && byteRm) {
+                return SETCC;
             }
             return CALL;
         }
@@ -129,11 +157,36 @@ final class BlockCompiler {
         }
         if (op < 0x40 && aluSupported(op >>> 3)) {
             switch (op & 7) {
-                case 0: case 2: return reg && (i.rex != 0 || (i.reg < 4 && i.rm < 4)) ? ALU_RR : CALL; // not AH..BH
+                case 0: case 2: return reg && byteRegs ? ALU_RR : CALL;
                 case 1: case 3: return reg && wide ? ALU_RR : CALL;
+                case 4: return ALU_RI; // AL, Ib
                 case 5: return wide ? ALU_RI : CALL;
                 default: return CALL;
             }
+        }
+        boolean stack64 = i.mode == Insn.MODE64 && !(i.opPrefix && (i.rex & 8) == 0); // Executor.stackOpSize 8
+        if (op >= 0x50 && op <= 0x5F) {
+            return stack64 ? (op < 0x58 ? PUSH_R : POP_R) : CALL;
+        }
+        if (op == 0xE8 || op == 0xC3) {
+            return i.mode == Insn.MODE64 ? (op == 0xE8 ? CALL_REL : RET_NEAR) : CALL; // Executor.branchSize 8
+        }
+        switch (op) {
+            case 0x63: return reg && wide && i.mode == Insn.MODE64 ? MOVSXD : CALL; // ARPL outside 64-bit mode
+            case 0x84: return reg && byteRegs ? ALU_RR : CALL;               // TEST Eb,Gb
+            case 0x80: return reg && byteRm && aluSupported(i.regOp()) ? ALU_RI : CALL;
+            case 0xF6: return reg && byteRm && i.regOp() <= 1 ? ALU_RI : CALL; // TEST Eb,Ib
+            case 0xA8: return ALU_RI;                                         // TEST AL,Ib
+            case 0xC0: case 0xD0: case 0xD2:
+                return reg && byteRm && i.regOp() >= 4 ? SHIFT : CALL;        // SHL SHR SAL SAR Eb
+            case 0xC1: case 0xD1: case 0xD3:
+                return reg && i.regOp() >= 4 ? SHIFT : CALL;                  // Ev, 16-bit included
+            case 0xF7:
+                if (reg && wide && (i.regOp() == 2 || i.regOp() == 3)) {
+                    return NOT_NEG;
+                }
+                break;
+            default: break;
         }
         if (!wide) {
             return CALL;
@@ -146,8 +199,6 @@ final class BlockCompiler {
             case 0xF7: return reg && i.regOp() <= 1 ? ALU_RI : CALL;
             case 0xC7: return reg && i.regOp() == 0 ? MOV_RI : CALL;
             case 0xFF: return reg && i.regOp() <= 1 ? INC_DEC : CALL;
-            case 0x8D: return reg ? CALL : LEA;
-            case 0xC1: return reg && i.regOp() >= 4 && i.regOp() != 6 ? SHIFT_I : reg && i.regOp() == 6 ? SHIFT_I : CALL;
             default:
                 return op >= 0xB8 && op <= 0xBF ? MOV_RI : CALL;
         }
@@ -180,11 +231,11 @@ final class BlockCompiler {
             }
         }
         switch (op) {
-            case 0x8B: return wide ? MOV_RM : CALL;
+            case 0x8B: return MOV_RM; // 16-, 32- and 64-bit
             case 0x8A: return byteReg ? MOV_RM : CALL;
-            case 0x89: return wide ? MOV_MR : CALL;
+            case 0x89: return MOV_MR;
             case 0x88: return byteReg ? MOV_MR : CALL;
-            case 0xC7: return wide && i.regOp() == 0 ? MOV_MI : CALL;
+            case 0xC7: return i.regOp() == 0 ? MOV_MI : CALL;
             case 0xC6: return i.regOp() == 0 ? MOV_MI : CALL;
             case 0x85: return wide ? ALU_MR : CALL; // TEST Ev,Gv
             case 0x80: return aluSupported(i.regOp()) ? ALU_MI : CALL;
@@ -195,9 +246,9 @@ final class BlockCompiler {
         }
     }
 
-    /** ADD, OR, AND, SUB, XOR, CMP: not ADC and SBB, which need the carry in. */
+    /** ADD, OR, ADC, AND, SUB, XOR, CMP: not SBB, whose flags are eager (Alu.arith). */
     private static boolean aluSupported(int aop) {
-        return aop != Alu.ADC && aop != Alu.SBB;
+        return aop != Alu.SBB;
     }
 
     /** Generates the hidden class of one block. */
@@ -249,20 +300,9 @@ final class BlockCompiler {
             }
         }
 
-        /**
-         * The form of instruction k in this block: a jump whose target is outside the page is left to its op, which
-         * checks the target (canonical form, CS limit) and may fault with the jump's state.
-         */
+        /** The form of instruction k in this block. */
         int formAt(int k) {
-            Insn i = run.get(k);
-            int f = form(i);
-            if (f == JCC || f == JMP) {
-                long inPage = pageOffset + (long) offset[k + 1] + i.imm;
-                if (inPage < 0 || inPage >= 4096) {
-                    return CALL;
-                }
-            }
-            return f;
+            return form(run.get(k));
         }
 
         byte[] generate() {
@@ -378,7 +418,17 @@ final class BlockCompiler {
                     case INC_DEC: incDec(i); break;
                     case LEA: lea(k, i); break;
                     case MOVZX: movzx(i); break;
-                    case SHIFT_I: shift(i); break;
+                    case SHIFT: shift(i); break;
+                    case CMOV: cmov(i); break;
+                    case IMUL_RR: imul(i); break;
+                    case NOT_NEG: notNeg(i); break;
+                    case NOP: pending++; break;
+                    case SETCC: setcc(i); break;
+                    case MOVSXD: movsxd(i); break;
+                    case PUSH_R: pushReg(k, i); break;
+                    case POP_R: popReg(k, i); break;
+                    case CALL_REL: callRel(k, i); break;
+                    case RET_NEAR: ret(k); break;
                     case JCC: jcc(k, i); break;
                     case JMP: jmp(k, i); break;
                     case MOV_RM: case MOVZX_M: load(k, i); break;
@@ -446,6 +496,11 @@ final class BlockCompiler {
             m.visitVarInsn(ALOAD, S);
             pushRip(delta);
             m.visitFieldInsn(PUTFIELD, STATE, "rip", "J");
+            retirePending();
+        }
+
+        /** The pending instructions retire (count, TSC) and leave the budget. */
+        private void retirePending() {
             if (pending > 0) {
                 addLongField(S, STATE, "instructionsRetired", pending);
                 addLongField(S, STATE, "tsc", pending);
@@ -531,7 +586,7 @@ final class BlockCompiler {
             int aop;
             int dst;
             int src;
-            if (i.opcode == 0x85) {
+            if (i.opcode == 0x85 || i.opcode == 0x84) {
                 aop = TEST;
                 dst = i.rm;
                 src = i.reg;
@@ -553,21 +608,22 @@ final class BlockCompiler {
             int op = i.opcode;
             int aop;
             int dst;
-            if (op == 0xA9 || op == 0xF7) {
+            if (op == 0xA8 || op == 0xA9 || op == 0xF6 || op == 0xF7) {
                 aop = TEST;
-                dst = op == 0xA9 ? 0 : i.rm;
+                dst = op == 0xA8 || op == 0xA9 ? 0 : i.rm;
             } else if (op < 0x40) {
                 aop = op >>> 3;
-                dst = 0; // rAX
+                dst = 0; // AL / rAX
             } else {
                 aop = i.regOp();
                 dst = i.rm;
             }
-            loadReg(dst, i.opSize);
+            int size = operandSize(i);
+            loadOperandReg(dst, size);
             m.visitVarInsn(LSTORE, A);
-            m.visitLdcInsn(i.opSize == 4 ? i.imm & 0xFFFF_FFFFL : i.imm);
+            m.visitLdcInsn(i.imm & Alu.mask(size));
             m.visitVarInsn(LSTORE, B);
-            alu(aop, dst, i.opSize);
+            alu(aop, dst, size);
         }
 
         /** R = A op B, the flags recorded, the register written (not for CMP, TEST). */
@@ -577,6 +633,7 @@ final class BlockCompiler {
             m.visitVarInsn(LLOAD, B);
             switch (aop) {
                 case Alu.ADD: m.visitInsn(LADD); maskTo(size); kind = CpuState.LAZY_ADD; break;
+                case Alu.ADC: m.visitInsn(LADD); carryIn(); maskTo(size); kind = CpuState.LAZY_ADD; break;
                 case Alu.SUB: case Alu.CMP: m.visitInsn(LSUB); maskTo(size); kind = CpuState.LAZY_SUB; break;
                 case Alu.OR: m.visitInsn(LOR); kind = CpuState.LAZY_LOGIC; break;
                 case Alu.XOR: m.visitInsn(LXOR); kind = CpuState.LAZY_LOGIC; break;
@@ -645,46 +702,178 @@ final class BlockCompiler {
             pending++;
         }
 
+        /**
+         * SHL/SAL, SHR, SAR of a register by an immediate, by 1 or by CL (ShiftOps.Shift): a masked count of 0 changes
+         * no flag and leaves the register (a 32-bit one zero-extended); otherwise the lazy shift record.
+         */
         private void shift(Insn i) {
-            int size = i.opSize;
-            int cnt = (int) i.imm & (size == 8 ? 0x3F : 0x1F);
-            loadReg(i.rm, size);
-            m.visitVarInsn(LSTORE, A);
-            if (cnt == 0) {
-                storeReg(i.rm, A); // no flags; a 32-bit register is still zero-extended (Executor.zeroExtendOnCountZero)
+            int size = operandSize(i);
+            int countMask = size == 8 ? 0x3F : 0x1F;
+            int cnt = (i.opcode == 0xD0 || i.opcode == 0xD1 ? 1 : (int) i.imm) & countMask;
+            if (i.opcode != 0xD2 && i.opcode != 0xD3 && cnt == 0) {
+                // no flags: A, B, R keep the last record; a 32-bit register is still zero-extended
+                if (size == 4) {
+                    loadReg(i.rm, 4);
+                    m.visitVarInsn(LSTORE, T);
+                    storeReg(i.rm, T);
+                }
                 pending++;
                 return;
             }
+            loadOperandReg(i.rm, size);
+            m.visitVarInsn(LSTORE, A);
+            if (i.opcode == 0xD2 || i.opcode == 0xD3) {
+                // B = CL & mask, known only at run time
+                m.visitVarInsn(ALOAD, G);
+                m.visitLdcInsn(Executor.RCX);
+                m.visitInsn(LALOAD);
+                m.visitLdcInsn((long) countMask);
+                m.visitInsn(LAND);
+                m.visitVarInsn(LSTORE, B);
+                Label shifts = new Label();
+                Label done = new Label();
+                m.visitVarInsn(LLOAD, B);
+                m.visitInsn(LCONST_0);
+                m.visitInsn(LCMP);
+                m.visitJumpInsn(IFNE, shifts);
+                if (size == 4) {
+                    storeReg(i.rm, A); // Executor.zeroExtendOnCountZero
+                }
+                m.visitJumpInsn(GOTO, done);
+                m.visitLabel(shifts);
+                shiftBy(i, size, () -> {
+                    m.visitVarInsn(LLOAD, B);
+                    m.visitInsn(L2I);
+                });
+                m.visitLabel(done);
+                lastFlags = 0; // the record may or may not have changed
+                pending++;
+                return;
+            }
+            m.visitLdcInsn((long) cnt);
+            m.visitVarInsn(LSTORE, B);
+            shiftBy(i, size, () -> m.visitLdcInsn(cnt));
+            pending++;
+        }
+
+        /** R = A shifted by the count {@code count} pushes (1..63, also in B); the register written, flags recorded. */
+        private void shiftBy(Insn i, int size, Runnable count) {
             int kind;
             m.visitVarInsn(LLOAD, A);
             switch (i.regOp()) {
                 case 5:
-                    m.visitLdcInsn(cnt);
+                    count.run();
                     m.visitInsn(LUSHR);
                     kind = CpuState.LAZY_SHR;
                     break;
                 case 7:
-                    if (size == 4) {
-                        m.visitInsn(L2I);
-                        m.visitInsn(I2L); // sign-extend the 32-bit value
-                    }
-                    m.visitLdcInsn(cnt);
+                    signExtendTo64(size);
+                    count.run();
                     m.visitInsn(LSHR);
-                    mask(size);
+                    maskTo(size);
                     kind = CpuState.LAZY_SAR;
                     break;
                 default: // 4 SHL, 6 SAL
-                    m.visitLdcInsn(cnt);
+                    count.run();
                     m.visitInsn(LSHL);
-                    mask(size);
+                    maskTo(size);
                     kind = CpuState.LAZY_SHL;
                     break;
             }
             m.visitVarInsn(LSTORE, R);
-            storeReg(i.rm, R);
-            m.visitLdcInsn((long) cnt);
-            m.visitVarInsn(LSTORE, B);
+            storeOperandReg(i.rm, size, R);
             recordFlags(kind, size);
+        }
+
+        /**
+         * CMOVcc r, r (SystemOps.execute0F): the source if the condition holds; a 32-bit destination is zero-extended
+         * even when it does not. No flag changes.
+         */
+        private void cmov(Insn i) {
+            Label taken = new Label();
+            Label done = new Label();
+            int flags = lastFlags;
+            condition(i.opcode & 0xF, taken);
+            if (i.opSize == 4) {
+                loadReg(i.reg, 4);
+                m.visitVarInsn(LSTORE, T);
+                storeReg(i.reg, T);
+            }
+            m.visitJumpInsn(GOTO, done);
+            m.visitLabel(taken);
+            loadReg(i.rm, i.opSize);
+            m.visitVarInsn(LSTORE, T);
+            storeReg(i.reg, T);
+            m.visitLabel(done);
+            lastFlags = flags;
+            pending++;
+        }
+
+        /** SETcc r8 (SystemOps.execute0F): 1 or 0 in the low byte, not AH..BH. No flag changes. */
+        private void setcc(Insn i) {
+            Label taken = new Label();
+            Label done = new Label();
+            int flags = lastFlags;
+            condition(i.opcode & 0xF, taken);
+            m.visitInsn(LCONST_0);
+            m.visitJumpInsn(GOTO, done);
+            m.visitLabel(taken);
+            m.visitInsn(LCONST_1);
+            m.visitLabel(done);
+            m.visitVarInsn(LSTORE, T);
+            storeOperandReg(i.rm, 1, T);
+            lastFlags = flags;
+            pending++;
+        }
+
+        /** MOVSXD r, r32 (MoveOps MOVSXD): sign-extended to 64 bits, or a 32-bit copy zero-extended. */
+        private void movsxd(Insn i) {
+            loadReg(i.rm, 4);
+            if (i.opSize == 8) {
+                m.visitInsn(L2I);
+                m.visitInsn(I2L);
+            }
+            m.visitVarInsn(LSTORE, T);
+            storeReg(i.reg, T);
+            pending++;
+        }
+
+        /** IMUL r, r (0F AF): the product and its flags, set eagerly, by CpuState.imul as the interpreter does. */
+        private void imul(Insn i) {
+            m.visitVarInsn(ALOAD, S);
+            loadReg(i.reg, i.opSize);
+            loadReg(i.rm, i.opSize);
+            m.visitLdcInsn(i.opSize);
+            m.visitMethodInsn(INVOKEVIRTUAL, STATE, "imul", "(JJI)J", false);
+            m.visitVarInsn(LSTORE, T);
+            storeReg(i.reg, T);
+            lastFlags = 0;
+            pending++;
+        }
+
+        /** NOT r (no flags) and NEG r (the flags of 0 - r: Alu.neg). */
+        private void notNeg(Insn i) {
+            int size = i.opSize;
+            if (i.regOp() == 2) {
+                loadReg(i.rm, size);
+                m.visitLdcInsn(-1L);
+                m.visitInsn(LXOR);
+                mask(size);
+                m.visitVarInsn(LSTORE, T);
+                storeReg(i.rm, T);
+                pending++;
+                return;
+            }
+            loadReg(i.rm, size);
+            m.visitVarInsn(LSTORE, B);
+            m.visitInsn(LCONST_0);
+            m.visitVarInsn(LSTORE, A);
+            m.visitVarInsn(LLOAD, B);
+            m.visitInsn(LNEG);
+            mask(size);
+            m.visitVarInsn(LSTORE, R);
+            storeReg(i.rm, R);
+            recordFlags(CpuState.LAZY_SUB, size);
             pending++;
         }
 
@@ -717,9 +906,7 @@ final class BlockCompiler {
          * the instruction may fault, so K says which one it is.
          */
         private void linearAddress(int k, Insn i) {
-            pendingAtFault[k] = pending;
-            m.visitLdcInsn(k);
-            m.visitVarInsn(ISTORE, K);
+            mayFault(k, pending);
             effectiveAddress(k, i);
             if (i.addrSize == 4) {
                 mask(4);
@@ -733,23 +920,129 @@ final class BlockCompiler {
                 m.visitInsn(LADD);
             }
             m.visitVarInsn(LSTORE, LIN);
+            faultIfNotCanonical(LIN, i.eaSeg == CpuState.SS ? io.jvmx.vmx.api.arch.Exceptions.SS
+                    : io.jvmx.vmx.api.arch.Exceptions.GP);
+        }
+
+        /** Throws {@code vector}(0) if the address in {@code local} is not canonical (Executor.lin, nearTarget). */
+        private void faultIfNotCanonical(int local, int vector) {
             Label canonical = new Label();
-            m.visitVarInsn(LLOAD, LIN);
+            m.visitVarInsn(LLOAD, local);
             m.visitLdcInsn(16);
             m.visitInsn(LSHL);
             m.visitLdcInsn(16);
             m.visitInsn(LSHR);
-            m.visitVarInsn(LLOAD, LIN);
+            m.visitVarInsn(LLOAD, local);
             m.visitInsn(LCMP);
             m.visitJumpInsn(IFEQ, canonical);
             m.visitVarInsn(ALOAD, X);
             m.visitFieldInsn(GETFIELD, EXECUTOR, "fault", "L" + FAULT + ";");
-            m.visitLdcInsn(i.eaSeg == CpuState.SS ? io.jvmx.vmx.api.arch.Exceptions.SS
-                    : io.jvmx.vmx.api.arch.Exceptions.GP);
+            m.visitLdcInsn(vector);
             m.visitInsn(ICONST_0);
             m.visitMethodInsn(INVOKEVIRTUAL, FAULT, "set", "(II)L" + FAULT + ";", false);
             m.visitInsn(ATHROW);
             m.visitLabel(canonical);
+        }
+
+        /** From here instruction k may fault: with the state before it, {@code pending} instructions to retire. */
+        private void mayFault(int k, int pendingBefore) {
+            pendingAtFault[k] = pendingBefore;
+            m.visitLdcInsn(k);
+            m.visitVarInsn(ISTORE, K);
+        }
+
+        // ------------------------------------------------------------------ the stack (64-bit mode, 64-bit operands)
+
+        /** LIN = RSP + delta, checked as a stack address (#SS(0) if not canonical). */
+        private void stackAddress(long delta) {
+            loadReg(Executor.RSP, 8);
+            if (delta != 0) {
+                m.visitLdcInsn(delta);
+                m.visitInsn(LADD);
+            }
+            m.visitVarInsn(LSTORE, LIN);
+            faultIfNotCanonical(LIN, io.jvmx.vmx.api.arch.Exceptions.SS);
+        }
+
+        /** Writes local {@code value} at RSP - 8 (Executor.push): RSP changes only once the write is done. */
+        private void push(int value) {
+            stackAddress(-8);
+            writeMemory(8, value);
+            storeReg(Executor.RSP, LIN);
+        }
+
+        /** PUSH r64 (MoveOps PUSH_REG): the register's value before RSP changes (PUSH RSP pushes the old RSP). */
+        private void pushReg(int k, Insn i) {
+            mayFault(k, pending);
+            loadReg((i.opcode & 7) | ((i.rex & 1) << 3), 8);
+            m.visitVarInsn(LSTORE, T);
+            push(T);
+            leaveIfPageWritten(k);
+            pending++;
+        }
+
+        /** POP r64 (MoveOps POP_REG): RSP + 8 first, then the register, so POP RSP leaves the popped value. */
+        private void popReg(int k, Insn i) {
+            mayFault(k, pending);
+            stackAddress(0);
+            readMemory(8);
+            m.visitVarInsn(LSTORE, T);
+            popped();
+            storeReg((i.opcode & 7) | ((i.rex & 1) << 3), T);
+            pending++;
+        }
+
+        /**
+         * CALL rel32 (BranchOps CALL_REL): the target checked (#GP(0)) before the return address is pushed; then out of
+         * the block at the target.
+         */
+        private void callRel(int k, Insn i) {
+            int target = offset[k + 1] + (int) i.imm;
+            mayFault(k, pending);
+            pushRip(target);
+            m.visitVarInsn(LSTORE, T);
+            faultIfNotCanonical(T, io.jvmx.vmx.api.arch.Exceptions.GP);
+            pushRip(offset[k + 1]);
+            m.visitVarInsn(LSTORE, T);
+            push(T);
+            pending++;
+            flush(target);
+            m.visitJumpInsn(GOTO, exitTrue);
+            afterLeaving(k);
+        }
+
+        /** RET (BranchOps RET_NEAR): the return address read and checked (#GP(0)) before RSP changes; out at it. */
+        private void ret(int k) {
+            mayFault(k, pending);
+            stackAddress(0);
+            readMemory(8);
+            m.visitVarInsn(LSTORE, T);
+            faultIfNotCanonical(T, io.jvmx.vmx.api.arch.Exceptions.GP);
+            popped();
+            pending++;
+            m.visitVarInsn(ALOAD, S);
+            m.visitVarInsn(LLOAD, T);
+            m.visitFieldInsn(PUTFIELD, STATE, "rip", "J");
+            retirePending();
+            m.visitJumpInsn(GOTO, exitTrue);
+            afterLeaving(k);
+        }
+
+        /** RSP = LIN + 8: the quadword at LIN (the old RSP) is popped (A, B, R hold the flags record: not used). */
+        private void popped() {
+            m.visitVarInsn(LLOAD, LIN);
+            m.visitLdcInsn(8L);
+            m.visitInsn(LADD);
+            m.visitVarInsn(LSTORE, LIN);
+            storeReg(Executor.RSP, LIN);
+        }
+
+        /** After an instruction that always leaves: what follows is reached only by a jump to it. */
+        private void afterLeaving(int k) {
+            lastFlags = 0;
+            if (k < n - 1) {
+                pending = 0;
+            }
         }
 
         /** Pushes the value of {@code size} bytes at LIN (Mmu.read: paging, EPT, page-crossing). */
@@ -767,7 +1060,7 @@ final class BlockCompiler {
          * Writes local {@code value} ({@code size} bytes) at LIN, then leaves the block if the write hit the block's
          * own page (its decodings are gone): with the instruction retired, RIP at the next one.
          */
-        private void writeMemory(int k, int size, int value) {
+        private void writeMemory(int size, int value) {
             m.visitVarInsn(ALOAD, X);
             m.visitFieldInsn(GETFIELD, EXECUTOR, "m", "L" + MMU + ";");
             m.visitVarInsn(LLOAD, LIN);
@@ -792,28 +1085,28 @@ final class BlockCompiler {
             pending = p;
         }
 
-        /** A byte register (never AH..BH here) or a 32/64-bit one, masked to size. */
+        /** A byte register (never AH..BH here) or a 16/32/64-bit one, masked to size. */
         private void loadOperandReg(int r, int size) {
-            if (size == 1) {
+            if (size <= 2) {
                 m.visitVarInsn(ALOAD, G);
                 m.visitLdcInsn(r);
                 m.visitInsn(LALOAD);
-                m.visitLdcInsn(0xFFL);
+                m.visitLdcInsn(Alu.mask(size));
                 m.visitInsn(LAND);
             } else {
                 loadReg(r, size);
             }
         }
 
-        /** Register r = local (masked to size); a byte write keeps bits 63:8 (SDM Vol. 1, 3.4.1.1). */
+        /** Register r = local (masked to size); a byte or word write keeps the bits above (SDM Vol. 1, 3.4.1.1). */
         private void storeOperandReg(int r, int size, int local) {
-            if (size == 1) {
+            if (size <= 2) {
                 m.visitVarInsn(ALOAD, G);
                 m.visitLdcInsn(r);
                 m.visitVarInsn(ALOAD, G);
                 m.visitLdcInsn(r);
                 m.visitInsn(LALOAD);
-                m.visitLdcInsn(~0xFFL);
+                m.visitLdcInsn(~Alu.mask(size));
                 m.visitInsn(LAND);
                 m.visitVarInsn(LLOAD, local);
                 m.visitInsn(LOR);
@@ -826,7 +1119,8 @@ final class BlockCompiler {
         private static int operandSize(Insn i) {
             int op = i.opcode;
             boolean bytes = i.map == Insn.MAP_1 && (op == 0x88 || op == 0x8A || op == 0xC6 || op == 0x80 || op == 0xF6
-                    || (op < 0x40 && (op & 7) <= 2 && (op & 1) == 0));
+                    || op == 0x84 || op == 0xA8 || op == 0xC0 || op == 0xD0 || op == 0xD2
+                    || (op < 0x40 && ((op & 7) == 0 || (op & 7) == 2 || (op & 7) == 4)));
             return bytes ? 1 : i.opSize;
         }
 
@@ -855,7 +1149,7 @@ final class BlockCompiler {
                 loadOperandReg(i.reg, size);
             }
             m.visitVarInsn(LSTORE, T);
-            writeMemory(k, size, T);
+            writeMemory(size, T);
             leaveIfPageWritten(k);
             pending++;
         }
@@ -894,6 +1188,7 @@ final class BlockCompiler {
             m.visitVarInsn(LLOAD, B);
             switch (aop) {
                 case Alu.ADD: m.visitInsn(LADD); maskTo(size); kind = CpuState.LAZY_ADD; break;
+                case Alu.ADC: m.visitInsn(LADD); carryIn(); maskTo(size); kind = CpuState.LAZY_ADD; break;
                 case Alu.SUB: case Alu.CMP: m.visitInsn(LSUB); maskTo(size); kind = CpuState.LAZY_SUB; break;
                 case Alu.OR: m.visitInsn(LOR); kind = CpuState.LAZY_LOGIC; break;
                 case Alu.XOR: m.visitInsn(LXOR); kind = CpuState.LAZY_LOGIC; break;
@@ -904,7 +1199,7 @@ final class BlockCompiler {
             if (writes && f == ALU_RM) {
                 storeOperandReg(i.reg, size, R);
             } else if (writes) {
-                writeMemory(k, size, R);
+                writeMemory(size, R);
             }
             if (kind == CpuState.LAZY_LOGIC) {
                 m.visitInsn(LCONST_0);
@@ -917,6 +1212,16 @@ final class BlockCompiler {
                 leaveIfPageWritten(k);
             }
             pending++;
+        }
+
+        /**
+         * Adds CF (Alu.arith's ADC: the record of the last flag-setting instruction is always in the state's lazy
+         * fields, so CpuState.cf reads it; the lazy ADD record of ADC holds r with the carry included).
+         */
+        private void carryIn() {
+            m.visitVarInsn(ALOAD, S);
+            m.visitMethodInsn(INVOKEVIRTUAL, STATE, "cf", "()J", false);
+            m.visitInsn(LADD);
         }
 
         private void maskTo(int size) {
@@ -962,20 +1267,30 @@ final class BlockCompiler {
         private void transfer(int k, Insn i) {
             int target = offset[k + 1] + (int) i.imm;
             Integer j = jumpTargets.get(target);
-            flush(target);
             if (j != null) {
+                flush(target);
                 // round again only if the budget still covers the whole block (else the interpreter goes on)
                 budgetCheck(exitTrue);
                 m.visitJumpInsn(GOTO, at[j]);
                 return;
             }
-            int inPage = pageOffset + target;
-            if (inPage < 0 || inPage >= 4096) {
-                // out of the page: the target may be non-canonical or beyond the CS limit; let the interpreter check
-                // by not having taken it: undo is impossible, so such jumps are not translated (see form)
-                throw new IllegalStateException("unreachable: jumps out of the page are called, not translated");
+            long inPage = pageOffset + (long) target;
+            if (mode64 && (inPage < 0 || inPage >= 4096)) {
+                // out of the page in 64-bit mode: a non-canonical target is #GP(0) with the jump not retired
+                // (Executor.nearTarget); outside it, compiled blocks run only with CS base 0 and limit 4 GiB, where
+                // every 32-bit target is within the limit
+                nonCanonicalTargetFaults(k, target);
             }
+            flush(target);
             m.visitJumpInsn(GOTO, exitTrue);
+        }
+
+        /** #GP(0) if entry + target is not canonical, with the state before jump k (counted in pending). */
+        private void nonCanonicalTargetFaults(int k, int target) {
+            mayFault(k, pending - 1);
+            pushRip(target);
+            m.visitVarInsn(LSTORE, T);
+            faultIfNotCanonical(T, io.jvmx.vmx.api.arch.Exceptions.GP);
         }
 
         /** Jumps to {@code taken} if condition cc holds. */

@@ -194,6 +194,14 @@ public final class CpuState {
         lazySize = size;
     }
 
+    /** Two- and three-operand IMUL: the product (Alu.imulProduct), its flags set at once (Alu.imulFlags). */
+    long imul(long a, long b, int size) {
+        long r = Alu.imulProduct(a, b, size);
+        rflags = (rflags & ~Alu.STATUS) | Alu.imulFlags(a, b, r, size);
+        lazyOp = EAGER;
+        return r;
+    }
+
     private void materializeFlags() {
         long a = lazyA, b = lazyB, r = lazyR;
         int size = lazySize;

@@ -214,8 +214,12 @@ final class Executor {
                         linPage = page != null ? lin >>> 12 : -1;
                     }
                 }
-                if (rip != last + insn.len && rip != last && page != null && ++next.heat == HOT_BLOCK && translate) {
-                    // a hot jump target: translate the block from here
+                // a block starts at a jump target, and where execution enters a page without a jump: a block ends at
+                // its page's end, and an instruction that crosses into the next page has no decoding to start one
+                // (code falling through from one page into the next would otherwise run here until the next jump)
+                if ((rip == last + insn.len ? ((linearRip(csBase, rip) ^ linearRip(csBase, last)) >>> 12) != 0
+                        : rip != last) && page != null && ++next.heat == HOT_BLOCK && translate) {
+                    // a hot block start: translate the block from here
                     next.compiled = translate(next, page, (int) linearRip(csBase, rip) & 0xFFF);
                 }
                 insn = next;
@@ -238,7 +242,7 @@ final class Executor {
         return b;
     }
 
-    /** After how many arrivals by a jump the block from an instruction is translated (see BlockCompiler). */
+    /** After how many arrivals by a jump (or from another page) the block from an instruction is translated (see BlockCompiler). */
     static final int HOT_BLOCK = 500;
     /**
      * Translate hot blocks to bytecode (see BlockCompiler); off, every instruction runs through its op. On unless
@@ -1102,18 +1106,8 @@ final class Executor {
 
     /** IMUL with a truncated result (2- and 3-operand forms): CF = OF = the product did not fit. */
     long imul(long a, long b, int size) {
-        long sa = signExtend(a, size), sb = signExtend(b, size);
-        long r;
-        boolean overflow;
-        if (size == 8) {
-            r = sa * sb;
-            overflow = Math.multiplyHigh(sa, sb) != (r >> 63);
-        } else {
-            long p = sa * sb;
-            r = p & mask(size);
-            overflow = signExtend(r, size) != p;
-        }
-        alu.eager((s.rflags() & ~Alu.STATUS) | (overflow ? Alu.CF | Alu.OF : 0) | Alu.szp(r, size));
+        long r = Alu.imulProduct(a, b, size);
+        alu.eager((s.rflags() & ~Alu.STATUS) | Alu.imulFlags(a, b, r, size));
         return r;
     }
 

@@ -37,6 +37,11 @@ final class OpTable {
         }
     };
 
+    /** {@code i} runs through the 0F map's general implementation (SystemOps#execute0F), not a dedicated op. */
+    static boolean isGeneric0F(Insn i) {
+        return i.op == TWO_BYTE_MAP;
+    }
+
     private static final Op MAP_0F38 = new Op("0F 38 map") {
         @Override
         void run(Executor x, Insn i) {

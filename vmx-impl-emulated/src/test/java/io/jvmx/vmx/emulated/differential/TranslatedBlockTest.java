@@ -18,10 +18,12 @@ import org.junit.Test;
 
 /**
  * Hot loops translated to bytecode against the interpreter and against this machine's processor. Each case is a
- * random loop body (register ALU operations incl. ADC/SBB, TEST, MOV of registers and immediates, LEA, MOVZX,
- * shifts and rotates by immediates, INC/DEC, loads, stores (byte, immediate), compares, TESTs and
- * read-modify-writes of the data page, IMUL, NEG, NOT, SETcc, CMOVcc, and compares with forward conditional jumps
- * inside the body) closed by {@code DEC R15D; JNZ top},
+ * random loop body (register ALU operations incl. ADC/SBB, byte registers and immediates, TEST, MOV of registers and
+ * immediates, LEA, MOVZX, MOVSXD, shifts and rotates by immediates, shifts of bytes, words, doublewords and quadwords by an
+ * immediate, by 1 and by CL, INC/DEC, loads, stores (byte, word, immediate), compares, TESTs and read-modify-writes of
+ * the data page, IMUL, NEG, NOT, SETcc, CMOVcc, multi-byte NOPs, PUSH/POP pairs, CALL to the next instruction and
+ * POP, a RET to the next instruction, and compares with forward conditional jumps inside the body) closed by
+ * {@code DEC R15D; JNZ top},
  * run for more iterations than it takes the processor to translate the loop. The same bytes run natively, on a
  * processor that interprets every instruction, and on one that translates hot blocks: the translated run must leave
  * exactly the interpreted run's registers, RFLAGS, data page and retired-instruction count, and both must leave the
@@ -239,6 +241,77 @@ public class TranslatedBlockTest {
         }
     }
 
+    /**
+     * A conditional jump out of the code page from a translated loop: when R15D reaches 1 the loop leaves by JE rel32 to
+     * the page after the data page, which the guest does not map, so the fetch there is a #PF. The translated run must
+     * retire the jump exactly as the interpreted one does (RIP at the target, the same count) and fault there.
+     * <pre>
+     *   top:  41 83 FF 01        CMP R15D, 1
+     *         0F 84 rel32        JE out           ; out: two pages on, not mapped
+     *         48 FF C0           INC RAX
+     *         41 FF CF           DEC R15D
+     *         75 EE              JNZ top
+     * </pre>
+     */
+    @Test
+    public void aJumpOutOfTheCodePageFromATranslatedLoopRetiresAsInterpreted() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
+        int out = 2 * 4096 - NativeCpu.INSTRUCTION_OFFSET + 0x10; // from the loop's start: past the data page
+        int rel = out - 10;                                         // from the end of the JE
+        byte[] code = {0x41, (byte) 0x83, (byte) 0xFF, 0x01, 0x0F, (byte) 0x84, (byte) rel, (byte) (rel >> 8),
+                (byte) (rel >> 16), (byte) (rel >> 24), 0x48, (byte) 0xFF, (byte) 0xC0, 0x41, (byte) 0xFF,
+                (byte) 0xCF, 0x75, (byte) 0xEE};
+        try (NativeCpu nativeCpu = NativeCpu.open();
+             InterpreterCpu interpreted = new InterpreterCpu(Layout.of(nativeCpu), false);
+             InterpreterCpu translated = new InterpreterCpu(Layout.of(nativeCpu), true)) {
+            MachineState in = randomInput(new Random(9), nativeCpu);
+            in.gpr[R15] = 3000;
+            InterpreterCpu.Outcome slow = interpreted.execute(Mode.LONG_64, code, NO_SITES, in);
+            InterpreterCpu.Outcome fast = translated.execute(Mode.LONG_64, code, NO_SITES, in);
+            long target = nativeCpu.codeAddress() + NativeCpu.INSTRUCTION_OFFSET + out;
+            assertTrue(String.valueOf(slow.failure()), slow.failure() != null && slow.failure().contains("#PF")
+                    && slow.failure().contains(String.format("%#x", target)));
+            assertEquals("interpreted: the jump retired, RIP at its target", target, slow.state().rip);
+            assertSameOutcome("jump out of the page", slow, fast);
+            assertEquals("RIP, translated vs interpreted", slow.state().rip, fast.state().rip);
+            assertTrue("the loop was not translated before it left", translated.translatedBlocks() > 0);
+        }
+    }
+
+    /**
+     * A page fault in a POP of a translated loop: the loop pops upward from the start of the stack page into the page
+     * after it, which the guest does not map; the translated run must fault at the same POP with the same RSP,
+     * registers and retired count as the interpreted one (RSP is not changed by the POP that faults).
+     * <pre>
+     *   top:  58          POP RAX
+     *         48 01 C1    ADD RCX, RAX
+     *         41 FF CF    DEC R15D
+     *         75 F7       JNZ top
+     * </pre>
+     */
+    @Test
+    public void aFaultInATranslatedPopIsPrecise() {
+        Assume.assumeTrue(NativeCpu.UNSUPPORTED, NativeCpu.supported());
+        byte[] code = {0x58, 0x48, 0x01, (byte) 0xC1, 0x41, (byte) 0xFF, (byte) 0xCF, 0x75, (byte) 0xF7};
+        try (NativeCpu nativeCpu = NativeCpu.open();
+             InterpreterCpu interpreted = new InterpreterCpu(Layout.of(nativeCpu), false);
+             InterpreterCpu translated = new InterpreterCpu(Layout.of(nativeCpu), true)) {
+            MachineState in = randomInput(new Random(6), nativeCpu);
+            long end = nativeCpu.stackAddress() + 4096;
+            in.gpr[MachineState.RSP] = nativeCpu.stackAddress();
+            in.gpr[R15] = 4000;
+            InterpreterCpu.Outcome slow = interpreted.execute(Mode.LONG_64, code, NO_SITES, in);
+            InterpreterCpu.Outcome fast = translated.execute(Mode.LONG_64, code, NO_SITES, in);
+            assertTrue(String.valueOf(slow.failure()), slow.failure() != null && slow.failure().contains("#PF")
+                    && slow.failure().contains(String.format("%#x", end)));
+            assertEquals("RSP at the faulting POP", end, slow.state().gpr[MachineState.RSP]);
+            assertSameOutcome("fault in a translated POP", slow, fast);
+            assertEquals("RSP, translated vs interpreted", slow.state().gpr[MachineState.RSP],
+                    fast.state().gpr[MachineState.RSP]);
+            assertTrue("the loop was not translated before it faulted", translated.translatedBlocks() > 0);
+        }
+    }
+
     private static MachineState randomInput(Random rnd, NativeCpu nativeCpu) {
         MachineState in = new MachineState();
         for (int r = 0; r < MachineState.REGISTERS; r++) {
@@ -331,7 +404,7 @@ public class TranslatedBlockTest {
         int size = rnd.nextBoolean() ? 4 : 8;
         Reg d = reg(rnd, size);
         Reg s = reg(rnd, size);
-        int k = kind >= 0 ? kind : rnd.nextInt(22);
+        int k = kind >= 0 ? kind : rnd.nextInt(30);
         Encoder e = new Encoder();
         String sz = size == 8 ? "64" : "32";
         switch (k) {
@@ -534,6 +607,143 @@ public class TranslatedBlockTest {
                 Mem m = data(rnd, 1);
                 listing.add(ALU[aop] + " BYTE [R14 + " + m.disp() + "], " + bd.name() + " (form " + form + ")");
                 return e.rex().opcode(aop << 3 | form).modrm(bd, m).bytes();
+            }
+            case 22: { // byte ALU with an immediate: 80 /op Eb,Ib; 04..3C AL,Ib; TEST: F6 /0, A8, and 84 Eb,Gb
+                Reg bd = new Reg(d.number(), 1, false);
+                Reg bs = new Reg(s.number(), 1, false);
+                long imm = rnd.nextInt(256);
+                switch (rnd.nextInt(4)) {
+                    case 0: {
+                        int aop = rnd.nextInt(8);
+                        if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                            aop = 0;
+                        }
+                        undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                        listing.add(ALU[aop] + " " + bd.name() + ", " + imm);
+                        return e.rex().opcode(0x80).modrm(aop, bd).imm(imm, 1).bytes();
+                    }
+                    case 1: {
+                        int aop = rnd.nextInt(8);
+                        if ((aop == 2 || aop == 3) && (undefined & CF) != 0) {
+                            aop = 0;
+                        }
+                        undefined = aop == 1 || aop == 4 || aop == 6 ? AF : 0;
+                        listing.add(ALU[aop] + " AL, " + imm);
+                        return e.opcode(aop << 3 | 4).imm(imm, 1).bytes();
+                    }
+                    case 2:
+                        undefined = AF;
+                        if (rnd.nextBoolean()) {
+                            listing.add("TEST AL, " + imm);
+                            return e.opcode(0xA8).imm(imm, 1).bytes();
+                        }
+                        listing.add("TEST " + bd.name() + ", " + imm);
+                        return e.rex().opcode(0xF6).modrm(0, bd).imm(imm, 1).bytes();
+                    default:
+                        undefined = AF;
+                        listing.add("TEST " + bd.name() + ", " + bs.name());
+                        return e.rex().opcode(0x84).modrm(bs, bd).bytes();
+                }
+            }
+            case 23: { // shifts of bytes and words by an immediate and by 1, of any size by CL (C0, C1, D0-D3)
+                int[] ops = {4, 5, 7, 6};
+                String[] names = {"SHL", "SHR", "SAR", "SAL"};
+                int which = rnd.nextInt(ops.length);
+                int ssize = new int[] {1, 2, 4, 8}[rnd.nextInt(4)];
+                Reg r = new Reg(d.number(), ssize, false);
+                int bits = ssize * 8;
+                switch (rnd.nextInt(3)) {
+                    case 0: { // by an immediate below the operand's width (CF is undefined from the width on)
+                        int count = rnd.nextInt(bits);
+                        if (count != 0) {
+                            undefined = (count == 1 ? 0 : OF) | AF;
+                        }
+                        listing.add(names[which] + " " + r.name() + ", " + count);
+                        return e.operandSize(ssize).rex().opcode(ssize == 1 ? 0xC0 : 0xC1).modrm(ops[which], r)
+                                .imm(count, 1).bytes();
+                    }
+                    case 1:
+                        undefined = AF;
+                        listing.add(names[which] + " " + r.name() + ", 1");
+                        return e.operandSize(ssize).rex().opcode(ssize == 1 ? 0xD0 : 0xD1).modrm(ops[which], r)
+                                .bytes();
+                    default: {
+                        // AND ECX, width - 1 first: a count below the width, so CF stays defined (a count of 0
+                        // keeps the AND's flags)
+                        Encoder and = new Encoder();
+                        byte[] mask = and.opcode(0x83).modrm(4, new Reg(1, 4, false)).imm(bits - 1, 1).bytes();
+                        undefined = OF | AF;
+                        listing.add("AND ECX, " + (bits - 1));
+                        listing.add(names[which] + " " + r.name() + ", CL");
+                        byte[] shift = e.operandSize(ssize).rex().opcode(ssize == 1 ? 0xD2 : 0xD3)
+                                .modrm(ops[which], r).bytes();
+                        ByteArrayOutputStream both = new ByteArrayOutputStream();
+                        both.writeBytes(mask);
+                        both.writeBytes(shift);
+                        return both.toByteArray();
+                    }
+                }
+            }
+            case 24: { // 16-bit loads and stores of the data page: 66 8B, 66 89, 66 C7
+                Mem m = data(rnd, 2);
+                Reg w = new Reg(d.number(), 2, false);
+                String at = "[R14 + " + m.disp() + "]";
+                switch (rnd.nextInt(3)) {
+                    case 0:
+                        listing.add("MOV " + w.name() + ", WORD " + at);
+                        return e.operandSize(2).opcode(0x8B).modrm(w, m).bytes();
+                    case 1:
+                        listing.add("MOV WORD " + at + ", " + w.name());
+                        return e.operandSize(2).opcode(0x89).modrm(w, m).bytes();
+                    default: {
+                        long imm = rnd.nextInt(0x10000);
+                        listing.add("MOV WORD " + at + ", " + imm);
+                        return e.operandSize(2).opcode(0xC7).modrm(0, m).imm(imm, 2).bytes();
+                    }
+                }
+            }
+            case 25: { // multi-byte NOPs (0F 1F /0 with register and memory operands, 66 0F 1F)
+                if (rnd.nextBoolean()) {
+                    listing.add("NOP " + d.name());
+                    return e.operandSize(size).opcode(0x0F, 0x1F).modrm(0, d).bytes();
+                }
+                Mem m = new Mem(REGS[rnd.nextInt(REGS.length)], Mem.NONE, 1, rnd.nextInt(), 4);
+                listing.add("NOP [" + MachineState.registerName(m.base()) + " + " + m.disp() + "]");
+                return e.operandSize(rnd.nextBoolean() ? 2 : 4).opcode(0x0F, 0x1F).modrm(0, m).bytes();
+            }
+            case 26: { // PUSH r64; POP r64 (a move through the stack)
+                Reg s64 = new Reg(s.number(), 8, false);
+                Reg d64 = new Reg(d.number(), 8, false);
+                listing.add("PUSH " + s64.name() + " / POP " + d64.name());
+                ByteArrayOutputStream both = new ByteArrayOutputStream();
+                both.writeBytes(new Encoder().opcodePlusRegister(0x50, s64).bytes());
+                both.writeBytes(e.opcodePlusRegister(0x58, d64).bytes());
+                return both.toByteArray();
+            }
+            case 27: { // CALL to the next instruction; POP r64: the return address
+                Reg d64 = new Reg(d.number(), 8, false);
+                listing.add("CALL +0 / POP " + d64.name());
+                ByteArrayOutputStream both = new ByteArrayOutputStream();
+                both.writeBytes(new Encoder().opcode(0xE8).imm(0, 4).bytes());
+                both.writeBytes(e.opcodePlusRegister(0x58, d64).bytes());
+                return both.toByteArray();
+            }
+            case 28: { // LEA r64, [RIP + past the RET]; PUSH r64; RET: a return to the next instruction
+                Reg d64 = new Reg(d.number(), 8, false);
+                byte[] push = new Encoder().opcodePlusRegister(0x50, d64).bytes();
+                byte[] lea = e.operandSize(8).opcode(0x8D).modrm(d64, new Mem(Mem.RIP, Mem.NONE, 1, push.length + 1, 4))
+                        .bytes();
+                listing.add("LEA " + d64.name() + ", [RIP + " + (push.length + 1) + "] / PUSH " + d64.name() + " / RET");
+                ByteArrayOutputStream all = new ByteArrayOutputStream();
+                all.writeBytes(lea);
+                all.writeBytes(push);
+                all.write(0xC3);
+                return all.toByteArray();
+            }
+            case 29: { // MOVSXD r64, r32 and its 32-bit form (a zero-extending copy)
+                Reg src = new Reg(s.number(), 4, false);
+                listing.add("MOVSXD " + d.name() + ", " + src.name());
+                return e.operandSize(size).opcode(0x63).modrm(d, src).bytes();
             }
             default: { // ALU with the accumulator and an immediate (05, 0D, ... 3D)
                 int aop = rnd.nextInt(8);
