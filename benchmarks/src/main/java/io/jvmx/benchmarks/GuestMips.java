@@ -20,7 +20,10 @@ import java.util.Locale;
  * GuestMips [--warmup W] [--runs R] [--iterations N] [guest ...]
  *   --warmup W      unmeasured runs per guest first (default 5)
  *   --runs R        measured runs per guest (default 7)
- *   --iterations N  patch the guests' iteration count (default: the count each image carries)
+ *   --iterations N  patch the guests' iteration count (default: chosen per guest after the warm-up so that a run
+ *                   takes about --seconds; the images' own counts make runs of 20-90 ms, where the vCPU's set-up
+ *                   and the JIT's last compilations are a large part of the time)
+ *   --seconds S     the length of a measured run when --iterations is not given (default 0.5)
  *   guest           catalog names (default: bench-sieve bench-crc32 bench-memcpy)
  * </pre>
  * Exit status: 0; 1 if a guest did not end with exit code 0 or printed different results in different runs;
@@ -37,6 +40,7 @@ public final class GuestMips {
         int warmup = 5;
         int runs = 7;
         long iterations = 0;
+        double seconds = 0.5;
         List<String> guests = new ArrayList<>();
         try {
             for (int i = 0; i < args.length; i++) {
@@ -44,8 +48,10 @@ public final class GuestMips {
                     case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, "--warmup"));
                     case "--runs" -> runs = Integer.parseInt(value(args, ++i, "--runs"));
                     case "--iterations" -> iterations = Long.parseLong(value(args, ++i, "--iterations"));
+                    case "--seconds" -> seconds = Double.parseDouble(value(args, ++i, "--seconds"));
                     case "-h", "--help" -> {
-                        System.out.println("usage: GuestMips [--warmup W] [--runs R] [--iterations N] [guest ...]");
+                        System.out.println("usage: GuestMips [--warmup W] [--runs R] [--iterations N | --seconds S]"
+                                + " [guest ...]");
                         return;
                     }
                     default -> {
@@ -67,7 +73,7 @@ public final class GuestMips {
         if (guests.isEmpty()) {
             guests.addAll(BenchGuests.NAMES);
         }
-        System.exit(measure(guests, warmup, runs, iterations) ? 0 : 1);
+        System.exit(measure(guests, warmup, runs, iterations, seconds) ? 0 : 1);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -77,7 +83,7 @@ public final class GuestMips {
         return args[i];
     }
 
-    private static boolean measure(List<String> guests, int warmup, int runs, long iterations) {
+    private static boolean measure(List<String> guests, int warmup, int runs, long iterations, double seconds) {
         System.out.println("jvmx GuestMips: guest MIPS of the software VMX processor (vmx-impl-emulated)");
         System.out.println(environment());
         System.out.printf("each guest: %d warm-up runs, then %d measured runs; instructions, wall time and MIPS are "
@@ -99,11 +105,25 @@ public final class GuestMips {
                 allOk = false;
                 continue;
             }
-            String n = Long.toString(BenchGuests.iterations(image));
             try {
+                GuestRun last = null;
                 for (int i = 0; i < warmup; i++) {
-                    runner.run(guest, image, RUN_TIMEOUT).requireSuccess();
+                    last = runner.run(guest, image, RUN_TIMEOUT).requireSuccess();
                 }
+                if (iterations == 0) {
+                    // scale the count so that a run takes about `seconds`, warming up at the new count
+                    if (last == null) {
+                        last = runner.run(guest, image, RUN_TIMEOUT).requireSuccess();
+                    }
+                    // twice: the first estimate comes from short runs, whose set-up cost makes it too small
+                    for (int round = 0; round < 2; round++) {
+                        long count = BenchGuests.iterations(image);
+                        long scaled = (long) Math.ceil(count * seconds * 1e9 / Math.max(1, last.wallNanos()));
+                        image = BenchGuests.withIterations(image, Math.max(count, scaled));
+                        last = runner.run(guest, image, RUN_TIMEOUT).requireSuccess();
+                    }
+                }
+                String n = Long.toString(BenchGuests.iterations(image));
                 long[] instructions = new long[runs];
                 long[] wall = new long[runs];
                 double[] mips = new double[runs];
