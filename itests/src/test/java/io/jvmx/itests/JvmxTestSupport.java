@@ -126,6 +126,15 @@ public abstract class JvmxTestSupport {
 
     // ---- services and bundles ----
 
+    /** The KVM processor's provider service, which the native bundle registers whether or not KVM is usable. */
+    protected io.jvmx.vmx.api.spi.VmxProcessorProvider kvmProvider() throws InterruptedException {
+        ServiceReference<io.jvmx.vmx.api.spi.VmxProcessorProvider> ref = awaitService(
+                io.jvmx.vmx.api.spi.VmxProcessorProvider.class,
+                "(" + io.jvmx.vmx.api.spi.VmxProcessorProvider.KIND + "=kvm)");
+        org.junit.Assert.assertEquals("io.jvmx.vmx-impl-native", bundleOf(ref));
+        return context.getService(ref);
+    }
+
     /** Waits (bounded) for a service of {@code type} (null: any) matching {@code filter} (null: any). */
     protected <T> ServiceReference<T> awaitService(Class<T> type, String filter) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);

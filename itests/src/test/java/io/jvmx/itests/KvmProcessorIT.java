@@ -7,7 +7,6 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.ServiceReference;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNull;
@@ -21,16 +20,9 @@ import static org.junit.Assert.assertTrue;
 @ExamReactorStrategy(PerClass.class)
 public class KvmProcessorIT extends JvmxTestSupport {
 
-    private VmxProcessorProvider kvm() throws InterruptedException {
-        ServiceReference<VmxProcessorProvider> ref = awaitService(VmxProcessorProvider.class,
-                "(" + VmxProcessorProvider.KIND + "=kvm)");
-        assertEquals("io.jvmx.vmx-impl-native", bundleOf(ref));
-        return context.getService(ref);
-    }
-
     @Test
     public void theKvmProviderIsAServiceOfTheNativeBundle() throws Exception {
-        VmxProcessorProvider p = kvm();
+        VmxProcessorProvider p = kvmProvider();
         assertEquals("kvm", p.kind());
         assertEquals(Bundle.ACTIVE, installedBundle("io.jvmx.vmx-impl-native").getState());
         assertTrue(p.deliverableExits().contains(io.jvmx.vmx.api.exit.ExitReason.IO_INSTRUCTION));

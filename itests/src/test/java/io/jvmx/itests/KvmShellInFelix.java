@@ -7,7 +7,6 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.ServiceReference;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNull;
@@ -21,16 +20,9 @@ import static org.junit.Assert.assertTrue;
 @ExamReactorStrategy(PerClass.class)
 public class KvmShellInFelix extends JvmxTestSupport {
 
-    private VmxProcessorProvider kvm() throws InterruptedException {
-        ServiceReference<VmxProcessorProvider> ref = awaitService(VmxProcessorProvider.class,
-                "(" + VmxProcessorProvider.KIND + "=kvm)");
-        assertEquals("io.jvmx.vmx-impl-native", bundleOf(ref));
-        return context.getService(ref);
-    }
-
     @Test
     public void vcpuRunWithTheKvmProcessorRunsAGuestFromTheShell() throws Exception {
-        VmxProcessorProvider p = kvm();
+        VmxProcessorProvider p = kvmProvider();
         assertNull("KVM became unusable: " + p.unavailableReason(), p.unavailableReason());
         awaitCommand("vcpu", "run");
         CommandResult r = execute("vcpu:run hello --processor kvm");
