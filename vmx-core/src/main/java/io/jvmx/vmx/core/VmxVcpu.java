@@ -350,11 +350,6 @@ public final class VmxVcpu implements VCpu {
      * and the local APIC is the VMM's; a processor that cannot exit on CR8 (KVM delivers no CR_ACCESS) keeps CR8
      * itself.
      */
-    /** Whether the control MSR lets every bit of {@code bits} be 1 (allowed-1 settings, bits 63:32; SDM A.3). */
-    private boolean allowed1(int controlMsr, int bits) {
-        return ((processor.rdmsr(controlMsr) >>> 32) & bits) == bits;
-    }
-
     private void setupControls(long eptPointer) {
         boolean timer = timeSlice > 0;
         int timerPin = PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER;
@@ -365,7 +360,7 @@ public final class VmxVcpu implements VCpu {
 
         int cr8Exiting = PrimaryProcessorBasedControls.CR8_LOAD_EXITING
                 | PrimaryProcessorBasedControls.CR8_STORE_EXITING;
-        if (!allowed1(Msr.IA32_VMX_TRUE_PROCBASED_CTLS, cr8Exiting)) {
+        if (!vmcs.allowsOne(Msr.IA32_VMX_PROCBASED_CTLS, Msr.IA32_VMX_TRUE_PROCBASED_CTLS, cr8Exiting)) {
             cr8Exiting = 0;
         }
         vmcs.setControl(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS,
@@ -377,15 +372,14 @@ public final class VmxVcpu implements VCpu {
                         | PrimaryProcessorBasedControls.INTERRUPT_WINDOW_EXITING);
 
         int secondary = SecondaryProcessorBasedControls.ENABLE_EPT | SecondaryProcessorBasedControls.UNRESTRICTED_GUEST;
-        int secondaryAllowed1 = (int) (processor.rdmsr(Msr.IA32_VMX_PROCBASED_CTLS2) >>> 32);
         if ((processor.cpuid(0x8000_0001, 0).edx() & CPUID_EXT_EDX_RDTSCP) != 0
-                && (secondaryAllowed1 & SecondaryProcessorBasedControls.ENABLE_RDTSCP) != 0) {
+                && vmcs.allowsOne(Msr.IA32_VMX_PROCBASED_CTLS2, SecondaryProcessorBasedControls.ENABLE_RDTSCP)) {
             secondary |= SecondaryProcessorBasedControls.ENABLE_RDTSCP;
         }
         // INVPCID, if the processor has it: with "enable INVPCID" = 0 it would be #UD in the guest (SDM Vol. 3C 26.3)
         // while CPUID, which the guest sees, reports it
         if ((processor.cpuid(7, 0).ebx() & CPUID_7_EBX_INVPCID) != 0
-                && (secondaryAllowed1 & SecondaryProcessorBasedControls.ENABLE_INVPCID) != 0) {
+                && vmcs.allowsOne(Msr.IA32_VMX_PROCBASED_CTLS2, SecondaryProcessorBasedControls.ENABLE_INVPCID)) {
             secondary |= SecondaryProcessorBasedControls.ENABLE_INVPCID;
         }
         vmcs.setControl(VmcsField.SECONDARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS, Msr.IA32_VMX_PROCBASED_CTLS2,
@@ -397,8 +391,10 @@ public final class VmxVcpu implements VCpu {
         // controls" on exit and "load debug controls" on entry (28.3.1, 27.3.2.1) the guest's breakpoints are gone
         // after its first exit. (x86_vcpu asks for neither; where the TRUE control MSRs let them be 0 it loses DR7.)
         // A processor that keeps DR7 itself (KVM) does not offer them.
-        boolean debugControls = allowed1(Msr.IA32_VMX_TRUE_EXIT_CTLS, VmExitControls.SAVE_DEBUG_CONTROLS)
-                && allowed1(Msr.IA32_VMX_TRUE_ENTRY_CTLS, VmEntryControls.LOAD_DEBUG_CONTROLS);
+        boolean debugControls = vmcs.allowsOne(Msr.IA32_VMX_EXIT_CTLS, Msr.IA32_VMX_TRUE_EXIT_CTLS,
+                VmExitControls.SAVE_DEBUG_CONTROLS)
+                && vmcs.allowsOne(Msr.IA32_VMX_ENTRY_CTLS, Msr.IA32_VMX_TRUE_ENTRY_CTLS,
+                VmEntryControls.LOAD_DEBUG_CONTROLS);
         vmcs.setControl(VmcsField.PRIMARY_VM_EXIT_CONTROLS, Msr.IA32_VMX_EXIT_CTLS, Msr.IA32_VMX_TRUE_EXIT_CTLS,
                 VmExitControls.HOST_ADDRESS_SPACE_SIZE | VmExitControls.ACKNOWLEDGE_INTERRUPT_ON_EXIT
                         | VmExitControls.SAVE_IA32_PAT | VmExitControls.LOAD_IA32_PAT | VmExitControls.SAVE_IA32_EFER

@@ -180,9 +180,7 @@ public final class FakeVmxProcessor implements VmxProcessor {
 
     @Override
     public long readDr(int n) {
-        if (n != 6 && (n < 0 || n > 3)) {
-            throw ProcessorFault.ud("DR" + n);
-        }
+        VmxProcessor.checkReadableDr(n);
         return dr[n];
     }
 

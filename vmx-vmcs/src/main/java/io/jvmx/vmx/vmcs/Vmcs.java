@@ -90,9 +90,28 @@ public final class Vmcs {
      * @throws IllegalArgumentException naming the control field when the processor cannot give what is asked
      */
     public int setControl(VmcsField control, int capabilityMsr, int trueCapabilityMsr, int set, int clear) {
+        return setControl(control, effectiveCapabilityMsr(capabilityMsr, trueCapabilityMsr), set, clear);
+    }
+
+    /** The TRUE capability MSR where IA32_VMX_BASIC bit 55 says the processor has them (SDM Vol. 3D, A.1). */
+    private int effectiveCapabilityMsr(int capabilityMsr, int trueCapabilityMsr) {
         long basic = processor.rdmsr(Msr.IA32_VMX_BASIC);
-        int msr = VmxBasic.decode(basic).trueControls() ? trueCapabilityMsr : capabilityMsr;
-        return setControl(control, msr, set, clear);
+        return VmxBasic.decode(basic).trueControls() ? trueCapabilityMsr : capabilityMsr;
+    }
+
+    /**
+     * Whether the processor lets every control in {@code bits} be 1, by the capability MSR that
+     * {@link #setControl(VmcsField, int, int, int, int)} consults: for a VMM that asks for a control only where the
+     * processor offers it.
+     */
+    public boolean allowsOne(int capabilityMsr, int trueCapabilityMsr, int bits) {
+        return allowsOne(effectiveCapabilityMsr(capabilityMsr, trueCapabilityMsr), bits);
+    }
+
+    /** As {@link #allowsOne(int, int, int)} for a control that has one capability MSR only. */
+    public boolean allowsOne(int capabilityMsr, int bits) {
+        VmxControlCapability cap = VmxControlCapability.decode(msrName(capabilityMsr), processor.rdmsr(capabilityMsr));
+        return (cap.mayBeOne() & bits) == bits;
     }
 
     /**

@@ -4,5 +4,5 @@
  * {@code vmcs::set_control}, and the text dumps the shell shows (SDM Vol. 3C, 25.11.2; Vol. 3D, Appendix A and B).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package io.jvmx.vmx.vmcs;

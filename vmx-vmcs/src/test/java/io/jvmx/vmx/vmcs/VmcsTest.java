@@ -166,6 +166,22 @@ public class VmcsTest {
         assertEquals(0x1E, vmcs.read(VmcsField.PIN_BASED_VM_EXECUTION_CONTROLS));
     }
 
+    /** allowsOne asks the MSR setControl would use: the TRUE one with bit 55, the plain one (never read) without. */
+    @Test
+    public void allowsOneConsultsTheSameCapabilityMsrAsSetControl() {
+        cpu.msrs.put(Msr.IA32_VMX_PINBASED_CTLS, cap(0x16, 0x1F));
+        cpu.msrs.put(Msr.IA32_VMX_TRUE_PINBASED_CTLS, cap(0x00, 0xFF));
+        basic(true);
+        assertTrue(vmcs.allowsOne(Msr.IA32_VMX_PINBASED_CTLS, Msr.IA32_VMX_TRUE_PINBASED_CTLS,
+                PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER | PinBasedControls.NMI_EXITING));
+        cpu.msrs.remove(Msr.IA32_VMX_TRUE_PINBASED_CTLS);
+        basic(false);
+        assertTrue(vmcs.allowsOne(Msr.IA32_VMX_PINBASED_CTLS, Msr.IA32_VMX_TRUE_PINBASED_CTLS,
+                PinBasedControls.NMI_EXITING));
+        assertFalse(vmcs.allowsOne(Msr.IA32_VMX_PINBASED_CTLS, Msr.IA32_VMX_TRUE_PINBASED_CTLS,
+                PinBasedControls.NMI_EXITING | PinBasedControls.ACTIVATE_VMX_PREEMPTION_TIMER));
+    }
+
     @Test
     public void setControlRefusesImpossibleRequestsNamingTheControlField() {
         cpu.msrs.put(Msr.IA32_VMX_TRUE_PINBASED_CTLS, cap(0x16, 0x1F));

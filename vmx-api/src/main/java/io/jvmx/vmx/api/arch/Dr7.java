@@ -37,6 +37,11 @@ public final class Dr7 {
         };
     }
 
+    /** The first port of an I/O breakpoint at DRn: its low 16 bits, aligned down to the length (18.2.5). */
+    public static long ioFirstPort(long address, int lengthBytes) {
+        return address & 0xFFFF & -lengthBytes;
+    }
+
     /**
      * The I/O breakpoints (B0-B3 bits) that an access of {@code size} bytes at {@code port} meets: enabled, R/W = 10,
      * CR4.DE = 1, and the port range overlaps the breakpoint's, whose address DRn is aligned down to its length
@@ -53,7 +58,7 @@ public final class Dr7 {
         for (int n = 0; n < 4; n++) {
             if (enabled(dr7, n) && condition(dr7, n) == RW_IO) {
                 int len = lengthBytes(dr7, n);
-                long first = dr[n] & 0xFFFF & -len;
+                long first = ioFirstPort(dr[n], len);
                 if (port <= first + len - 1 && end >= first) {
                     matched |= 1 << n;
                 }

@@ -54,9 +54,16 @@ public interface VmxProcessor extends AutoCloseable {
     /**
      * MOV from DR0-DR3 or DR6 in VMX root operation. VM entries and exits switch only DR7 (SDM Vol. 3C 27.3.2.1,
      * 28.5.1), so after a VM exit these hold the guest's values: a VMM that completes an instruction for the guest
-     * reads its breakpoints here. #UD for another register.
+     * reads its breakpoints here. #UD for another register ({@link #checkReadableDr}).
      */
     long readDr(int dr);
+
+    /** The register check of {@link #readDr}: {@link ProcessorFault} #UD unless {@code dr} is 0-3 or 6. */
+    static void checkReadableDr(int dr) {
+        if (dr != 6 && (dr < 0 || dr > 3)) {
+            throw ProcessorFault.ud("MOV from DR" + dr + " in VMX root operation (DR0-DR3 and DR6)");
+        }
+    }
 
     /** XGETBV. */
     long xgetbv(int xcr);

@@ -88,7 +88,7 @@ final class DebugRegisters {
                         continue;
                     }
                     io |= 1 << n;
-                    lo = dr[n] & 0xFFFF & -len;
+                    lo = Dr7.ioFirstPort(dr[n], len);
                     break;
             }
             moved |= first[n] != lo || last[n] != lo + len - 1;

@@ -188,9 +188,7 @@ public final class SoftwareVmxProcessor implements VmxProcessor {
     @Override
     public long readDr(int dr) {
         ensureUsable();
-        if (dr != 6 && (dr < 0 || dr > 3)) {
-            throw ProcessorFault.ud("MOV from DR" + dr + " in VMX root operation (DR0-DR3 and DR6)");
-        }
+        VmxProcessor.checkReadableDr(dr);
         return interpreter.debugRegister(dr);
     }
 

@@ -218,9 +218,7 @@ public final class KvmVmxProcessor implements VmxProcessor {
     @Override
     public long readDr(int dr) {
         ensureOpen();
-        if (dr != 6 && (dr < 0 || dr > 3)) {
-            throw ProcessorFault.ud("MOV from DR" + dr + " in VMX root operation (DR0-DR3 and DR6)");
-        }
+        VmxProcessor.checkReadableDr(dr);
         return vcpu.debugRegister(dr);
     }
 
