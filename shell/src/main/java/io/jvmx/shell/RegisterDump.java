@@ -2,6 +2,7 @@ package io.jvmx.shell;
 
 import io.jvmx.vmx.api.handler.VCpu;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
+import io.jvmx.vmx.api.vmcs.GuestSegment;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 
 import java.util.ArrayList;
@@ -19,30 +20,18 @@ import java.util.List;
 record RegisterDump(long[] gprs, long rip, long rflags, long cr0, long cr0Guest, long cr3, long cr4, long cr4Guest,
                     long efer, long[][] segments, long gdtrBase, long gdtrLimit, long idtrBase, long idtrLimit) {
 
-    static final String[] SEGMENT_NAMES = {"es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr"};
-    private static final VmcsField[][] SEGMENT_FIELDS = {
-            {VmcsField.GUEST_ES_SELECTOR, VmcsField.GUEST_ES_BASE, VmcsField.GUEST_ES_LIMIT, VmcsField.GUEST_ES_ACCESS_RIGHTS},
-            {VmcsField.GUEST_CS_SELECTOR, VmcsField.GUEST_CS_BASE, VmcsField.GUEST_CS_LIMIT, VmcsField.GUEST_CS_ACCESS_RIGHTS},
-            {VmcsField.GUEST_SS_SELECTOR, VmcsField.GUEST_SS_BASE, VmcsField.GUEST_SS_LIMIT, VmcsField.GUEST_SS_ACCESS_RIGHTS},
-            {VmcsField.GUEST_DS_SELECTOR, VmcsField.GUEST_DS_BASE, VmcsField.GUEST_DS_LIMIT, VmcsField.GUEST_DS_ACCESS_RIGHTS},
-            {VmcsField.GUEST_FS_SELECTOR, VmcsField.GUEST_FS_BASE, VmcsField.GUEST_FS_LIMIT, VmcsField.GUEST_FS_ACCESS_RIGHTS},
-            {VmcsField.GUEST_GS_SELECTOR, VmcsField.GUEST_GS_BASE, VmcsField.GUEST_GS_LIMIT, VmcsField.GUEST_GS_ACCESS_RIGHTS},
-            {VmcsField.GUEST_LDTR_SELECTOR, VmcsField.GUEST_LDTR_BASE, VmcsField.GUEST_LDTR_LIMIT, VmcsField.GUEST_LDTR_ACCESS_RIGHTS},
-            {VmcsField.GUEST_TR_SELECTOR, VmcsField.GUEST_TR_BASE, VmcsField.GUEST_TR_LIMIT, VmcsField.GUEST_TR_ACCESS_RIGHTS},
-    };
-
     /** Reads everything; runs on the vCPU's thread inside {@code VCpuHandle.inspect}. */
     static RegisterDump capture(VCpu vcpu) {
         long[] gprs = new long[16];
         for (int i = 0; i < 16; i++) {
             gprs[i] = vcpu.readGpr(i);
         }
-        long[][] segments = new long[SEGMENT_FIELDS.length][];
-        for (int s = 0; s < SEGMENT_FIELDS.length; s++) {
-            segments[s] = new long[4];
-            for (int k = 0; k < 4; k++) {
-                segments[s][k] = vcpu.vmread(SEGMENT_FIELDS[s][k]);
-            }
+        GuestSegment[] all = GuestSegment.values();
+        long[][] segments = new long[all.length][];
+        for (int s = 0; s < all.length; s++) {
+            GuestSegment g = all[s];
+            segments[s] = new long[] {vcpu.vmread(g.selector()), vcpu.vmread(g.base()), vcpu.vmread(g.limit()),
+                    vcpu.vmread(g.accessRights())};
         }
         return new RegisterDump(gprs, vcpu.rip(), vcpu.vmread(VmcsField.GUEST_RFLAGS),
                 vcpu.vmread(VmcsField.GUEST_CR0), vcpu.guestCr(0), vcpu.vmread(VmcsField.GUEST_CR3),
@@ -69,7 +58,7 @@ record RegisterDump(long[] gprs, long rip, long rflags, long cr0, long cr0Guest,
         for (int s = 0; s < segments.length; s++) {
             long[] seg = segments[s];
             lines.add(String.format("%-4s selector %#06x  base %#018x  limit %#010x  access rights %#07x",
-                    SEGMENT_NAMES[s], seg[0], seg[1], seg[2], seg[3]));
+                    GuestSegment.values()[s].name().toLowerCase(java.util.Locale.ROOT), seg[0], seg[1], seg[2], seg[3]));
         }
         lines.add(String.format("gdtr base %#018x  limit %#06x", gdtrBase, gdtrLimit));
         lines.add(String.format("idtr base %#018x  limit %#06x", idtrBase, idtrLimit));

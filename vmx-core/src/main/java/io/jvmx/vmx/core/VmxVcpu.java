@@ -34,6 +34,7 @@ import io.jvmx.vmx.api.spi.CpuidLeaf;
 import io.jvmx.vmx.api.spi.CpuidResult;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
 import io.jvmx.vmx.api.spi.VmxProcessor;
+import io.jvmx.vmx.api.vmcs.GuestSegment;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 import io.jvmx.vmx.bitmaps.IoBitmap;
 import io.jvmx.vmx.bitmaps.MsrBitmap;
@@ -277,14 +278,14 @@ public final class VmxVcpu implements VCpu {
         vmcs.write(VmcsField.GUEST_IA32_EFER, 0);
         applyCr0(Cr0.NW | Cr0.CD | Cr0.ET);
         applyCr4(0);
-        segment(VmcsField.GUEST_ES_SELECTOR, VmcsField.GUEST_ES_BASE, VmcsField.GUEST_ES_LIMIT, VmcsField.GUEST_ES_ACCESS_RIGHTS, AR_DATA);
-        segment(VmcsField.GUEST_CS_SELECTOR, VmcsField.GUEST_CS_BASE, VmcsField.GUEST_CS_LIMIT, VmcsField.GUEST_CS_ACCESS_RIGHTS, AR_CODE);
-        segment(VmcsField.GUEST_SS_SELECTOR, VmcsField.GUEST_SS_BASE, VmcsField.GUEST_SS_LIMIT, VmcsField.GUEST_SS_ACCESS_RIGHTS, AR_DATA);
-        segment(VmcsField.GUEST_DS_SELECTOR, VmcsField.GUEST_DS_BASE, VmcsField.GUEST_DS_LIMIT, VmcsField.GUEST_DS_ACCESS_RIGHTS, AR_DATA);
-        segment(VmcsField.GUEST_FS_SELECTOR, VmcsField.GUEST_FS_BASE, VmcsField.GUEST_FS_LIMIT, VmcsField.GUEST_FS_ACCESS_RIGHTS, AR_DATA);
-        segment(VmcsField.GUEST_GS_SELECTOR, VmcsField.GUEST_GS_BASE, VmcsField.GUEST_GS_LIMIT, VmcsField.GUEST_GS_ACCESS_RIGHTS, AR_DATA);
-        segment(VmcsField.GUEST_TR_SELECTOR, VmcsField.GUEST_TR_BASE, VmcsField.GUEST_TR_LIMIT, VmcsField.GUEST_TR_ACCESS_RIGHTS, AR_TSS_BUSY);
-        segment(VmcsField.GUEST_LDTR_SELECTOR, VmcsField.GUEST_LDTR_BASE, VmcsField.GUEST_LDTR_LIMIT, VmcsField.GUEST_LDTR_ACCESS_RIGHTS, AR_LDT);
+        segment(GuestSegment.ES, AR_DATA);
+        segment(GuestSegment.CS, AR_CODE);
+        segment(GuestSegment.SS, AR_DATA);
+        segment(GuestSegment.DS, AR_DATA);
+        segment(GuestSegment.FS, AR_DATA);
+        segment(GuestSegment.GS, AR_DATA);
+        segment(GuestSegment.TR, AR_TSS_BUSY);
+        segment(GuestSegment.LDTR, AR_LDT);
         vmcs.write(VmcsField.GUEST_GDTR_BASE, 0);
         vmcs.write(VmcsField.GUEST_GDTR_LIMIT, 0xFFFF);
         vmcs.write(VmcsField.GUEST_IDTR_BASE, 0);
@@ -314,14 +315,10 @@ public final class VmxVcpu implements VCpu {
      */
     private void setupFlatProtectedMode(GuestBoot.Entry entry) {
         applyCr0(Cr0.PE | Cr0.ET);
-        flat(VmcsField.GUEST_CS_SELECTOR, VmcsField.GUEST_CS_BASE, VmcsField.GUEST_CS_LIMIT, VmcsField.GUEST_CS_ACCESS_RIGHTS, entry.codeSelector(), AR_CODE_32);
-        for (VmcsField[] s : new VmcsField[][] {
-                {VmcsField.GUEST_DS_SELECTOR, VmcsField.GUEST_DS_BASE, VmcsField.GUEST_DS_LIMIT, VmcsField.GUEST_DS_ACCESS_RIGHTS},
-                {VmcsField.GUEST_ES_SELECTOR, VmcsField.GUEST_ES_BASE, VmcsField.GUEST_ES_LIMIT, VmcsField.GUEST_ES_ACCESS_RIGHTS},
-                {VmcsField.GUEST_SS_SELECTOR, VmcsField.GUEST_SS_BASE, VmcsField.GUEST_SS_LIMIT, VmcsField.GUEST_SS_ACCESS_RIGHTS},
-                {VmcsField.GUEST_FS_SELECTOR, VmcsField.GUEST_FS_BASE, VmcsField.GUEST_FS_LIMIT, VmcsField.GUEST_FS_ACCESS_RIGHTS},
-                {VmcsField.GUEST_GS_SELECTOR, VmcsField.GUEST_GS_BASE, VmcsField.GUEST_GS_LIMIT, VmcsField.GUEST_GS_ACCESS_RIGHTS}}) {
-            flat(s[0], s[1], s[2], s[3], entry.dataSelector(), AR_DATA_32);
+        flat(GuestSegment.CS, entry.codeSelector(), AR_CODE_32);
+        for (GuestSegment data : new GuestSegment[] {GuestSegment.DS, GuestSegment.ES, GuestSegment.SS,
+                GuestSegment.FS, GuestSegment.GS}) {
+            flat(data, entry.dataSelector(), AR_DATA_32);
         }
         vmcs.write(VmcsField.GUEST_GDTR_BASE, entry.gdtBase());
         vmcs.write(VmcsField.GUEST_GDTR_LIMIT, entry.gdtLimit());
@@ -329,18 +326,18 @@ public final class VmxVcpu implements VCpu {
         vmcs.write(VmcsField.GUEST_IDTR_LIMIT, 0);
     }
 
-    private void flat(VmcsField selector, VmcsField base, VmcsField limit, VmcsField ar, int value, int rights) {
-        vmcs.write(selector, value);
-        vmcs.write(base, 0);
-        vmcs.write(limit, 0xFFFF_FFFFL);
-        vmcs.write(ar, rights);
+    private void flat(GuestSegment segment, int selector, int rights) {
+        vmcs.write(segment.selector(), selector);
+        vmcs.write(segment.base(), 0);
+        vmcs.write(segment.limit(), 0xFFFF_FFFFL);
+        vmcs.write(segment.accessRights(), rights);
     }
 
-    private void segment(VmcsField selector, VmcsField base, VmcsField limit, VmcsField ar, int rights) {
-        vmcs.write(selector, 0);
-        vmcs.write(base, 0);
-        vmcs.write(limit, 0xFFFF);
-        vmcs.write(ar, rights);
+    private void segment(GuestSegment segment, int rights) {
+        vmcs.write(segment.selector(), 0);
+        vmcs.write(segment.base(), 0);
+        vmcs.write(segment.limit(), 0xFFFF);
+        vmcs.write(segment.accessRights(), rights);
     }
 
     /**

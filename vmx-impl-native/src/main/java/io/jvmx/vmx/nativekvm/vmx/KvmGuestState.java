@@ -7,6 +7,7 @@ import io.jvmx.vmx.api.arch.Cr4;
 import io.jvmx.vmx.api.arch.Efer;
 import io.jvmx.vmx.api.controls.VmEntryControls;
 import io.jvmx.vmx.api.spi.GeneralRegisters;
+import io.jvmx.vmx.api.vmcs.GuestSegment;
 import io.jvmx.vmx.api.vmcs.VmcsField;
 import io.jvmx.vmx.nativekvm.kvm.KvmAbi;
 import io.jvmx.vmx.nativekvm.kvm.KvmAbi.Events;
@@ -35,15 +36,9 @@ final class KvmGuestState {
     /** Interruptibility state bits (SDM Table 25-3): blocking by STI, by MOV SS, by NMI. */
     private static final int BLOCKING_STI = 1, BLOCKING_MOV_SS = 2, BLOCKING_NMI = 8;
 
-    private static final VmcsField[][] SEGMENTS = {
-            {GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_ACCESS_RIGHTS},
-            {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_ACCESS_RIGHTS},
-            {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_ACCESS_RIGHTS},
-            {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_ACCESS_RIGHTS},
-            {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_ACCESS_RIGHTS},
-            {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_ACCESS_RIGHTS},
-            {GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_ACCESS_RIGHTS},
-            {GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_ACCESS_RIGHTS}};
+    /** In kvm_sregs order, with {@link #SEGMENT_OFFSETS}. */
+    private static final GuestSegment[] SEGMENTS = {GuestSegment.CS, GuestSegment.DS, GuestSegment.ES,
+            GuestSegment.FS, GuestSegment.GS, GuestSegment.SS, GuestSegment.TR, GuestSegment.LDTR};
     private static final int[] SEGMENT_OFFSETS = {Sregs.CS, Sregs.DS, Sregs.ES, Sregs.FS, Sregs.GS, Sregs.SS,
             Sregs.TR, Sregs.LDT};
 
@@ -81,10 +76,10 @@ final class KvmGuestState {
     static void saveLazy(ByteBuffer run, VmcsRegion v) {
         for (int i = 0; i < SEGMENTS.length; i++) {
             int s = Run.SYNC_SREGS + SEGMENT_OFFSETS[i];
-            v.put(SEGMENTS[i][0], run.getShort(s + Segment.SELECTOR) & 0xFFFF);
-            v.put(SEGMENTS[i][1], run.getLong(s + Segment.BASE));
-            v.put(SEGMENTS[i][2], run.getInt(s + Segment.LIMIT) & 0xFFFF_FFFFL);
-            v.put(SEGMENTS[i][3], accessRights(run, s));
+            v.put(SEGMENTS[i].selector(), run.getShort(s + Segment.SELECTOR) & 0xFFFF);
+            v.put(SEGMENTS[i].base(), run.getLong(s + Segment.BASE));
+            v.put(SEGMENTS[i].limit(), run.getInt(s + Segment.LIMIT) & 0xFFFF_FFFFL);
+            v.put(SEGMENTS[i].accessRights(), accessRights(run, s));
         }
         int sr = Run.SYNC_SREGS;
         v.put(GUEST_GDTR_BASE, run.getLong(sr + Sregs.GDT + Segment.DTABLE_BASE));
@@ -111,8 +106,8 @@ final class KvmGuestState {
     private static final boolean[] LAZY = new boolean[0x7000];
 
     static {
-        for (VmcsField[] seg : SEGMENTS) {
-            for (VmcsField f : seg) {
+        for (GuestSegment seg : SEGMENTS) {
+            for (VmcsField f : new VmcsField[] {seg.selector(), seg.base(), seg.limit(), seg.accessRights()}) {
                 LAZY[f.encoding()] = true;
             }
         }
@@ -178,10 +173,10 @@ final class KvmGuestState {
         int sregs = 0;
         for (int i = 0; sregsSaved && i < SEGMENTS.length; i++) {
             int s = Run.SYNC_SREGS + SEGMENT_OFFSETS[i];
-            int ar = v.get32(SEGMENTS[i][3]);
-            sregs |= put16(run, s + Segment.SELECTOR, (int) v.get(SEGMENTS[i][0]));
-            sregs |= put64(run, s + Segment.BASE, v.get(SEGMENTS[i][1]), 1);
-            sregs |= put32(run, s + Segment.LIMIT, v.get32(SEGMENTS[i][2]));
+            int ar = v.get32(SEGMENTS[i].accessRights());
+            sregs |= put16(run, s + Segment.SELECTOR, (int) v.get(SEGMENTS[i].selector()));
+            sregs |= put64(run, s + Segment.BASE, v.get(SEGMENTS[i].base()), 1);
+            sregs |= put32(run, s + Segment.LIMIT, v.get32(SEGMENTS[i].limit()));
             sregs |= put8(run, s + Segment.TYPE, ar & 0xF);
             sregs |= put8(run, s + Segment.S, (ar >>> 4) & 1);
             sregs |= put8(run, s + Segment.DPL, (ar >>> 5) & 3);
