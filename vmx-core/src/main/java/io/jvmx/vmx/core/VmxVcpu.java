@@ -883,10 +883,14 @@ public final class VmxVcpu implements VCpu {
 
     @Override
     public long guestTsc() {
-        long tsc = processor.rdmsr(Msr.IA32_TIME_STAMP_COUNTER);
+        return processor.rdmsr(Msr.IA32_TIME_STAMP_COUNTER) + tscOffset();
+    }
+
+    /** What the guest's TSC adds to the processor's: TSC_OFFSET under "use TSC offsetting" (SDM 26.4.2), else 0. */
+    private long tscOffset() {
         boolean offsetting = (vmread(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS)
                 & PrimaryProcessorBasedControls.USE_TSC_OFFSETTING) != 0;
-        return offsetting ? tsc + vmread(VmcsField.TSC_OFFSET) : tsc;
+        return offsetting ? vmread(VmcsField.TSC_OFFSET) : 0;
     }
 
     @Override
@@ -920,9 +924,10 @@ public final class VmxVcpu implements VCpu {
      * both.
      */
     private void armExitDeadline(long deadline) {
-        // the timer counts the processor's TSC, not the guest's: the deadline is moved by the TSC offset
+        // the timer counts the processor's TSC, not the guest's: the deadline is moved by the TSC offset (one TSC
+        // read: on KVM each is an ioctl, and two would disagree by the time between them)
         long hostNow = processor.rdmsr(Msr.IA32_TIME_STAMP_COUNTER);
-        long hostDeadline = deadline - (guestTsc() - hostNow);
+        long hostDeadline = deadline - tscOffset();
         long ticks = 0;
         if (hostDeadline > hostNow) {
             long unit = 1L << preemptionTimerRate;

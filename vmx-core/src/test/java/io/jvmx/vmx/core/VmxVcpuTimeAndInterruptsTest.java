@@ -56,6 +56,22 @@ public class VmxVcpuTimeAndInterruptsTest {
         assertEquals(21, f(x, VmcsField.VMX_PREEMPTION_TIMER_VALUE));
     }
 
+    /**
+     * A deadline is in guest TSC and the timer counts the processor's: with TSC offsetting (+500) the guest deadline
+     * 2140 is the processor's 1640, so from TSC 1000 the timer is the same 21 ticks as without an offset.
+     */
+    @Test
+    public void aDeadlineInGuestTscIsMovedByTheTscOffset() {
+        Fixture x = fixture(20_000, 1000);
+        x.vcpu.vmwrite(VmcsField.TSC_OFFSET, 500);
+        x.vcpu.vmwrite(VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS,
+                f(x, VmcsField.PRIMARY_PROCESSOR_BASED_VM_EXECUTION_CONTROLS)
+                        | PrimaryProcessorBasedControls.USE_TSC_OFFSETTING);
+        x.vcpu.setExitDeadline(String.class, 2140);
+        x.vcpu.run();
+        assertEquals(21, f(x, VmcsField.VMX_PREEMPTION_TIMER_VALUE));
+    }
+
     @Test
     public void theEarliestDeadlineOfAllOwnersCountsAndALaterOneLeavesTheSlice() {
         Fixture x = fixture(100, 0);
